@@ -1,0 +1,321 @@
+"""Checkpoints: safetensors files with artkit metadata, written atomically.
+
+Weights (``weights.safetensors``) hold every tensor of a model's networks under
+the network's name (``G.net.0.weight``) and string metadata:
+
+=====================  ===========================================================
+``format``             ``pt``
+``artkit.version``     artkit version that wrote the file
+``artkit.model``       registry name of the model (``dcgan``)
+``artkit.config``      the model's config dataclass as JSON
+``artkit.step``        training step
+``artkit.plugin``      plugin that provides the model, and ``artkit.plugin_version``
+``artkit.dataset``     fingerprint of the training data (when known)
+=====================  ===========================================================
+
+Training state for exact resume is a second safetensors file written with
+:func:`save_tensors`. Pickled ``.pt``/``.pth`` files are refused: we never
+unpickle (the only exception is an explicit import command, loading with
+``weights_only=True``).
+
+:func:`read_header` parses the header by hand -- no torch, no safetensors -- so
+``artkit info`` stays instant; everything that touches tensors imports torch
+inside the function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from artkit import __version__
+from artkit.atomic import atomic_write_bytes
+from artkit.errors import CheckpointError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from artkit.model import ArtModel
+
+_DTYPE_BYTES = {
+    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+    "U8": 1, "U16": 2, "U32": 4, "U64": 8, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1,
+}  # fmt: skip
+_MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    dtype: str
+    shape: tuple[int, ...]
+    start: int
+    end: int
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class Header:
+    """A safetensors file's header: metadata and tensor index, read without torch."""
+
+    path: Path
+    metadata: dict[str, str]
+    tensors: dict[str, TensorInfo]
+    file_size: int
+
+    @property
+    def model(self) -> str | None:
+        return self.metadata.get("artkit.model")
+
+    @property
+    def config(self) -> dict[str, Any]:
+        raw = self.metadata.get("artkit.config")
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            raise CheckpointError(
+                f"{self.path}: artkit.config metadata is not valid JSON"
+            ) from None
+
+    @property
+    def step(self) -> int | None:
+        raw = self.metadata.get("artkit.step")
+        return int(raw) if raw and raw.isdigit() else None
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(t.numel for t in self.tensors.values())
+
+
+def _refuse_if_pickle(path: Path, head: bytes) -> None:
+    # torch.save writes a zip archive (PK\x03\x04) since 1.6, a raw pickle before.
+    if (
+        head.startswith(b"PK\x03\x04")
+        or head[:1] == b"\x80"
+        or path.suffix in (".pt", ".pth", ".ckpt", ".pkl")
+    ):
+        raise CheckpointError(
+            f"{path}: refusing to load a pickled PyTorch file; pickles can run code. "
+            "Convert it once with `artkit weights import NAME FILE` (uses weights_only=True)"
+        )
+
+
+def read_header(path: str | os.PathLike) -> Header:
+    """Parse and validate a safetensors header without reading tensor data."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory, not a .safetensors file")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        _refuse_if_pickle(path, head)
+        if len(head) < 8:
+            raise CheckpointError(f"{path}: not a safetensors file (only {size} bytes)")
+        (n,) = struct.unpack("<Q", head)
+        if n == 0 or n > _MAX_HEADER:
+            raise CheckpointError(f"{path}: not a safetensors file (bad header length)")
+        if 8 + n > size:
+            raise CheckpointError(f"{path}: truncated safetensors file (header cut off)")
+        raw = f.read(n)
+    try:
+        header = json.loads(raw)
+        if not isinstance(header, dict):
+            raise ValueError
+    except (ValueError, UnicodeDecodeError):
+        raise CheckpointError(f"{path}: not a safetensors file (header is not JSON)") from None
+    metadata = header.pop("__metadata__", None) or {}
+    data_size = size - 8 - n
+    tensors: dict[str, TensorInfo] = {}
+    try:
+        for name, spec in header.items():
+            start, end = (int(x) for x in spec["data_offsets"])
+            info = TensorInfo(spec["dtype"], tuple(int(d) for d in spec["shape"]), start, end)
+            if end > data_size:
+                raise CheckpointError(
+                    f"{path}: truncated safetensors file (tensor {name!r} ends at byte {end}, "
+                    f"only {data_size} data bytes present)"
+                )
+            width = _DTYPE_BYTES.get(info.dtype)
+            if width is not None and end - start != info.numel * width:
+                raise CheckpointError(
+                    f"{path}: corrupt safetensors file (tensor {name!r} has the wrong size)"
+                )
+            tensors[name] = info
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{path}: corrupt safetensors header") from None
+    return Header(path, {str(k): str(v) for k, v in metadata.items()}, tensors, size)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- tensors ------------------------------------------------------------------
+def save_tensors(
+    path: str | os.PathLike,
+    tensors: dict[str, torch.Tensor],
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Atomically write ``tensors`` (moved to CPU, made contiguous) with string metadata."""
+    from safetensors.torch import save
+
+    prepared = {}
+    seen: set[int] = set()
+    for name, tensor in tensors.items():
+        t = tensor.detach().to("cpu").contiguous()
+        # safetensors refuses tensors that share storage (tied weights, views)
+        if (
+            t.untyped_storage().data_ptr() in seen
+            or t.storage_offset()
+            or t.numel() != t.untyped_storage().nbytes() // max(t.element_size(), 1)
+        ):
+            t = t.clone()
+        seen.add(t.untyped_storage().data_ptr())
+        prepared[name] = t
+    meta = {"format": "pt", **{k: str(v) for k, v in (metadata or {}).items()}}
+    return atomic_write_bytes(path, save(prepared, metadata=meta))
+
+
+def load_tensors(
+    path: str | os.PathLike, *, device: str = "cpu"
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Validate the header, then load every tensor; returns (tensors, metadata)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    header = read_header(path)
+    try:
+        tensors = load_file(str(path), device=device)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot load tensors: {exc}") from None
+    return tensors, header.metadata
+
+
+# -- models -------------------------------------------------------------------
+def model_metadata(
+    model: ArtModel,
+    *,
+    step: int = 0,
+    dataset: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, str]:
+    from artkit.plugins import get_host
+
+    meta = {
+        "artkit.version": __version__,
+        "artkit.model": model.registry_name,
+        "artkit.config": json.dumps(model.config_dict(), sort_keys=True),
+        "artkit.step": str(int(step)),
+    }
+    host = get_host()
+    models = host.registry("models")
+    if model.registry_name in models:
+        plugin = models.get(model.registry_name).plugin
+        meta["artkit.plugin"] = plugin
+        version = host.infos.get(plugin).version if plugin in host.infos else None
+        if version:
+            meta["artkit.plugin_version"] = version
+    if dataset:
+        meta["artkit.dataset"] = dataset
+    for key, value in (extra or {}).items():
+        meta[key if key.startswith("artkit.") else f"artkit.{key}"] = (
+            value if isinstance(value, str) else json.dumps(value)
+        )
+    return meta
+
+
+def save_model(
+    model: ArtModel,
+    path: str | os.PathLike,
+    *,
+    step: int = 0,
+    dataset: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Save every network of ``model`` with artkit metadata; refuses NaN/Inf weights."""
+    import torch
+
+    tensors = model.state_dict()
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"refusing to save {path}: tensor {name!r} contains NaN or Inf")
+    return save_tensors(
+        path, tensors, model_metadata(model, step=step, dataset=dataset, extra=extra)
+    )
+
+
+def build_model(name: str, config: dict[str, Any] | None = None) -> ArtModel:
+    """Build a fresh model from the registry by name and config options."""
+    from artkit.plugins import get_registry
+
+    entry = get_registry("models").get(name)
+    model = entry.create(config or {})
+    model.registry_name = name
+    return model
+
+
+def load_model(path: str | os.PathLike, *, device: str = "cpu") -> ArtModel:
+    """Rebuild a model from its weights file: registry name + config, then tensors."""
+    header = read_header(path)
+    if not header.model:
+        raise CheckpointError(f"{path}: not an artkit model file (no artkit.model metadata)")
+    try:
+        model = build_model(header.model, header.config)
+    except CheckpointError:
+        raise
+    except Exception as exc:
+        from artkit.errors import ArtkitError, UnknownNameError
+
+        if isinstance(exc, UnknownNameError):
+            raise CheckpointError(
+                f"{path}: model {header.model!r} is not available ({exc}); is its plugin installed? see `artkit plugins`"
+            ) from None
+        if isinstance(exc, ArtkitError):
+            raise CheckpointError(f"{path}: cannot rebuild model {header.model!r}: {exc}") from None
+        raise
+    tensors, _ = load_tensors(path)
+    load_state_checked(model, tensors, source=str(path))
+    model.eval()
+    return model.to(device)
+
+
+def load_state_checked(model: Any, tensors: dict[str, torch.Tensor], *, source: str) -> None:
+    """``load_state_dict`` with a one-line error naming the first mismatching keys."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in tensors]
+    unexpected = [k for k in tensors if k not in expected]
+    wrong = [
+        f"{k} {tuple(tensors[k].shape)} vs {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in tensors and tuple(tensors[k].shape) != tuple(v.shape)
+    ]
+    problems = []
+    if wrong:
+        problems.append(
+            f"shape mismatch in {len(wrong)} tensors (file vs model), first: {', '.join(wrong[:3])}"
+        )
+    if missing:
+        problems.append(f"{len(missing)} missing, first: {', '.join(missing[:3])}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected, first: {', '.join(unexpected[:3])}")
+    if problems:
+        raise CheckpointError(
+            f"{source}: tensors don't fit model {getattr(model, 'registry_name', '?')!r}: {'; '.join(problems)}"
+        )
+    model.load_state_dict(tensors, strict=True)

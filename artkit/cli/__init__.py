@@ -1,0 +1,133 @@
+"""The ``artkit`` command line.
+
+One module per command or noun; each registers itself on the root Typer app
+in :func:`build_app`. Plugins add commands through the ``register_commands``
+hook. Modules here import torch only inside command functions: ``artkit
+--help``, ``plugins``, ``list`` and ``info`` must start without it (a test
+inspects ``sys.modules`` to keep it that way).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from artkit import __version__
+from artkit.cli.context import ArtkitGroup, Settings, use_settings
+
+HELP = (
+    "artkit: train GANs and VAEs on your own images, apply style transfer, "
+    "post-process and batch-render art series. Chain commands with pipes: "
+    "commands print one output path per line and read paths from stdin."
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"artkit {__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="artkit",
+        help=HELP,
+        cls=ArtkitGroup,
+        no_args_is_help=True,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def root(
+        ctx: typer.Context,
+        device: Annotated[
+            str, typer.Option(help="auto | cpu | cuda[:N] | mps | xpu", envvar="ARTKIT_DEVICE")
+        ] = "auto",
+        precision: Annotated[
+            str, typer.Option(help="auto | fp32 | bf16 | fp16", envvar="ARTKIT_PRECISION")
+        ] = "auto",
+        seed: Annotated[int | None, typer.Option(help="Global random seed.")] = None,
+        quiet: Annotated[
+            bool, typer.Option("-q", "--quiet", help="Only errors on stderr.")
+        ] = False,
+        verbose: Annotated[
+            int, typer.Option("-v", "--verbose", count=True, help="More detail on stderr.")
+        ] = 0,
+        plugins_dir: Annotated[
+            str | None,
+            typer.Option(
+                "--plugins-dir",
+                help="Also load every *.py plugin file in this folder (or set ARTKIT_PLUGINS_DIR).",
+            ),
+        ] = None,
+        version: Annotated[
+            bool,
+            typer.Option(
+                "--version", callback=_version, is_eager=True, help="Print the version and exit."
+            ),
+        ] = False,
+    ) -> None:
+        ctx.obj = Settings(
+            device=device, precision=precision, seed=seed, quiet=quiet, verbose=verbose
+        )
+        use_settings(ctx.obj)
+
+    from artkit.cli import doctor, info, listing, plugins
+
+    plugins.attach(app)
+    listing.attach(app)
+    info.attach(app)
+    doctor.attach(app)
+    return app
+
+
+def _plugins_dir_from_argv(argv: list[str]) -> str | None:
+    # The plugins dir must be known before the app is built, because plugins in it
+    # may add commands; so it is read from argv ahead of click's own parsing.
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--plugins-dir" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--plugins-dir="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def get_command(argv: list[str] | None = None):
+    """Build the click command (app + plugin commands) for these arguments."""
+    from artkit.plugins import get_host, plugin_dirs_from_env
+
+    argv = sys.argv[1:] if argv is None else argv
+    extra = _plugins_dir_from_argv(argv)
+    dirs = plugin_dirs_from_env() + ([extra] if extra else [])
+    app = build_app()
+    try:
+        host = get_host(dirs)
+    except Exception as exc:  # a bad --plugins-dir is a usage error, not a crash
+        from artkit.errors import ArtkitError
+
+        if isinstance(exc, ArtkitError):
+            print(f"artkit: error: {exc}", file=sys.stderr)
+            raise SystemExit(exc.exit_code) from None
+        raise
+    host.call_each("register_commands", app=app)
+    return typer.main.get_command(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = get_command(argv)
+    try:
+        command.main(args=argv, prog_name="artkit", standalone_mode=True)
+    except BrokenPipeError:
+        # downstream closed the pipe (`artkit ... | head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(0) from None

@@ -1,0 +1,90 @@
+"""What every command shares: global settings, error handling, output helpers.
+
+- :class:`Settings` holds the global options (``--device``, ``--precision``,
+  ``--seed``, ``-q``, ``-v``); commands read it with :func:`settings`.
+- :class:`ArtkitGroup` turns any :class:`artkit.errors.ArtkitError` raised by a
+  command into ``artkit: error: <one line>`` on stderr and its exit code.
+- stdout carries data (paths, JSON, tables); :func:`say`, :func:`warn` and
+  :func:`err_console` write people's messages to stderr.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from typer.core import TyperGroup
+
+from artkit.errors import ArtkitError
+
+
+@dataclass
+class Settings:
+    device: str = "auto"
+    precision: str = "auto"
+    seed: int | None = None
+    quiet: bool = False
+    verbose: int = 0
+
+
+# Set by the root callback for the duration of a command; a ContextVar rather
+# than a module global so concurrent CliRunner invocations in tests can't mix.
+_current: contextvars.ContextVar[Settings] = contextvars.ContextVar("artkit_settings")
+
+
+def use_settings(value: Settings) -> None:
+    _current.set(value)
+
+
+def settings() -> Settings:
+    """The global options of the running command (defaults outside a command)."""
+    return _current.get(Settings())
+
+
+def fail(message: str, exit_code: int = 1) -> None:
+    print(f"artkit: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(exit_code)
+
+
+class ArtkitGroup(TyperGroup):
+    """Root command group: user mistakes become one line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArtkitError as exc:
+            print(f"artkit: error: {exc}", file=sys.stderr, flush=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            print("artkit: interrupted", file=sys.stderr, flush=True)
+            ctx.exit(130)
+
+
+def err_console():
+    """A rich Console on stderr (colour only on a terminal; NO_COLOR respected by rich)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def out_console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def say(message: str) -> None:
+    """A progress/status line for people, on stderr; silent with -q."""
+    if not settings().quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def debug(message: str) -> None:
+    if settings().verbose:
+        print(message, file=sys.stderr, flush=True)
+
+
+def warn(message: str) -> None:
+    print(f"artkit: warning: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,58 @@
+"""``artkit doctor``: versions, accelerators, precisions and plugin health in one screen."""
+
+from __future__ import annotations
+
+import json
+import platform
+from typing import Annotated
+
+import typer
+
+
+def attach(app: typer.Typer) -> None:
+    @app.command("doctor")
+    def doctor(
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    ) -> None:
+        """Check the installation: torch, accelerators, precisions, plugins."""
+        import torch
+
+        from artkit import __version__
+        from artkit.cli.context import settings
+        from artkit.device import available_devices, resolve_device, supported_precisions
+        from artkit.plugins import get_host
+
+        devices = available_devices()
+        chosen = resolve_device(settings().device)
+        report = {
+            "artkit": __version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "cuda_build": torch.version.cuda,
+            "threads": torch.get_num_threads(),
+            "devices": {d: supported_precisions(torch.device(d)) for d in devices},
+            "auto_device": str(chosen),
+            "plugins": {i.name: i.error or i.status for i in get_host().plugin_infos()},
+        }
+        if as_json:
+            print(json.dumps(report))
+            return
+        print(f"artkit   {report['artkit']}  (python {report['python']}, {report['platform']})")
+        print(
+            f"torch    {report['torch']}  (CUDA build: {report['cuda_build'] or 'none'}, {report['threads']} CPU threads)"
+        )
+        print("devices")
+        for dev, precs in report["devices"].items():
+            mark = (
+                "*"
+                if dev == report["auto_device"] or (dev == "cpu" and report["auto_device"] == "cpu")
+                else " "
+            )
+            print(f"  {mark} {dev:<8} precisions: {', '.join(precs)}")
+        print("plugins")
+        broken = 0
+        for name, status in report["plugins"].items():
+            print(f"    {name:<12} {status}")
+            broken += status not in ("loaded", "blocked")
+        print("ok" if not broken else f"{broken} plugin(s) need attention (see `artkit plugins`)")

@@ -1,0 +1,92 @@
+"""``artkit info PATH``: what a checkpoint or an image is and how it was made. No torch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from artkit.errors import UsageError
+
+
+def checkpoint_info(path: Path) -> dict[str, Any]:
+    from artkit.checkpoint import read_header, sha256_file
+
+    header = read_header(path)
+    networks: dict[str, int] = {}
+    for name, t in header.tensors.items():
+        networks[name.split(".", 1)[0]] = networks.get(name.split(".", 1)[0], 0) + t.numel
+    return {
+        "path": str(path),
+        "type": "checkpoint",
+        "model": header.model,
+        "config": header.config,
+        "step": header.step,
+        "tensors": len(header.tensors),
+        "parameters": header.parameter_count,
+        "networks": networks,
+        "size": header.file_size,
+        "sha256": sha256_file(path),
+        "metadata": {
+            k: v
+            for k, v in header.metadata.items()
+            if k not in ("artkit.config", "artkit.model", "artkit.step")
+        },
+    }
+
+
+def attach(app: typer.Typer) -> None:
+    @app.command("info")
+    def info(
+        paths: Annotated[list[Path], typer.Argument(help="Checkpoints (.safetensors) or images.")],
+        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    ) -> None:
+        """Explain a checkpoint (model, config, step, parameters, sha256) or an image's provenance."""
+        from artkit.images import image_info
+
+        for path in paths:
+            if not path.exists():
+                raise UsageError(f"{path}: no such file")
+            if path.suffix == ".safetensors":
+                data = checkpoint_info(path)
+            elif path.suffix in (".pt", ".pth", ".ckpt", ".bin"):
+                from artkit.checkpoint import read_header
+
+                read_header(path)  # raises the pickle refusal with its hint
+                continue
+            else:
+                data = {"path": str(path), "type": "image", **image_info(path)}
+            if as_json:
+                print(json.dumps(data, sort_keys=True))
+            else:
+                _print_human(data)
+
+
+def _print_human(data: dict[str, Any]) -> None:
+    print(f"{data['path']}")
+    if data["type"] == "checkpoint":
+        print(f"  model       {data['model'] or '(not an artkit model)'}")
+        print(f"  step        {data['step']}")
+        print(f"  tensors     {data['tensors']}")
+        print(f"  parameters  {data['parameters']:,}")
+        for net, count in data["networks"].items():
+            print(f"    {net:<10}{count:,}")
+        print(f"  size        {data['size']:,} bytes")
+        print(f"  sha256      {data['sha256']}")
+        if data["config"]:
+            print(f"  config      {json.dumps(data['config'], sort_keys=True)}")
+        for key, value in sorted(data["metadata"].items()):
+            print(f"  {key:<11} {value}")
+        return
+    print(
+        f"  image       {data.get('format')} {data.get('width')}x{data.get('height')} {data.get('mode')}"
+    )
+    prov = data.get("provenance")
+    if not prov:
+        print("  provenance  none (not made by artkit, or metadata stripped)")
+        return
+    for key, value in prov.items():
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        print(f"  {key:<11} {text}")

@@ -1,0 +1,53 @@
+"""``artkit list KIND``: the entries of a registry, with their parameters."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+
+class Kind(StrEnum):
+    models = "models"
+    losses = "losses"
+    datasets = "datasets"
+    post = "post"
+
+
+def _param_text(entry) -> str:
+    parts = []
+    for p in entry.params:
+        default = "required" if p.required else repr(p.default)
+        parts.append(f"{p.name}={default}")
+    return ", ".join(parts)
+
+
+def attach(app: typer.Typer) -> None:
+    @app.command("list")
+    def list_entries(
+        kind: Annotated[Kind, typer.Argument(help="models | losses | datasets | post")],
+        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    ) -> None:
+        """List registered models, losses, datasets or post-processors."""
+        from artkit.plugins import get_registry
+
+        registry = get_registry("postprocessors" if kind is Kind.post else kind.value)
+        if as_json:
+            for entry in registry:
+                print(json.dumps(entry.describe()))
+            return
+        from rich.table import Table
+
+        from artkit.cli.context import err_console, out_console
+
+        if not len(registry):
+            err_console().print(f"no {kind.value} registered (see `artkit plugins`)")
+            return
+        table = Table(box=None, pad_edge=False)
+        for col in ("name", "plugin", "description", "parameters"):
+            table.add_column(col, overflow="fold")
+        for entry in registry:
+            table.add_row(entry.name, entry.plugin, entry.description, _param_text(entry))
+        out_console().print(table)

@@ -1,0 +1,64 @@
+"""Errors a user can act on.
+
+Every problem caused by input (a bad path, an unknown name, a corrupt file) is
+raised as an ArtkitError. The CLI prints ``artkit: error: <message>`` on one line
+to stderr and exits with ``exit_code`` -- never a traceback. Messages are one
+line, say what is wrong and, where possible, what to do about it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ArtkitError(Exception):
+    """A failure explained in one line; exit code 1."""
+
+    exit_code = 1
+
+    def __str__(self) -> str:
+        # Guarantee the one-line promise even if a caller passes a multi-line message.
+        return " ".join(super().__str__().split())
+
+
+class UsageError(ArtkitError):
+    """The command line itself is wrong (bad option value, unknown name); exit code 2."""
+
+    exit_code = 2
+
+
+class UnknownNameError(UsageError):
+    """A registry lookup failed; the message lists close matches."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        if close:
+            hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+        elif known:
+            hint = "known: " + ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+        else:
+            hint = f"no {kind} are registered (see `artkit plugins`)"
+        super().__init__(f"unknown {kind.rstrip('s')} {name!r}; {hint}")
+        self.kind, self.name, self.suggestions = kind, name, close
+
+
+class DuplicateNameError(ArtkitError):
+    """Two plugins registered the same name in one registry."""
+
+
+class PluginError(ArtkitError):
+    """A plugin could not be loaded or misbehaved."""
+
+
+class CheckpointError(ArtkitError):
+    """A checkpoint file is missing, corrupt, pickled, or does not fit its model."""
+
+
+class ImageError(ArtkitError):
+    """An image could not be read or written."""
+
+
+class CapabilityError(UsageError):
+    """A model was asked for something it cannot do (e.g. `sample` on a style network)."""

@@ -1,0 +1,339 @@
+"""Finding, loading and isolating plugins.
+
+Everything that makes pictures reaches artkit through this module: the built-in
+plugin packages and third-party ones alike are listed under the ``artkit``
+entry-point group, and loose ``*.py`` files may be added from a plugins
+directory (``--plugins-dir`` or ``ARTKIT_PLUGINS_DIR``).
+
+Environment:
+
+- ``ARTKIT_LOAD_PLUGINS=a,b``     load only these plugins (by name)
+- ``ARTKIT_DISABLE_PLUGINS=a,b``  block these plugins (shown as blocked)
+- ``ARTKIT_PLUGINS_DIR=dir[:dir]`` also load every ``*.py`` file in these folders
+
+A plugin that fails to import, fails pluggy's validation, or raises inside a
+hook is reported by name on stderr and in ``artkit plugins``; its entries are
+dropped and every other plugin keeps working. That is why hooks are called one
+implementation at a time (:func:`call_register_hook`) rather than through
+``pm.hook.x()``, which would stop at the first exception.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from artkit import hookspecs
+from artkit.errors import UsageError
+from artkit.registry import KINDS, Registry
+
+ENTRY_POINT_GROUP = "artkit"
+
+
+@dataclass
+class PluginInfo:
+    """What ``artkit plugins`` shows about one plugin."""
+
+    name: str
+    source: str  # "entry point", "plugins dir" or "inline"
+    module: str = ""
+    version: str | None = None
+    status: str = "loaded"  # loaded | blocked | failed
+    error: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "source": self.source,
+            "module": self.module,
+            "status": self.status,
+            "hooks": self.hooks,
+            "registered": self.registered,
+            "error": self.error,
+        }
+
+
+class PluginHost:
+    """A pluggy PluginManager plus what we learned while loading it.
+
+    ``pm`` is the plain pluggy manager (tests and ``register_commands`` use it
+    directly); ``infos`` records every plugin we tried; registries are built on
+    demand and rebuilt whenever the set of registered plugins changes, so a test
+    can ``pm.register(InlinePlugin())`` and see its entries straight away.
+    """
+
+    def __init__(self, plugin_dirs: Iterable[str | os.PathLike] = ()):
+        self.pm = pluggy.PluginManager("artkit")
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self._registries: dict[str, tuple[tuple, Registry]] = {}
+        self._reported: set[str] = set()
+        allow = _env_list("ARTKIT_LOAD_PLUGINS")
+        block = _env_list("ARTKIT_DISABLE_PLUGINS")
+        for name in block:
+            self.pm.set_blocked(name)
+        self._load_entry_points(allow, block)
+        for folder in plugin_dirs:
+            self._load_dir(Path(folder), allow, block)
+
+    # -- loading --------------------------------------------------------------
+    def _load_entry_points(self, allow: set[str] | None, block: set[str]) -> None:
+        seen: set[str] = set()
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in seen:  # the same distribution visible twice on sys.path
+                continue
+            seen.add(ep.name)
+            version = getattr(ep.dist, "version", None) if ep.dist else None
+            info = PluginInfo(ep.name, "entry point", module=ep.value, version=version)
+            if not self._wanted(info, allow, block):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must not break artkit
+                self._fail(info, f"import failed: {_describe(exc)}")
+                continue
+            self._register(plugin, info)
+
+    def _load_dir(self, folder: Path, allow: set[str] | None, block: set[str]) -> None:
+        if not folder.is_dir():
+            raise UsageError(f"plugins directory {str(folder)!r} does not exist")
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            info = PluginInfo(path.stem, "plugins dir", module=str(path))
+            if not self._wanted(info, allow, block):
+                continue
+            module_name = f"artkit_plugins_dir.{path.stem}"
+            try:
+                spec = importlib.util.spec_from_file_location(module_name, path)
+                assert spec and spec.loader
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[module_name] = module
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                sys.modules.pop(module_name, None)
+                self._fail(info, f"import failed: {_describe(exc)}")
+                continue
+            info.version = getattr(module, "__version__", None)
+            self._register(module, info)
+
+    def _wanted(self, info: PluginInfo, allow: set[str] | None, block: set[str]) -> bool:
+        if info.name in block:
+            info.status = "blocked"
+            self.infos[info.name] = info
+            return False
+        if allow is not None and info.name not in allow:
+            return False
+        if info.name in self.infos:
+            self._fail(
+                PluginInfo(info.name, info.source, module=info.module),
+                f"a plugin named {info.name!r} is already loaded from {self.infos[info.name].module}",
+            )
+            return False
+        return True
+
+    def _register(self, plugin: Any, info: PluginInfo) -> None:
+        try:
+            self.pm.register(plugin, name=info.name)
+            unknown = self._unknown_hooks(plugin)
+            if unknown:
+                self.pm.unregister(name=info.name)
+                raise UsageError(unknown)
+        except Exception as exc:
+            self._fail(info, f"registration failed: {_describe(exc)}")
+            return
+        info.hooks = sorted(impl.name for impl in self.pm.get_hookcallers(plugin) or [])
+        self.infos[info.name] = info
+
+    def _unknown_hooks(self, plugin: Any) -> str:
+        """pluggy accepts unknown hook names silently; a typo deserves a message."""
+        known = [n for n in dir(hookspecs) if n.startswith("register_")]
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if not caller.has_spec():
+                close = difflib.get_close_matches(caller.name, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                return f"implements unknown hook {caller.name!r}{hint}"
+        return ""
+
+    def _fail(self, info: PluginInfo, message: str) -> None:
+        info.status, info.error = "failed", message
+        self.infos[info.name] = info
+        self.report(info.name, message)
+
+    def report(self, plugin: str, message: str) -> None:
+        """Tell the user (once per process and message) that a plugin is broken."""
+        key = f"{plugin}:{message}"
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        print(f"artkit: warning: plugin {plugin!r} {message}", file=sys.stderr)
+
+    # -- hooks ----------------------------------------------------------------
+    def info_for(self, plugin_name: str) -> PluginInfo:
+        if plugin_name not in self.infos:
+            # registered directly through pm.register() (tests, artkit.testing)
+            plugin = self.pm.get_plugin(plugin_name)
+            self.infos[plugin_name] = PluginInfo(
+                plugin_name,
+                "inline",
+                module=getattr(plugin, "__module__", "") or type(plugin).__module__,
+                hooks=sorted(c.name for c in self.pm.get_hookcallers(plugin) or []),
+            )
+        return self.infos[plugin_name]
+
+    def call_each(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of ``hook_name`` separately, isolating failures.
+
+        ``kwargs`` values may be callables of the plugin name (so ``register``
+        can record who registered what); each implementation receives only the
+        arguments it asks for.
+        """
+        hook = getattr(self.pm.hook, hook_name)
+        # pluggy calls last-registered first; we go in registration order so
+        # duplicate-name errors blame the later plugin.
+        for impl in reversed(hook.get_hookimpls()):
+            info = self.info_for(impl.plugin_name)
+            if info.status == "failed":
+                continue
+            args = {}
+            for name in impl.argnames:
+                value = kwargs[name]
+                args[name] = value(impl.plugin_name) if _is_per_plugin(value) else value
+            try:
+                impl.function(**args)
+            except Exception as exc:
+                message = f"failed in {hook_name}: {_describe(exc)}"
+                info.error = message
+                info.status = "failed"
+                self.report(impl.plugin_name, message)
+                for _, registry in self._registries.values():
+                    registry.remove_plugin(impl.plugin_name)
+
+    def registry(self, kind: str) -> Registry:
+        """The registry of ``kind`` (models, losses, datasets, postprocessors)."""
+        if kind not in KINDS:
+            raise UsageError(f"unknown registry {kind!r}; known: {', '.join(KINDS)}")
+        key = tuple(id(p) for p in self.pm.get_plugins())
+        cached = self._registries.get(kind)
+        if cached and cached[0] == key:
+            return cached[1]
+        registry = Registry(kind)
+        self._registries[kind] = (key, registry)
+
+        def register_for(plugin_name: str) -> Callable[..., Any]:
+            info = self.info_for(plugin_name)
+
+            def register(
+                name: str, factory: Any, *, description: str = "", params: Any = None, **extra: Any
+            ):
+                entry = registry.add(
+                    name,
+                    factory,
+                    description=description,
+                    params=params,
+                    plugin=plugin_name,
+                    **extra,
+                )
+                info.registered.setdefault(kind, []).append(name)
+                return entry
+
+            return register
+
+        for info in self.infos.values():
+            info.registered.pop(kind, None)
+        self.call_each(KINDS[kind], register=_PerPlugin(register_for))
+        return registry
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        """Every plugin we know of, after filling all registries (so ``registered`` is complete)."""
+        for kind in KINDS:
+            self.registry(kind)
+        for name, _ in self.pm.list_name_plugin():
+            self.info_for(name)
+        return sorted(self.infos.values(), key=lambda i: (i.source != "entry point", i.name))
+
+
+class _PerPlugin:
+    """Marks a hook argument that must be built separately for each plugin."""
+
+    def __init__(self, make: Callable[[str], Any]):
+        self.make = make
+
+    def __call__(self, plugin_name: str) -> Any:
+        return self.make(plugin_name)
+
+
+def _is_per_plugin(value: Any) -> bool:
+    return isinstance(value, _PerPlugin)
+
+
+def _env_list(name: str) -> set[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None if name == "ARTKIT_LOAD_PLUGINS" else set()
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _describe(exc: BaseException) -> str:
+    """``ErrorType: message (file.py:12)`` -- one line, pointing into the plugin."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    where = ""
+    tb = traceback.extract_tb(exc.__traceback__)
+    if tb:
+        frame = tb[-1]
+        where = f" ({Path(frame.filename).name}:{frame.lineno})"
+    return f"{type(exc).__name__}: {text}{where}"
+
+
+# -- the process-wide host ----------------------------------------------------
+_host: PluginHost | None = None
+_host_dirs: tuple[str, ...] = ()
+
+
+def plugin_dirs_from_env() -> list[str]:
+    raw = os.environ.get("ARTKIT_PLUGINS_DIR", "")
+    return [p for p in raw.split(os.pathsep) if p]
+
+
+def get_host(plugin_dirs: Iterable[str | os.PathLike] | None = None) -> PluginHost:
+    """The process-wide PluginHost, created on first use.
+
+    ``plugin_dirs`` defaults to ``ARTKIT_PLUGINS_DIR``; asking for other dirs
+    than the current host was built with builds a new one.
+    """
+    global _host, _host_dirs
+    dirs = tuple(
+        str(d) for d in (plugin_dirs if plugin_dirs is not None else plugin_dirs_from_env())
+    )
+    if _host is None or dirs != _host_dirs:
+        _host, _host_dirs = PluginHost(dirs), dirs
+    return _host
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The pluggy PluginManager with every plugin loaded."""
+    return get_host().pm
+
+
+def get_registry(kind: str) -> Registry:
+    """Shortcut for ``get_host().registry(kind)``."""
+    return get_host().registry(kind)
+
+
+def reset() -> None:
+    """Forget the process-wide host (tests use this after changing the environment)."""
+    global _host, _host_dirs
+    _host, _host_dirs = None, ()

@@ -1,0 +1,320 @@
+"""Named registries: models, losses, datasets, post-processors.
+
+A registry maps a name to an :class:`Entry`: a lazy factory plus a one-line
+description, the plugin that provided it, and typed parameters with defaults.
+Entries are filled by the ``register_*`` hooks (see :mod:`artkit.hookspecs`) and
+read by commands. Nothing here imports torch: factories given as
+``"module:attr"`` strings are imported on first use.
+
+Command lines name entries with *specs*: ``name`` or ``name:key=value,key=value``
+(``palette:colors=8,dither=floyd``). :func:`parse_spec` splits them and
+:meth:`Entry.bind` converts the strings to the parameters' types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from artkit.errors import DuplicateNameError, UnknownNameError, UsageError
+
+#: The registries and the hook that fills each one.
+KINDS: dict[str, str] = {
+    "models": "register_models",
+    "losses": "register_losses",
+    "datasets": "register_datasets",
+    "postprocessors": "register_postprocessors",
+}
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed parameter of a registry entry."""
+
+    name: str
+    type: type = str
+    default: Any = _MISSING
+    help: str = ""
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is _MISSING
+
+    def convert(self, raw: Any, *, owner: str = "") -> Any:
+        """Convert a command-line string (or an already-typed value) to this parameter's type."""
+        where = f"{owner}: " if owner else ""
+        value = raw
+        try:
+            if isinstance(raw, str):
+                value = _convert_str(raw, self.type)
+            elif self.type is float and isinstance(raw, int) and not isinstance(raw, bool):
+                value = float(raw)
+        except ValueError:
+            raise UsageError(
+                f"{where}{self.name}={raw!r} is not a valid {_type_name(self.type)}"
+            ) from None
+        if self.choices is not None and value not in self.choices:
+            raise UsageError(
+                f"{where}{self.name}={raw!r} is not one of: {', '.join(map(str, self.choices))}"
+            )
+        return value
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": _type_name(self.type)}
+        out["default"] = None if self.required else _jsonable(self.default)
+        out["required"] = self.required
+        if self.choices:
+            out["choices"] = list(self.choices)
+        if self.help:
+            out["help"] = self.help
+        return out
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def _convert_str(raw: str, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if raw.lower() in ("none", "null", ""):
+            return None
+        return _convert_str(raw, args[0])
+    if origin is typing.Literal:
+        options = typing.get_args(tp)
+        if raw not in options:
+            raise ValueError(raw)
+        return raw
+    if origin in (tuple, list):
+        (inner, *_) = typing.get_args(tp) or (str,)
+        items = [_convert_str(part, inner) for part in raw.replace("x", "/").split("/") if part]
+        return tuple(items) if origin is tuple else items
+    if tp is bool:
+        low = raw.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(raw)
+    if tp is int:
+        return int(raw)
+    if tp is float:
+        return float(raw)
+    return raw
+
+
+def params_from(spec: Any) -> tuple[Param, ...]:
+    """Turn a config dataclass, a list of Params or ``None`` into a tuple of Params."""
+    if spec is None:
+        return ()
+    if dataclasses.is_dataclass(spec):
+        hints = typing.get_type_hints(spec)
+        out = []
+        for f in dataclasses.fields(spec):
+            if not f.init or f.name.startswith("_"):
+                continue
+            if f.default is not dataclasses.MISSING:
+                default = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            else:
+                default = _MISSING
+            tp = hints.get(f.name, str)
+            choices = None
+            if typing.get_origin(tp) is typing.Literal:
+                choices = typing.get_args(tp)
+            out.append(Param(f.name, tp, default, f.metadata.get("help", ""), choices=choices))
+        return tuple(out)
+    return tuple(spec)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered name: a lazy factory with a description and typed parameters."""
+
+    kind: str
+    name: str
+    factory_ref: Callable[..., Any] | str
+    description: str = ""
+    plugin: str = "?"
+    params: tuple[Param, ...] = ()
+    config_class: type | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        """The factory, importing it now if it was registered as ``"module:attr"``."""
+        ref = self.factory_ref
+        if isinstance(ref, str):
+            module, _, attr = ref.partition(":")
+            obj: Any = importlib.import_module(module)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+            return obj
+        return ref
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise UnknownNameError(f"parameters of {self.name}", name, [p.name for p in self.params])
+
+    def bind(
+        self, options: Mapping[str, Any] | None = None, *, strict: bool = True
+    ) -> dict[str, Any]:
+        """Typed keyword arguments for the factory: defaults overlaid with ``options``.
+
+        Unknown keys are an error (with suggestions) when the entry declares its
+        parameters; an entry without declared parameters passes options through.
+        """
+        options = dict(options or {})
+        if not self.params:
+            return options
+        bound: dict[str, Any] = {}
+        for key, raw in options.items():
+            key = key.replace("-", "_")
+            if strict or any(p.name == key for p in self.params):
+                bound[key] = self.param(key).convert(raw, owner=self.name)
+        missing = [p.name for p in self.params if p.required and p.name not in bound]
+        if missing:
+            raise UsageError(f"{self.name}: missing required parameter {missing[0]!r}")
+        for p in self.params:
+            if p.name not in bound and not p.required:
+                bound[p.name] = p.default
+        return bound
+
+    def create(self, options: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Call the factory with the bound options plus extra keyword arguments."""
+        return self.factory(**self.bind(options), **kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "description": self.description,
+            "plugin": self.plugin,
+            "params": [p.describe() for p in self.params],
+        }
+
+
+class Registry:
+    """Entries of one kind, filled by one hook. Duplicate names are an error."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def add(
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        *,
+        description: str = "",
+        params: Any = None,
+        plugin: str = "?",
+        **extra: Any,
+    ) -> Entry:
+        if not isinstance(name, str) or not name or ":" in name or "," in name:
+            raise UsageError(f"plugin {plugin!r} registered an invalid {self.kind} name {name!r}")
+        if name in self._entries:
+            other = self._entries[name].plugin
+            raise DuplicateNameError(
+                f"{self.kind} name {name!r} is registered by both plugin {other!r} and plugin {plugin!r}"
+            )
+        config_class = params if dataclasses.is_dataclass(params) else None
+        entry = Entry(
+            kind=self.kind,
+            name=name,
+            factory_ref=factory,
+            description=(description or "").strip().splitlines()[0] if description else "",
+            plugin=plugin,
+            params=params_from(params),
+            config_class=config_class,
+            extra=extra,
+        )
+        self._entries[name] = entry
+        return entry
+
+    def get(self, name: str) -> Entry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.kind, name, self._entries) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(sorted(self._entries.values(), key=lambda e: e.name))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget every entry a plugin added (used when its hook failed half-way)."""
+        for name in [n for n, e in self._entries.items() if e.plugin == plugin]:
+            del self._entries[name]
+
+
+def parse_spec(text: str) -> tuple[str, dict[str, str]]:
+    """Split ``name:key=value,key=value`` into the name and a dict of raw strings.
+
+    A value may contain commas if it is quoted: ``palette:colors="#000,#fff"``.
+    """
+    name, sep, rest = text.partition(":")
+    name = name.strip()
+    if not name:
+        raise UsageError(f"empty name in {text!r}; expected name or name:key=value,...")
+    options: dict[str, str] = {}
+    if not sep or not rest.strip():
+        return name, options
+    for item in _split_top_level(rest):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise UsageError(f"{text!r}: expected key=value, got {item!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        options[key] = value
+    return name, options
+
+
+def _split_top_level(text: str) -> Sequence[str]:
+    parts, buf, quote = [], [], ""
+    for ch in text:
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+            buf.append(ch)
+        elif ch == ",":
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    parts.append("".join(buf))
+    return [p for p in parts if p.strip()]

@@ -1,0 +1,1 @@
+"""artkit_style: built-in artkit plugin (registrations arrive with their issue)."""
