@@ -202,9 +202,9 @@ class PluginHost:
         arguments it asks for.
         """
         hook = getattr(self.pm.hook, hook_name)
-        # pluggy calls last-registered first; we go in registration order so
-        # duplicate-name errors blame the later plugin.
-        for impl in reversed(hook.get_hookimpls()):
+        # get_hookimpls() lists in registration order (pluggy *calls* them in
+        # reverse); registration order makes duplicate-name errors blame the later plugin.
+        for impl in hook.get_hookimpls():
             info = self.info_for(impl.plugin_name)
             if info.status == "failed":
                 continue
@@ -311,10 +311,13 @@ def plugin_dirs_from_env() -> list[str]:
 def get_host(plugin_dirs: Iterable[str | os.PathLike] | None = None) -> PluginHost:
     """The process-wide PluginHost, created on first use.
 
-    ``plugin_dirs`` defaults to ``ARTKIT_PLUGINS_DIR``; asking for other dirs
-    than the current host was built with builds a new one.
+    With ``plugin_dirs=None`` the current host is returned (or one built from
+    ``ARTKIT_PLUGINS_DIR``); asking for other dirs than the current host was
+    built with builds a new one.
     """
     global _host, _host_dirs
+    if plugin_dirs is None and _host is not None:
+        return _host
     dirs = tuple(
         str(d) for d in (plugin_dirs if plugin_dirs is not None else plugin_dirs_from_env())
     )

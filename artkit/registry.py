@@ -52,6 +52,13 @@ class Param:
     def convert(self, raw: Any, *, owner: str = "") -> Any:
         """Convert a command-line string (or an already-typed value) to this parameter's type."""
         where = f"{owner}: " if owner else ""
+        if self.choices is not None:
+            for choice in self.choices:
+                if raw == choice or (isinstance(raw, str) and raw == str(choice)):
+                    return choice
+            raise UsageError(
+                f"{where}{self.name}={raw!r} is not one of: {', '.join(map(str, self.choices))}"
+            )
         value = raw
         try:
             if isinstance(raw, str):
@@ -62,10 +69,6 @@ class Param:
             raise UsageError(
                 f"{where}{self.name}={raw!r} is not a valid {_type_name(self.type)}"
             ) from None
-        if self.choices is not None and value not in self.choices:
-            raise UsageError(
-                f"{where}{self.name}={raw!r} is not one of: {', '.join(map(str, self.choices))}"
-            )
         return value
 
     def describe(self) -> dict[str, Any]:
@@ -105,7 +108,9 @@ def _convert_str(raw: str, tp: Any) -> Any:
         return raw
     if origin in (tuple, list):
         (inner, *_) = typing.get_args(tp) or (str,)
-        items = [_convert_str(part, inner) for part in raw.replace("x", "/").split("/") if part]
+        # "64x48" for sizes, "a/b/c" otherwise
+        sep = "x" if inner in (int, float) and "x" in raw else "/"
+        items = [_convert_str(part, inner) for part in raw.split(sep) if part]
         return tuple(items) if origin is tuple else items
     if tp is bool:
         low = raw.lower()

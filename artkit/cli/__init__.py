@@ -99,8 +99,8 @@ def _plugins_dir_from_argv(argv: list[str]) -> str | None:
     return None
 
 
-def get_command(argv: list[str] | None = None):
-    """Build the click command (app + plugin commands) for these arguments."""
+def build_full_app(argv: list[str] | None = None) -> typer.Typer:
+    """The root app with plugin commands added, for these arguments."""
     from artkit.plugins import get_host, plugin_dirs_from_env
 
     argv = sys.argv[1:] if argv is None else argv
@@ -117,7 +117,12 @@ def get_command(argv: list[str] | None = None):
             raise SystemExit(exc.exit_code) from None
         raise
     host.call_each("register_commands", app=app)
-    return typer.main.get_command(app)
+    return app
+
+
+def get_command(argv: list[str] | None = None):
+    """The click command behind the app (what the console script runs)."""
+    return typer.main.get_command(build_full_app(argv))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,8 +44,6 @@ def attach(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     ) -> None:
         """Explain a checkpoint (model, config, step, parameters, sha256) or an image's provenance."""
-        from artkit.images import image_info
-
         for path in paths:
             if not path.exists():
                 raise UsageError(f"{path}: no such file")
@@ -57,6 +55,8 @@ def attach(app: typer.Typer) -> None:
                 read_header(path)  # raises the pickle refusal with its hint
                 continue
             else:
+                from artkit.images import image_info
+
                 data = {"path": str(path), "type": "image", **image_info(path)}
             if as_json:
                 print(json.dumps(data, sort_keys=True))
