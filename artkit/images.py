@@ -32,15 +32,12 @@ import html
 import json
 import os
 import re
-import secrets
 import warnings
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
-from xml.sax.saxutils import escape as _xml_escape
 
-from PIL import Image, ImageColor, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
 
 from artkit.errors import ArtkitError, ImageError, UsageError
 
@@ -94,7 +91,7 @@ _XMP_RE = re.compile(
 # (lone surrogates). Inside JSON strings any character may be written as \uXXXX, and
 # json.dumps already escapes control characters, so re-escaping these keeps the JSON
 # equal while making it safe for both PNG iTXt (UTF-8) and XMP (XML).
-_UNSAFE_CHARS = re.compile("[^\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_UNSAFE_CHARS = re.compile("[\x00-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # Largest XMP payload a JPEG APP1 segment can hold (65533 minus the 29-byte XMP header).
 _JPEG_MAX_XMP = 65504
@@ -171,7 +168,7 @@ def _read_error(name: str, exc: BaseException) -> ImageError:
     elif isinstance(exc, OSError) and exc.strerror:
         why = exc.strerror[:1].lower() + exc.strerror[1:]
     elif "truncated" in str(exc):
-        why = "the file is truncated"
+        why = "the file is truncated or corrupt"
     else:
         detail = str(exc).strip() or type(exc).__name__
         why = f"corrupt or unsupported image ({detail})"
@@ -310,12 +307,19 @@ def _dumps(provenance: dict[str, Any]) -> str:
     return _UNSAFE_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def _xml_escape(text: str) -> str:
+    # Hand-rolled: xml.sax.saxutils would pull in urllib and http (~15 ms at start-up).
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _xmp_packet(provenance: dict[str, Any]) -> bytes:
     return _XMP_TEMPLATE.format(_xml_escape(_dumps(provenance))).encode("utf-8")
 
 
 def _provenance_text_from_xmp(xmp: bytes | str) -> str | None:
     """The raw provenance JSON inside an XMP packet, or None when there is none."""
+    import xml.etree.ElementTree as ET  # only images that carry XMP pay for the parser
+
     data = xmp.encode("utf-8", "surrogateescape") if isinstance(xmp, str) else bytes(xmp)
     data = data.strip(b"\x00 \t\r\n")
     if b"provenance" not in data:
@@ -342,7 +346,7 @@ def _provenance_text_from_xmp(xmp: bytes | str) -> str | None:
 
 def _provenance_from(im: Image.Image, name: str) -> dict[str, Any] | None:
     raw = im.info.get(PROVENANCE_KEY)
-    if raw is None and isinstance(im, PngImagePlugin.PngImageFile):
+    if raw is None and im.format == "PNG" and hasattr(type(im), "text"):
         # Text chunks written after the pixel data only appear once the image is
         # loaded; artkit writes its chunk before, so this path is for other tools.
         raw = im.text.get(PROVENANCE_KEY)
@@ -434,7 +438,7 @@ def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     at ``path`` (if any) stays intact. Created with the normal umask permissions,
     unlike ``tempfile.mkstemp``'s 0600.
     """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
     try:
         with open(tmp, "xb") as fp:
             write(fp)
@@ -501,6 +505,8 @@ def save_image(
         kwargs["quality"] = quality
     if provenance is not None:
         if fmt == "PNG":
+            from PIL import PngImagePlugin  # loaded by Pillow on first use anyway
+
             info = PngImagePlugin.PngInfo()
             info.add_itxt(PROVENANCE_KEY, _dumps(provenance))
             kwargs["pnginfo"] = info
