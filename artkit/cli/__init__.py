@@ -77,8 +77,9 @@ def build_app() -> typer.Typer:
         )
         use_settings(ctx.obj)
 
-    from artkit.cli import doctor, info, listing, plugins
+    from artkit.cli import doctor, info, listing, plugins, train
 
+    train.attach(app)
     plugins.attach(app)
     listing.attach(app)
     info.attach(app)

@@ -1,1 +1,36 @@
-"""artkit_gan: built-in artkit plugin (registrations arrive with their issue)."""
+"""artkit_gan: the built-in GAN family -- models, GAN losses and DiffAugment.
+
+Registered exactly like a third-party plugin (entry point ``gan``). Nothing
+heavy is imported here: factories are ``"module:attr"`` strings and the
+parameters come from the torch-free dataclasses in :mod:`artkit_gan.configs`.
+"""
+
+from artkit import hookimpl
+from artkit_gan.configs import DCGANConfig, MLPGANConfig
+
+
+@hookimpl
+def register_models(register):
+    register(
+        "mlp-gan",
+        "artkit_gan.torch_model:build_mlp_gan",
+        description="Fully connected GAN (Goodfellow 2014), any size; quick on small images.",
+        params=MLPGANConfig,
+    )
+    register(
+        "dcgan",
+        "artkit_gan.torch_model:build_dcgan",
+        description="Deep convolutional GAN (Radford 2015) at 32, 64 or 128 px; grey, RGB or RGBA.",
+        params=DCGANConfig,
+    )
+
+
+@hookimpl
+def register_losses(register):
+    for name, cls, text in (
+        ("bce", "BCELoss", "Non-saturating GAN loss (binary cross-entropy on logits)."),
+        ("hinge", "HingeLoss", "Hinge GAN loss (SAGAN/BigGAN)."),
+        ("lsgan", "LSGANLoss", "Least-squares GAN loss."),
+        ("wgan-gp", "WGANGPLoss", "Wasserstein critic loss with gradient penalty."),
+    ):
+        register(name, f"artkit_gan.nn_losses:{cls}", description=text, family="gan")

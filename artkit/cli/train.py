@@ -1,0 +1,283 @@
+"""``artkit train MODEL --data DATASET``: train any trainable model with the generic trainer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from artkit.errors import UsageError
+
+_STOP = "When to stop"
+_OPT = "Optimisation"
+_RUN = "Run folder"
+
+
+def _next_free(base: Path) -> Path:
+    if not base.exists():
+        return base
+    i = 2
+    while Path(f"{base}-{i}").exists():
+        i += 1
+    return Path(f"{base}-{i}")
+
+
+def attach(app: typer.Typer) -> None:
+    @app.command("train")
+    def train(
+        model: Annotated[
+            str | None,
+            typer.Argument(
+                help="Model spec, e.g. dcgan or dcgan:resolution=32,channels=4 (see `artkit list models`)."
+            ),
+        ] = None,
+        data: Annotated[
+            str | None,
+            typer.Option(
+                "--data",
+                "-d",
+                help="Dataset spec, e.g. shapes or folder:path=art/ (see `artkit list datasets`).",
+            ),
+        ] = None,
+        steps: Annotated[
+            int | None, typer.Option(help="Stop after this many steps.", rich_help_panel=_STOP)
+        ] = None,
+        epochs: Annotated[
+            int | None,
+            typer.Option(help="Stop after this many passes over the data.", rich_help_panel=_STOP),
+        ] = None,
+        max_time: Annotated[
+            float | None,
+            typer.Option(help="Stop after this many minutes (wall clock).", rich_help_panel=_STOP),
+        ] = None,
+        batch_size: Annotated[
+            int | None,
+            typer.Option(
+                "--batch-size",
+                "-b",
+                help="Images per step (per process). [default: 64]",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
+        lr: Annotated[
+            float | None,
+            typer.Option(help="Learning rate (generator). [default: 2e-4]", rich_help_panel=_OPT),
+        ] = None,
+        lr_d: Annotated[
+            float | None,
+            typer.Option(help="Discriminator learning rate. [default: --lr]", rich_help_panel=_OPT),
+        ] = None,
+        optimizer: Annotated[
+            str | None, typer.Option(help="adam | rmsprop [default: adam]", rich_help_panel=_OPT)
+        ] = None,
+        d_steps: Annotated[
+            int | None,
+            typer.Option(
+                help="Discriminator updates per generator update. [default: 1]",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
+        loss: Annotated[
+            str | None,
+            typer.Option(
+                help="Loss from `artkit list losses` (GANs: bce, hinge, lsgan, wgan-gp).",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
+        r1: Annotated[
+            float | None,
+            typer.Option(
+                help="R1 penalty weight gamma on real images (0 = off).", rich_help_panel=_OPT
+            ),
+        ] = None,
+        augment: Annotated[
+            str | None,
+            typer.Option(
+                help="DiffAugment policy for small datasets, e.g. color,translation,cutout.",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
+        ema: Annotated[
+            bool | None,
+            typer.Option(
+                "--ema/--no-ema",
+                help="Keep an EMA of the generator (samples use it). [default: on]",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
+        ema_decay: Annotated[
+            float | None, typer.Option(help="EMA decay. [default: 0.999]", rich_help_panel=_OPT)
+        ] = None,
+        compile: Annotated[
+            bool | None,
+            typer.Option(
+                "--compile/--no-compile", help="torch.compile the networks.", rich_help_panel=_OPT
+            ),
+        ] = None,
+        channels_last: Annotated[
+            bool | None,
+            typer.Option(
+                "--channels-last/--no-channels-last",
+                help="Memory format for conv nets. [default: auto]",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out",
+                "-o",
+                help="Run folder. [default: runs/MODEL, numbered if taken]",
+                rich_help_panel=_RUN,
+            ),
+        ] = None,
+        resume: Annotated[
+            Path | None,
+            typer.Option(
+                help="Continue the run in this folder exactly where it stopped.",
+                rich_help_panel=_RUN,
+            ),
+        ] = None,
+        checkpoint_every: Annotated[
+            int | None,
+            typer.Option(help="Checkpoint every N steps. [default: 500]", rich_help_panel=_RUN),
+        ] = None,
+        sample_every: Annotated[
+            int | None,
+            typer.Option(
+                help="Write a sample grid every N steps (0 = only at the end). [default: 500]",
+                rich_help_panel=_RUN,
+            ),
+        ] = None,
+        log_every: Annotated[
+            int | None,
+            typer.Option(help="Log metrics every N steps. [default: 50]", rich_help_panel=_RUN),
+        ] = None,
+        max_nan_steps: Annotated[
+            int | None,
+            typer.Option(
+                help="Stop after this many non-finite steps in a row. [default: 10]",
+                rich_help_panel=_RUN,
+            ),
+        ] = None,
+    ) -> None:
+        """Train a model on a dataset; writes weights, exact-resume state, metrics and sample grids."""
+        given = {
+            k: v
+            for k, v in dict(
+                steps=steps, epochs=epochs, max_time=max_time, batch_size=batch_size, lr=lr, lr_d=lr_d,
+                optimizer=optimizer, d_steps=d_steps, loss=loss, r1=r1, augment=augment, ema=ema,
+                ema_decay=ema_decay, compile=compile, channels_last=channels_last,
+                checkpoint_every=checkpoint_every, sample_every=sample_every, log_every=log_every,
+                max_nan_steps=max_nan_steps,
+            ).items()
+            if v is not None
+        }  # fmt: skip
+        code = run_training(model, data, given, out=out, resume=resume)
+        if code:
+            raise typer.Exit(code)
+
+
+def run_training(
+    model_spec: str | None,
+    data_spec: str | None,
+    given: dict[str, Any],
+    *,
+    out: Path | None = None,
+    resume: Path | None = None,
+) -> int:
+    """Shared by ``train`` and ``demo``; returns the exit code (0, or 130/143 when interrupted)."""
+    from artkit.cli.context import say, settings
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    glob = settings()
+    if resume is not None:
+        config_path = resume / "config.json"
+        if not config_path.exists():
+            raise UsageError(
+                f"--resume {resume}: no config.json there; is it an artkit run folder?"
+            )
+        saved = json.loads(config_path.read_text())
+        if model_spec is not None and parse_spec(model_spec)[0] != saved["model"]:
+            raise UsageError(
+                f"--resume {resume}: that run trains {saved['model']!r}, not {model_spec!r}"
+            )
+        model_name, model_options = saved["model"], saved["model_config"]
+        data_spec = data_spec or saved.get("data")
+        options_dict = {**saved["options"], **given}
+        out = resume
+    else:
+        if model_spec is None:
+            raise UsageError(
+                "name a model to train (see `artkit list models`), or --resume a run folder"
+            )
+        if data_spec is None:
+            raise UsageError(
+                "--data is required, e.g. --data shapes or --data folder:path=my-images/"
+            )
+        model_name, model_options = parse_spec(model_spec)
+        options_dict = dict(given)
+        if out is None:
+            out = _next_free(Path("runs") / model_name)
+        elif (out / "weights.safetensors").exists():
+            raise UsageError(
+                f"{out} already holds a run; continue it with --resume {out}, or choose another --out"
+            )
+    if glob.seed is not None:
+        options_dict["seed"] = glob.seed
+    options_dict["device"], options_dict["precision"] = glob.device, glob.precision
+    if resume is not None and "device" in given:
+        pass
+
+    from artkit.checkpoint import build_model
+    from artkit.train.loop import Trainer
+    from artkit.train.options import TrainOptions
+
+    options = TrainOptions.from_json(options_dict)
+    net = build_model(model_name, model_options)
+    if not hasattr(net, "training_step"):
+        raise UsageError(f"model {model_name!r} cannot be trained with `artkit train`")
+    loss_name = options.loss or getattr(net, "default_loss", "")
+    loss_obj = None
+    if loss_name:
+        losses = get_registry("losses")
+        entry = losses.get(loss_name)
+        loss_obj = entry.create()
+        if hasattr(net, "default_loss") and not hasattr(loss_obj, "d_loss"):
+            gan = [e.name for e in losses if e.extra.get("family") == "gan"]
+            raise UsageError(f"loss {loss_name!r} is not a GAN loss; use one of: {', '.join(gan)}")
+        options.loss = loss_name
+    dname, doptions = parse_spec(data_spec)
+    cfg = net.config
+    source = (
+        get_registry("datasets")
+        .get(dname)
+        .create(doptions, resolution=cfg.resolution, channels=cfg.channels)
+    )
+    say(
+        f"training {model_name} on {dname} ({len(source)} images, {cfg.resolution}px, {cfg.channels} ch) -> {out}"
+    )
+    trainer = Trainer(
+        net,
+        source,
+        options,
+        out,
+        run_config={"data": data_spec},
+        resume=resume is not None,
+        quiet=glob.quiet,
+        loss=loss_obj,
+    )
+    result = trainer.run()
+    if trainer.world.is_main:
+        say(
+            f"{result.reason} at step {result.step} after {result.seconds:.0f}s "
+            f"({result.images_per_second:.0f} images/s); weights: {trainer.weights_path}"
+        )
+        print(trainer.weights_path, flush=True)
+    if result.reason == "interrupted":
+        say(f"resume with: artkit train --resume {out}")
+        return 143 if trainer._stop_signal == "SIGTERM" else 130
+    return 0

@@ -1,0 +1,488 @@
+"""The generic training loop.
+
+:class:`Trainer` drives any :class:`artkit.model.ArtModel` that implements
+``configure_optimizers(options) -> dict[str, Optimizer]`` and
+``training_step(batch, step, ctx) -> dict[str, float]``. It owns:
+
+- the data order (a DistributedSampler per epoch, seeded: exact resume needs no
+  saved data-loader state, only the step);
+- devices, autocast precision, channels_last, torch.compile and DDP wrapping
+  (through :class:`TrainContext`, which the step uses to reach its networks);
+- EMA copies (``model.ema_pairs``), the NaN/Inf guard, checkpoints (atomic,
+  never NaN), exact resume, SIGINT/SIGTERM, progress, metrics.jsonl and sample
+  grids with fixed latents.
+
+Run folder: ``config.json``, ``weights.safetensors``, ``state.safetensors``,
+``metrics.jsonl``, ``samples/step-000500.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DistributedSampler
+
+from artkit import __version__
+from artkit.checkpoint import (
+    load_state_checked,
+    load_tensors,
+    read_header,
+    save_model,
+    save_tensors,
+)
+from artkit.device import Precision, make_generator, resolve_device, resolve_precision
+from artkit.errors import ArtkitError, CheckpointError, UsageError
+from artkit.model import ArtModel
+from artkit.torch_images import from_uint8, to_uint8
+from artkit.train import state as train_state
+from artkit.train.distributed import World, all_flag, init_world, shutdown
+from artkit.train.options import TrainOptions
+from artkit.train.progress import Progress
+
+
+class TrainingStopped(ArtkitError):
+    """Training could not go on (too many non-finite steps); the last good checkpoint is kept."""
+
+
+class NonFiniteLoss(Exception):
+    """Raised inside a step to skip it: a loss or gradient was NaN/Inf."""
+
+
+@dataclass
+class TrainResult:
+    step: int
+    reason: str  # "done", "time", "interrupted"
+    out_dir: Path
+    seconds: float
+    images_per_second: float
+
+
+class TrainContext:
+    """What a model's ``training_step`` may use: networks, precision, noise, optimiser steps."""
+
+    def __init__(self, trainer: Trainer):
+        self._t = trainer
+        self.options: TrainOptions = trainer.options
+        self.device: torch.device = trainer.device
+        self.precision: Precision = trainer.precision
+        self.loss: Any = trainer.loss
+        self.generator: torch.Generator = trainer.noise
+        self.world: World = trainer.world
+        self.channels_last: bool = trainer.channels_last
+
+    def net(self, name: str) -> torch.nn.Module:
+        """The network to call in the step: DDP-wrapped and/or compiled when enabled."""
+        return self._t.forward_nets.get(name) or getattr(self._t.model, name)
+
+    def raw(self, name: str) -> torch.nn.Module:
+        """The plain network (for parameters, gradient penalties and requires_grad toggles)."""
+        return getattr(self._t.model, name)
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        return self.precision.autocast(self.device)
+
+    def randn(self, *shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.generator, device=self.device)
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        fn = self._t.augment_fn
+        return fn(images, generator=self.generator) if fn is not None else images
+
+    def step_optimizer(self, name: str, loss: torch.Tensor) -> None:
+        """Backward + step for optimiser ``name``; raises NonFiniteLoss to skip the step."""
+        opt = self._t.optimizers[name]
+        if not bool(torch.isfinite(loss.detach()).all()):
+            opt.zero_grad(set_to_none=True)
+            raise NonFiniteLoss(f"{name} loss is {loss.detach().float().mean().item()}")
+        scaler = self._t.scaler
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)  # the scaler skips steps with inf/NaN grads itself
+            scaler.update()
+        else:
+            loss.backward()
+            params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            norm = torch.nn.utils.clip_grad_norm_(params, float("inf"), foreach=True)
+            if not bool(torch.isfinite(norm)):
+                opt.zero_grad(set_to_none=True)
+                raise NonFiniteLoss(f"{name} gradients are not finite")
+            opt.step()
+        opt.zero_grad(set_to_none=True)
+
+
+class Batches:
+    """Seeded per-epoch order over an in-memory uint8 tensor, sharded by rank."""
+
+    def __init__(self, images: torch.Tensor, batch_size: int, world: World, seed: int):
+        self.images, self.batch_size = images, batch_size
+        self.sampler = DistributedSampler(
+            range(len(images)),
+            num_replicas=world.size,
+            rank=world.rank,
+            shuffle=True,
+            seed=seed,
+            drop_last=True,
+        )
+        self.per_epoch = len(self.sampler) // batch_size
+        if self.per_epoch == 0:
+            raise UsageError(
+                f"the dataset has {len(images)} images, fewer than one batch of {batch_size} "
+                f"per process ({world.size} process(es)); lower --batch-size"
+            )
+        self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
+
+    def get(self, step: int) -> torch.Tensor:
+        epoch, index = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            self.sampler.set_epoch(epoch)
+            self._order = torch.tensor(list(iter(self.sampler)), dtype=torch.long)
+            self._epoch = epoch
+        idx = self._order[index * self.batch_size : (index + 1) * self.batch_size].to(
+            self.images.device
+        )
+        return from_uint8(self.images.index_select(0, idx))
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: ArtModel,
+        source: Any,
+        options: TrainOptions,
+        out_dir: str | Path,
+        *,
+        run_config: dict[str, Any] | None = None,
+        resume: bool = False,
+        quiet: bool = False,
+        loss: Any = None,
+        augment_fn: Any = None,
+    ):
+        self.model, self.source, self.options = model, source, options
+        self.out_dir = Path(out_dir)
+        self.run_config = run_config or {}
+        self.resume, self.quiet = resume, quiet
+        self.loss, self.augment_fn = loss, augment_fn
+        self.device = resolve_device(options.device)
+        self.precision = resolve_precision(options.precision, self.device)
+        self.world = init_world(self.device)
+        self.channels_last = (
+            options.channels_last
+            if options.channels_last is not None
+            else self.device.type in ("cuda", "cpu")
+        )
+        self.scaler = (
+            torch.amp.GradScaler(self.device.type) if self.precision.needs_scaler else None
+        )
+        self.step = 0
+        self._stop_signal: str | None = None
+        self.fingerprint = source.fingerprint() if hasattr(source, "fingerprint") else None
+
+    # -- setup ----------------------------------------------------------------
+    def _prepare(self) -> None:
+        torch.manual_seed(self.options.seed + self.world.rank)
+        self.noise = torch.Generator(device=self.device)
+        self.noise.manual_seed(self.options.seed * 7919 + self.world.rank)
+        self.model.to(self.device)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.model.train()
+        for dst in self.model.ema_pairs.values():
+            getattr(self.model, dst).eval().requires_grad_(False)
+        self.optimizers = self.model.configure_optimizers(self.options)
+        data = self._load_data()
+        self.batches = Batches(data, self.options.batch_size, self.world, self.options.seed)
+        if self.resume:
+            self._load_checkpoint()
+        elif self.model.ema_pairs:
+            self._copy_ema()  # G_ema starts equal to G
+        self.forward_nets: dict[str, torch.nn.Module] = {}
+        for name in self.optimizers:
+            net: torch.nn.Module = getattr(self.model, name)
+            if self.world.distributed:
+                from torch.nn.parallel import DistributedDataParallel as DDP
+
+                ids = [self.device.index] if self.device.type == "cuda" else None
+                net = DDP(net, device_ids=ids, broadcast_buffers=False)
+            if self.options.compile:
+                net = torch.compile(net)
+            self.forward_nets[name] = net
+        self.ctx = TrainContext(self)
+
+    def _load_data(self) -> torch.Tensor:
+        array = self.source.as_array() if hasattr(self.source, "as_array") else None
+        if array is None:
+            import numpy as np
+
+            array = np.stack([self.source[i] for i in range(len(self.source))])
+        if not array.flags.writeable:  # torch wants writable memory; one copy at start-up
+            array = array.copy()
+        images = torch.from_numpy(array).permute(0, 3, 1, 2)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images.to(self.device)
+
+    def total_steps(self) -> int | None:
+        candidates = []
+        if self.options.steps is not None:
+            candidates.append(self.options.steps)
+        if self.options.epochs is not None:
+            candidates.append(self.options.epochs * self.batches.per_epoch)
+        return min(candidates) if candidates else None
+
+    # -- checkpoints ----------------------------------------------------------
+    @property
+    def weights_path(self) -> Path:
+        return self.out_dir / "weights.safetensors"
+
+    @property
+    def state_path(self) -> Path:
+        return self.out_dir / "state.safetensors"
+
+    def save_checkpoint(self) -> None:
+        if self.world.is_main:
+            if not self.options.ema:
+                self._copy_ema()
+            tensors: dict[str, torch.Tensor] = {}
+            meta: dict[str, Any] = {"step": self.step, "optimizers": {}}
+            for name, opt in self.optimizers.items():
+                t, m = train_state.flatten_optimizer(f"optim.{name}", opt)
+                tensors.update(t)
+                meta["optimizers"][name] = m
+            tensors["rng.torch"] = torch.get_rng_state()
+            tensors["rng.noise"] = self.noise.get_state()
+            if self.device.type == "cuda":
+                tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+            if self.scaler is not None:
+                meta["scaler"] = self.scaler.state_dict()
+            meta["fingerprint"] = self.fingerprint
+            tensors, metadata = train_state.pack(tensors, meta)
+            metadata["artkit.step"] = str(self.step)
+            # weights last: a crash in between is detected on resume by the step check
+            save_tensors(self.state_path, tensors, metadata)
+            save_model(self.model, self.weights_path, step=self.step, dataset=self.fingerprint)
+        self.world.barrier()
+
+    def _load_checkpoint(self) -> None:
+        if not self.weights_path.exists() or not self.state_path.exists():
+            raise UsageError(
+                f"cannot resume {self.out_dir}: weights.safetensors or state.safetensors is missing"
+            )
+        w_step = read_header(self.weights_path).step
+        tensors, metadata = load_tensors(self.state_path)
+        meta = train_state.unpack_meta(metadata)
+        if meta.get("step") != w_step:
+            raise CheckpointError(
+                f"cannot resume {self.out_dir}: weights are at step {w_step} but training state at step "
+                f"{meta.get('step')} (the run was killed while checkpointing); start a new run from the weights"
+            )
+        if meta.get("fingerprint") and self.fingerprint and meta["fingerprint"] != self.fingerprint:
+            print(
+                "artkit: warning: the dataset changed since this run was checkpointed; resume is not exact",
+                file=sys.stderr,
+            )
+        weights, _ = load_tensors(self.weights_path)
+        load_state_checked(
+            self.model,
+            {k: v.to(self.device) for k, v in weights.items()},
+            source=str(self.weights_path),
+        )
+        for name, opt in self.optimizers.items():
+            sd = train_state.unflatten_optimizer(f"optim.{name}", tensors, meta["optimizers"][name])
+            opt.load_state_dict(sd)
+        torch.set_rng_state(tensors["rng.torch"])
+        self.noise.set_state(tensors["rng.noise"].to(self.noise.get_state().device))
+        if "rng.cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        if self.scaler is not None and "scaler" in meta:
+            self.scaler.load_state_dict(meta["scaler"])
+        self.step = int(meta["step"])
+
+    # -- EMA --------------------------------------------------------------------
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = min(self.options.ema_decay, (1 + self.step) / (10 + self.step))
+        for src_name, dst_name in self.model.ema_pairs.items():
+            src, dst = getattr(self.model, src_name), getattr(self.model, dst_name)
+            torch._foreach_lerp_(list(dst.parameters()), list(src.parameters()), 1.0 - decay)
+            for b_dst, b_src in zip(dst.buffers(), src.buffers(), strict=True):
+                b_dst.copy_(b_src)
+
+    @torch.no_grad()
+    def _copy_ema(self) -> None:
+        for src_name, dst_name in self.model.ema_pairs.items():
+            getattr(self.model, dst_name).load_state_dict(
+                getattr(self.model, src_name).state_dict()
+            )
+
+    # -- samples and metrics -----------------------------------------------------
+    def write_samples(self) -> Path | None:
+        if not self.world.is_main or "sample" not in self.model.capabilities():
+            return None
+        from artkit.grid import grid_from_array
+        from artkit.images import save_image
+
+        n = 64 if self.source.resolution <= 64 else 16
+        with torch.no_grad():
+            images = self.model.sample(n, generator=make_generator(self.options.seed + 1))
+        grid = grid_from_array(to_uint8(images))
+        path = self.out_dir / "samples" / f"step-{self.step:06d}.png"
+        save_image(
+            grid,
+            path,
+            provenance={
+                "artkit": __version__,
+                "command": "train",
+                "step": self.step,
+                "model": self.model.registry_name,
+            },
+        )
+        return path
+
+    def _log(self, record: dict[str, Any]) -> None:
+        if not self.world.is_main:
+            return
+        with open(self.out_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+
+    # -- signals ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._stop_signal is not None:  # second signal: stop now
+                raise KeyboardInterrupt
+            self._stop_signal = signal.Signals(signum).name
+            print(
+                f"\nartkit: {self._stop_signal} received; saving a checkpoint after this step (again to abort)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+    # -- the loop ---------------------------------------------------------------
+    def run(self) -> TrainResult:
+        self._prepare()
+        opts = self.options
+        if self.world.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            config = {
+                **self.run_config,
+                "artkit_version": __version__,
+                "model": self.model.registry_name,
+                "model_config": self.model.config_dict(),
+                "options": opts.to_json(),
+                "dataset_fingerprint": self.fingerprint,
+            }
+            from artkit.atomic import atomic_write_bytes
+
+            atomic_write_bytes(
+                self.out_dir / "config.json",
+                (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
+            )
+        total = self.total_steps()
+        budget = opts.max_time * 60 if opts.max_time else None
+        progress = Progress(
+            total,
+            start_step=self.step,
+            quiet=self.quiet or not self.world.is_main,
+            time_budget=budget,
+        )
+        t0 = time.perf_counter()
+        start_step = self.step
+        sums: dict[str, float] = {}
+        count, nan_run, interval_t, interval_steps = 0, 0, time.perf_counter(), 0
+        reason = "done"
+        try:
+            with self._signals():
+                while total is None or self.step < total:
+                    stop = self._stop_signal is not None
+                    if budget is not None and time.perf_counter() - t0 >= budget:
+                        reason = "time"
+                        stop = True
+                    if all_flag(self.world, stop, self.device):
+                        reason = "interrupted" if self._stop_signal else reason
+                        break
+                    batch = self.batches.get(self.step)
+                    try:
+                        metrics = self.model.training_step(batch, self.step, self.ctx)
+                    except NonFiniteLoss as exc:
+                        nan_run += 1
+                        print(
+                            f"artkit: warning: step {self.step} skipped: {exc} ({nan_run} in a row)",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        if nan_run >= opts.max_nan_steps:
+                            raise TrainingStopped(
+                                f"training stopped at step {self.step}: {nan_run} non-finite steps in a row "
+                                f"(last: {exc}); the last good checkpoint in {self.out_dir} is intact; "
+                                "try a lower --lr or another --loss"
+                            ) from None
+                        self.step += 1
+                        continue
+                    nan_run = 0
+                    self.step += 1
+                    interval_steps += 1
+                    if opts.ema:
+                        self._update_ema()
+                    for k, v in metrics.items():
+                        sums[k] = sums.get(k, 0.0) + float(v)
+                    count += 1
+                    log_now = self.step % opts.log_every == 0
+                    if log_now or progress._bar is not None:
+                        elapsed = time.perf_counter() - interval_t
+                        means = {k: v / count for k, v in sums.items()}
+                        means["it_per_s"] = interval_steps / elapsed if elapsed > 0 else 0.0
+                        progress.update(self.step, means, log_line=log_now)
+                    if log_now:
+                        means["images_per_s"] = (
+                            means["it_per_s"] * opts.batch_size * self.world.size
+                        )
+                        self._log(
+                            {
+                                "step": self.step,
+                                "epoch": self.step / self.batches.per_epoch,
+                                "time": round(time.perf_counter() - t0, 3),
+                                **means,
+                            }
+                        )
+                        sums, count, interval_t, interval_steps = {}, 0, time.perf_counter(), 0
+                    if opts.sample_every and self.step % opts.sample_every == 0:
+                        self.write_samples()
+                    if self.step % opts.checkpoint_every == 0:
+                        self.save_checkpoint()
+        finally:
+            progress.close()
+        self.save_checkpoint()
+        self.write_samples()
+        seconds = time.perf_counter() - t0
+        done = self.step - start_step
+        result = TrainResult(
+            self.step,
+            reason,
+            self.out_dir,
+            seconds,
+            done * opts.batch_size * self.world.size / seconds if seconds else math.nan,
+        )
+        shutdown(self.world)
+        return result

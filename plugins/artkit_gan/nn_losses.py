@@ -1,0 +1,136 @@
+"""GAN losses behind one small interface, plus gradient penalties.
+
+Every loss maps discriminator logits (any shape, usually ``(N,)``) to a float32
+scalar, even when the logits come from bf16/fp16 autocast. A training step calls::
+
+    loss = make_loss("hinge")
+    d = loss.d_loss(D(real), D(fake.detach()))
+    if loss.needs_gradient_penalty:
+        d = d + gradient_penalty(D, real, fake.detach())
+    g = loss.g_loss(D(fake), real_logits)   # real_logits only matters to relativistic losses
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from artkit.errors import UnknownNameError
+
+
+class GANLoss:
+    """Discriminator and generator objectives for one GAN formulation."""
+
+    name: ClassVar[str] = ""
+    needs_gradient_penalty: ClassVar[bool] = False
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class BCELoss(GANLoss):
+    """Non-saturating GAN (Goodfellow et al. 2014) with logits; softplus keeps it stable."""
+
+    name = "bce"
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        return F.softplus(-real_logits.float()).mean() + F.softplus(fake_logits.float()).mean()
+
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+        return F.softplus(-fake_logits.float()).mean()
+
+
+class HingeLoss(GANLoss):
+    """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN)."""
+
+    name = "hinge"
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        return F.relu(1 - real_logits.float()).mean() + F.relu(1 + fake_logits.float()).mean()
+
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+        return -fake_logits.float().mean()
+
+
+class LSGANLoss(GANLoss):
+    """Least squares GAN (Mao et al. 2017), targets 1 for real and 0 for fake."""
+
+    name = "lsgan"
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        real, fake = real_logits.float(), fake_logits.float()
+        return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()
+
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+        return 0.5 * ((fake_logits.float() - 1) ** 2).mean()
+
+
+class WGANGPLoss(GANLoss):
+    """Wasserstein critic loss (Arjovsky et al. 2017); add :func:`gradient_penalty` to ``d_loss``."""
+
+    name = "wgan-gp"
+    needs_gradient_penalty = True
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        return fake_logits.float().mean() - real_logits.float().mean()
+
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+        return -fake_logits.float().mean()
+
+
+LOSSES: dict[str, type[GANLoss]] = {c.name: c for c in (BCELoss, HingeLoss, LSGANLoss, WGANGPLoss)}
+
+
+def make_loss(name: str) -> GANLoss:
+    """The loss called ``name``; an unknown name is a UsageError with suggestions."""
+    try:
+        return LOSSES[name]()
+    except KeyError:
+        raise UnknownNameError("GAN losses", name, LOSSES) from None
+
+
+def gradient_penalty(
+    D: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    weight: float = 10.0,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): ``weight * E[(||grad D(x_hat)||_2 - 1)^2]``.
+
+    ``x_hat`` mixes each real image with a fake one at a random point (drawn from
+    ``generator`` when given). The graph is kept so the penalty trains ``D``.
+    """
+    real, fake = real.detach(), fake.detach()
+    alpha = torch.rand(
+        (real.shape[0],) + (1,) * (real.ndim - 1),
+        generator=generator,
+        device=real.device,
+        dtype=real.dtype,
+    )
+    x_hat = torch.lerp(fake, real, alpha).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).float().sum(), x_hat, create_graph=True)
+    norm = grad.float().flatten(1).norm(2, dim=1)
+    return weight * ((norm - 1) ** 2).mean()
+
+
+def r1_penalty(real_logits: Tensor, real_images: Tensor, gamma: float) -> Tensor:
+    """R1 (Mescheder et al. 2018): ``gamma / 2 * E[||grad D(x)||^2]`` on real images.
+
+    ``real_images`` must have had ``requires_grad_(True)`` before ``D`` saw them.
+    """
+    if not real_images.requires_grad:
+        raise ValueError("r1_penalty: call real_images.requires_grad_(True) before D(real_images)")
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real_images, create_graph=True)
+    return gamma / 2 * grad.float().flatten(1).pow(2).sum(1).mean()
