@@ -1,1 +1,24 @@
-"""artkit_data: built-in artkit plugin (registrations arrive with their issue)."""
+"""artkit_data: built-in datasets, registered like any third-party plugin.
+
+Factories are ``"module:attr"`` strings, so listing datasets imports neither
+numpy nor torch; parameters come from :mod:`artkit_data.configs`.
+"""
+
+from artkit import hookimpl
+from artkit_data.configs import FolderConfig, ShapesConfig
+
+
+@hookimpl
+def register_datasets(register):
+    register(
+        "shapes",
+        "artkit_data.shapes:ShapesDataset",
+        description="Procedural, seeded compositions of bold colourful shapes; needs no files.",
+        params=ShapesConfig,
+    )
+    register(
+        "folder",
+        "artkit_data.folder:FolderDataset",
+        description="Your images under a folder (recursive), resized and cropped; unreadable files skipped.",
+        params=FolderConfig,
+    )

@@ -1,0 +1,334 @@
+"""``folder``: the images in a folder, decoded once, squared and cached.
+
+Every readable image under the folder (recursively by default) is decoded when
+the dataset is built -- in parallel threads, since Pillow releases the GIL while
+it decodes and resamples -- turned upright (EXIF orientation), squared (centre
+crop, pad or stretch), resized with Lanczos and converted to L / RGB / RGBA.
+The result is one uint8 array ``(N, R, R, C)`` that serves every later epoch.
+Files that cannot be read are skipped and reported once on stderr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageColor, UnidentifiedImageError
+
+from artkit.errors import ImageError, UsageError
+
+from .configs import FolderConfig, check_geometry
+
+#: file suffixes read as images (compared case-insensitively)
+SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+#: below this many files decoding stays on the calling thread
+PARALLEL_THRESHOLD = 8
+#: Lanczos reducing_gap: shrink by whole factors first (fast), then resample
+REDUCING_GAP = 2.0
+_OWNER = "folder dataset"
+_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+class FolderDataset:
+    """The images in ``path`` as uint8 arrays ``(resolution, resolution, channels)``."""
+
+    def __init__(
+        self,
+        *,
+        resolution: int,
+        channels: int,
+        path: str,
+        recursive: bool = True,
+        fit: str = "crop",
+        background: str = "white",
+        workers: int | None = None,
+    ):
+        check_geometry(_OWNER, resolution, channels)
+        self.config = FolderConfig(
+            path=path, recursive=recursive, fit=fit, background=background
+        )  # validates
+        self.resolution = resolution
+        self.channels = channels
+        self.path = path
+        self.recursive = recursive
+        self.fit = fit
+        self.background = background
+        self.root = Path(path).expanduser()
+        if not self.root.exists():
+            raise UsageError(f"{_OWNER}: {path!r} does not exist")
+        if not self.root.is_dir():
+            raise UsageError(f"{_OWNER}: {path!r} is a file, not a folder of images")
+
+        entries = _scan(self.root, recursive)
+        self._fingerprint = _fingerprint(entries, resolution, channels, fit, background)
+        if not entries:
+            hint = ""
+            if not recursive and _has_images_below(self.root):
+                hint = "; subfolders have images: use recursive=true"
+            raise UsageError(
+                f"{_OWNER}: no images found in {path!r} (looked for {', '.join(SUFFIXES)}){hint}"
+            )
+
+        self.images, self.files, self.skipped = self._decode_all(entries, workers)
+        if not self.files:
+            first, reason = self.skipped[0]
+            raise ImageError(
+                f"{_OWNER}: none of the {len(entries)} image files in {path!r} could be read "
+                f"(first: {first}: {reason})"
+            )
+        if self.skipped:
+            first, reason = self.skipped[0]
+            n = len(self.skipped)
+            print(
+                f"artkit: warning: skipped {n} of {len(entries)} files in {path!r} "
+                f"that could not be read (first: {first}: {reason})",
+                file=sys.stderr,
+            )
+
+    # -- decoding ---------------------------------------------------------------
+
+    def _decode_all(
+        self, entries: list[tuple[str, int, int]], workers: int | None
+    ) -> tuple[Any, list[str], list[tuple[str, str]]]:
+        import numpy as np
+
+        r, c = self.resolution, self.channels
+        bg = ImageColor.getrgb(self.background.strip())[:3]
+        rels = [rel for rel, _, _ in entries]
+
+        images = np.empty((len(rels), r, r, c), dtype=np.uint8)
+
+        def job(k: int) -> str | None:
+            """Decode file k into images[k]; return why not, if it cannot be read."""
+            result = _load(self.root / rels[k], r, c, self.fit, bg)
+            if isinstance(result, str):
+                return result
+            images[k] = result
+            return None
+
+        if workers is None:
+            workers = _cpu_count()
+        if workers > 1 and len(rels) >= PARALLEL_THRESHOLD:
+            # Pillow releases the GIL while it decodes and resamples, so threads scale.
+            with ThreadPoolExecutor(max_workers=min(workers, len(rels))) as pool:
+                failures = list(pool.map(job, range(len(rels))))
+        else:
+            failures = [job(k) for k in range(len(rels))]
+
+        files = [rel for rel, why in zip(rels, failures, strict=True) if why is None]
+        skipped = [
+            (os.path.join(self.path, rel), why)
+            for rel, why in zip(rels, failures, strict=True)
+            if why is not None
+        ]
+        if skipped:
+            images = images[[why is None for why in failures]]  # a compact copy
+        return images, files, skipped
+
+    # -- the ImageSource contract -----------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(index, slice):
+            return self.images[index]
+        i = operator.index(index)
+        n = len(self.files)
+        if not -n <= i < n:
+            raise IndexError(f"folder dataset index {i} out of range ({n} images)")
+        return self.images[i]
+
+    def __iter__(self):
+        return iter(self.images)
+
+    def as_array(self) -> Any:
+        """All images as one uint8 array ``(N, R, R, C)``.
+
+        This is the cache itself, not a copy (so ``torch.from_numpy`` shares it):
+        treat it as read-only. It stays writable only because torch warns about
+        wrapping non-writable arrays.
+        """
+        return self.images
+
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def __repr__(self) -> str:
+        return (
+            f"FolderDataset(path={self.path!r}, images={len(self)}, skipped={len(self.skipped)}, "
+            f"resolution={self.resolution}, channels={self.channels}, fit={self.fit!r})"
+        )
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _is_image_name(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith(SUFFIXES)
+
+
+def _scan(root: Path, recursive: bool) -> list[tuple[str, int, int]]:
+    """``(relative posix path, size, mtime_ns)`` of every image file, sorted by path.
+
+    Hidden files and folders (``.name``) are ignored; symlinked folders are
+    followed once each (loops are cut).
+    """
+    found: list[tuple[str, int, int]] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        st = os.stat(dirpath)
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            dirnames[:] = []
+            continue
+        seen_dirs.add(key)
+        if recursive:
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        else:
+            dirnames[:] = []
+        for name in filenames:
+            if not _is_image_name(name):
+                continue
+            full = os.path.join(dirpath, name)
+            try:
+                st = os.stat(full)
+            except OSError:
+                continue  # dangling symlink
+            if not os.path.isfile(full):
+                continue
+            rel = Path(os.path.relpath(full, root)).as_posix()
+            found.append((rel, st.st_size, st.st_mtime_ns))
+    found.sort()
+    return found
+
+
+def _has_images_below(root: Path) -> bool:
+    for _dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        if any(_is_image_name(n) for n in filenames):
+            return True
+    return False
+
+
+def _fingerprint(
+    entries: list[tuple[str, int, int]], resolution: int, channels: int, fit: str, background: str
+) -> str:
+    h = hashlib.sha256()
+    h.update(f"artkit-folder-v1\0{resolution}\0{channels}\0{fit}\0{background}\0".encode())
+    for rel, size, mtime_ns in entries:
+        h.update(f"{rel}\0{size}\0{mtime_ns}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def _load(path: Path, r: int, channels: int, fit: str, bg: tuple[int, int, int]) -> Any:
+    """Decode one file into a uint8 array (r, r, channels), or return why it could not be read."""
+    import numpy as np
+
+    try:
+        with Image.open(path) as im:
+            draft = int(REDUCING_GAP * r)
+            im.draft(None, (draft, draft))  # JPEG: decode at a reduced scale, much faster
+            im.load()
+            out = _square(_working_mode(_upright(im), channels), r, fit, bg)
+        if out.mode == "RGBA" and channels != 4:
+            flat = Image.new("RGBA", out.size, (*bg, 255))
+            flat.alpha_composite(out)
+            out = flat.convert(_MODES[channels])
+        elif out.mode != _MODES[channels]:
+            out = out.convert(_MODES[channels])
+        arr = np.asarray(out, dtype=np.uint8)
+        return arr.reshape(r, r, channels)
+    except UnidentifiedImageError:
+        return "cannot identify image file"
+    except Exception as exc:  # any decoder failure means "skip this file"
+        return _reason(exc)
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag; a broken EXIF block does not lose the picture."""
+    try:
+        orientation = im.getexif().get(0x0112, 1)  # ExifTags.Base.Orientation
+    except Exception:
+        return im
+    method = _TRANSPOSE.get(orientation)
+    return im.transpose(method) if method is not None else im
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+
+
+def _working_mode(im: Image.Image, channels: int) -> Image.Image:
+    """L, RGB or RGBA: RGBA whenever transparency matters (kept through resizing)."""
+    if im.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        im = _high_depth_to_l(im)
+    if channels == 4 or _has_alpha(im):
+        return im if im.mode == "RGBA" else im.convert("RGBA")
+    target = "L" if channels == 1 else "RGB"
+    return im if im.mode == target else im.convert(target)
+
+
+def _high_depth_to_l(im: Image.Image) -> Image.Image:
+    """16-bit / 32-bit greyscale to 8-bit, scaled rather than clipped."""
+    import numpy as np
+
+    arr = np.asarray(im).astype(np.float64)
+    if im.mode == "F":
+        top = 1.0 if arr.size and float(np.nanmax(arr)) <= 1.0 else 255.0
+    else:
+        top = 65535.0 if im.mode.startswith("I;16") or (arr.size and arr.max() > 255) else 255.0
+    arr = np.nan_to_num(arr / top * 255.0)
+    return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
+
+
+def _square(im: Image.Image, r: int, fit: str, bg: tuple[int, int, int]) -> Image.Image:
+    w, h = im.size
+    lanczos = Image.Resampling.LANCZOS
+    if fit == "stretch":
+        return im.resize((r, r), lanczos, reducing_gap=REDUCING_GAP)
+    if fit == "crop":
+        s = min(w, h)
+        box = ((w - s) / 2, (h - s) / 2, (w + s) / 2, (h + s) / 2)
+        return im.resize((r, r), lanczos, box=box, reducing_gap=REDUCING_GAP)
+    # pad: fit inside the square, centred on the background (or transparency)
+    scale = r / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    inner = im.resize(size, lanczos, reducing_gap=REDUCING_GAP)
+    if im.mode == "RGBA":
+        fill: Any = (0, 0, 0, 0)  # flattened onto the background later unless channels=4
+    elif im.mode == "L":
+        fill = ImageColor.getcolor("rgb({},{},{})".format(*bg), "L")
+    else:
+        fill = bg
+    canvas = Image.new(im.mode, (r, r), fill)
+    canvas.paste(inner, ((r - size[0]) // 2, (r - size[1]) // 2))
+    return canvas
