@@ -77,9 +77,11 @@ def build_app() -> typer.Typer:
         )
         use_settings(ctx.obj)
 
-    from artkit.cli import doctor, info, listing, plugins, train
+    from artkit.cli import demo, doctor, info, listing, plugins, sample, train
 
+    demo.attach(app)
     train.attach(app)
+    sample.attach(app)
     plugins.attach(app)
     listing.attach(app)
     info.attach(app)

@@ -1,0 +1,284 @@
+"""``artkit sample`` and ``artkit interpolate``: images and latent walks from a checkpoint.
+
+Sampling streams: seeds are parsed lazily, each batch is generated while the
+previous one is PNG-encoded in a thread pool, at most a few batches are in
+flight, and every path is printed as soon as its file exists -- so memory
+stays flat for any ``-n`` and the next command in a pipe starts at once.
+Never imports torchvision.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from artkit.errors import UsageError
+
+FORMATS = ("png", "webp", "jpg")
+
+
+def parse_seeds(text: str) -> Iterator[int]:
+    """``0-99,120,200-202`` -> 0..99, 120, 200, 201, 202 (lazily)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise UsageError("--seeds is empty; use e.g. 0-99,120")
+    ranges = []
+    for part in parts:
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise UsageError(f"--seeds: {part!r} is not a seed or a range like 0-99") from None
+        if a < 0 or b < a:
+            raise UsageError(f"--seeds: {part!r} is not an ascending range of non-negative seeds")
+        ranges.append((a, b))
+
+    def gen() -> Iterator[int]:
+        for a, b in ranges:
+            yield from range(a, b + 1)
+
+    return gen()
+
+
+def seed_count(text: str) -> int:
+    total = 0
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        if lo:
+            total += (int(hi) - int(lo) + 1) if sep else 1
+    return total
+
+
+def open_model(spec: str, device: Any) -> tuple[Any, dict[str, Any]]:
+    """A checkpoint path or run folder -> (model, provenance of the checkpoint)."""
+    from artkit.checkpoint import build_model, load_model, sha256_file
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    path = Path(spec)
+    if path.is_dir() and (path / "weights.safetensors").exists():
+        path = path / "weights.safetensors"
+    if path.exists():
+        model = load_model(path, device=str(device))
+        return model, {"checkpoint": path.name, "checkpoint_sha256": sha256_file(path)}
+    name, options = parse_spec(spec)
+    if name in get_registry("models"):
+        model = build_model(name, options).to(device).eval()
+        return model, {"checkpoint": None, "model_spec": spec}
+    raise UsageError(f"{spec}: no such checkpoint file or run folder (and no model of that name)")
+
+
+def _save_batch(
+    images: Any, seeds: list[int], out: Path, fmt: str, provenance: dict[str, Any]
+) -> list[tuple[str, int]]:
+    from artkit.images import save_image
+
+    written = []
+    for array_img, seed in zip(images, seeds, strict=True):
+        path = out / f"{seed:06d}.{fmt}"
+        save_image(array_img, path, provenance={**provenance, "seed": seed})
+        written.append((str(path), seed))
+    return written
+
+
+def attach(app: typer.Typer) -> None:
+    app.command("sample")(sample)
+    app.command("interpolate")(interpolate)
+
+
+def sample(
+    checkpoint: Annotated[
+        str,
+        typer.Argument(
+            help="weights.safetensors, a run folder, or a model spec that needs no training."
+        ),
+    ],
+    n: Annotated[int, typer.Option("-n", help="How many images (seeds start at --seed).")] = 16,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="First seed. [default: global --seed or 0]")
+    ] = None,
+    seeds: Annotated[
+        str | None, typer.Option("--seeds", help="Exact seeds, e.g. 0-99,120 (overrides -n).")
+    ] = None,
+    truncation: Annotated[
+        float, typer.Option(help="Scale latents toward the mean: <1 safer, >1 wilder.")
+    ] = 1.0,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", help="Images per forward pass.")
+    ] = 64,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("samples"),
+    fmt: Annotated[str, typer.Option("--format", help="png | webp | jpg")] = "png",
+    grid: Annotated[
+        Path | None,
+        typer.Option(help="Also write a contact sheet of the first 256 images here."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per image.")
+    ] = False,
+    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+) -> None:
+    """Generate images, one file per seed with provenance inside; prints each path as it is written."""
+    import torch
+
+    from artkit import __version__
+    from artkit.cli.context import say, settings
+    from artkit.device import resolve_device
+    from artkit.records import OutputClosed, RecordWriter
+    from artkit.torch_images import to_pil
+
+    fmt = fmt.lower().replace("jpeg", "jpg")
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: use png, webp or jpg")
+    if n < 1 or batch_size < 1:
+        raise UsageError("-n and --batch-size must be at least 1")
+    glob = settings()
+    device = resolve_device(glob.device)
+    model, ckpt = open_model(checkpoint, device)
+    model.require("sample")
+    start = seed if seed is not None else (glob.seed or 0)
+    seed_iter = parse_seeds(seeds) if seeds else iter(range(start, start + n))
+    total = seed_count(seeds) if seeds else n
+    provenance = {
+        "artkit": __version__,
+        "command": "sample",
+        "model": model.registry_name,
+        "config": model.config_dict(),
+        "truncation": truncation,
+        "device": device.type,
+        **ckpt,
+    }
+    writer = RecordWriter(json=as_json, null=null)
+    out.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(4, (os.cpu_count() or 2)))
+    pending: deque[Future] = deque()
+    thumbs: list[Any] = []
+    say(f"sampling {total} images from {model.registry_name} on {device} -> {out}/")
+
+    def drain(limit: int) -> None:
+        while len(pending) > limit:
+            for path, s in pending.popleft().result():
+                writer.write(path, seed=s)
+
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            while batch := list(islice(seed_iter, batch_size)):
+                z = model.latents_for_seeds(batch, truncation)
+                with torch.inference_mode():
+                    images = to_pil(model.generate(z))
+                if grid is not None and len(thumbs) < 256:
+                    thumbs.extend(images[: 256 - len(thumbs)])
+                pending.append(pool.submit(_save_batch, images, batch, out, fmt, provenance))
+                drain(workers)  # bounded: generation runs ahead of encoding by a few batches
+            drain(0)
+    except OutputClosed:
+        return
+    if grid is not None and thumbs:
+        from artkit.grid import make_grid
+        from artkit.images import save_image
+
+        save_image(
+            make_grid(thumbs), grid, provenance={**provenance, "seeds": f"first {len(thumbs)}"}
+        )
+        say(f"contact sheet: {grid}")
+
+
+def interpolate(
+    checkpoint: Annotated[str, typer.Argument(help="weights.safetensors or a run folder.")],
+    seeds: Annotated[
+        str, typer.Option("--seeds", help="Key seeds to walk through, e.g. 1,7,42.")
+    ] = "0,1,2",
+    frames: Annotated[int, typer.Option(help="Frames in the whole animation.")] = 60,
+    slerp: Annotated[
+        bool,
+        typer.Option(
+            "--slerp/--lerp", help="Spherical interpolation (smoother for Gaussian latents)."
+        ),
+    ] = True,
+    loop: Annotated[
+        bool,
+        typer.Option(
+            "--loop/--no-loop",
+            help="Walk back to the first seed so the animation loops seamlessly.",
+        ),
+    ] = True,
+    truncation: Annotated[float, typer.Option(help="Latent scale, as for sample.")] = 1.0,
+    fps: Annotated[float, typer.Option(help="Frames per second.")] = 24.0,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="walk.gif, walk.webp, walk.png (APNG) or walk.mp4."),
+    ] = Path("walk.gif"),
+) -> None:
+    """Render a latent walk through key seeds as an animation; prints its path."""
+    import torch
+
+    from artkit import __version__
+    from artkit.animation import write_animation
+    from artkit.cli.context import say, settings
+    from artkit.device import resolve_device
+    from artkit.torch_images import to_pil
+
+    keys = list(parse_seeds(seeds))
+    if len(keys) < 2:
+        raise UsageError("--seeds needs at least two seeds to walk between")
+    if frames < 2:
+        raise UsageError("--frames must be at least 2")
+    device = resolve_device(settings().device)
+    model, ckpt = open_model(checkpoint, device)
+    if not hasattr(model, "latents_for_seeds"):
+        model.require("sample")
+    z_keys = model.latents_for_seeds(keys, truncation)
+    path_z = walk(z_keys, frames, slerp=slerp, loop=loop)
+    images = []
+    with torch.inference_mode():
+        for chunk in path_z.split(64):
+            images.extend(to_pil(model.generate(chunk)))
+    provenance = {
+        "artkit": __version__,
+        "command": "interpolate",
+        "model": model.registry_name,
+        "seeds": keys,
+        "frames": frames,
+        "slerp": slerp,
+        "loop": loop,
+        "truncation": truncation,
+        **ckpt,
+    }
+    written = write_animation(images, out, fps=fps, loop=True, provenance=provenance)
+    say(f"{len(images)} frames -> {written}")
+    print(written, flush=True)
+
+
+def walk(keys: Any, frames: int, *, slerp: bool, loop: bool) -> Any:
+    """``frames`` latents along the path through ``keys`` (and back to the first when ``loop``)."""
+    import torch
+
+    points = torch.cat([keys, keys[:1]]) if loop else keys
+    segments = len(points) - 1
+    # positions along the whole path; with loop the last frame stops short of the start
+    t = torch.linspace(0, segments, frames + (1 if loop else 0))[:frames]
+    out = []
+    for pos in t.tolist():
+        i = min(int(pos), segments - 1)
+        frac = pos - i
+        a, b = points[i], points[i + 1]
+        out.append(_slerp(a, b, frac) if slerp else torch.lerp(a, b, frac))
+    return torch.stack(out)
+
+
+def _slerp(a: Any, b: Any, t: float) -> Any:
+    import torch
+
+    a_n, b_n = a / a.norm(), b / b.norm()
+    omega = torch.arccos((a_n * b_n).sum().clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    if so.abs() < 1e-6:
+        return torch.lerp(a, b, t)
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
