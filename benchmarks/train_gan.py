@@ -1,0 +1,128 @@
+"""DCGAN training speed: artkit's trainer vs the textbook PyTorch loop, in one process.
+
+The reference is the loop from pytorch/examples' DCGAN, written out below:
+fp32, NCHW, eager, separate D calls on real and fake, BCE-with-logits, Adam,
+and D's weight gradients computed (and thrown away) in the G step. Both sides
+use the same networks (artkit_gan's DCGAN G and D at 64x64, batch 64) on the
+same in-memory data, and are timed the same way: images/s over intervals of
+``--interval`` steps after ``--warmup`` steps, median over intervals, with the
+two sides alternated so machine noise hits both.
+
+Usage: python benchmarks/train_gan.py [--configs default,fp32,bf16,bf16-cl,compile] [--steps 20]
+Prints one line per configuration with its median images/s and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+
+import torch
+import torch.nn.functional as F
+
+from artkit.checkpoint import build_model
+from artkit.plugins import get_registry
+from artkit.train.loop import Trainer
+from artkit.train.options import TrainOptions
+from artkit_gan.nn_networks import DCGANDiscriminator, DCGANGenerator
+
+RES, BATCH = 64, 64
+
+
+def data(count: int = 1024) -> torch.Tensor:
+    source = get_registry("datasets").get("shapes").create({"count": count}, resolution=RES, channels=3)
+    return source
+
+
+def reference(source, steps: int, warmup: int, interval: int, norm: str) -> list[float]:
+    """The textbook loop; returns images/s per interval after warm-up."""
+    from artkit_gan.configs import DCGANConfig
+
+    torch.manual_seed(0)
+    cfg = DCGANConfig(resolution=RES, channels=3, d_norm=norm)
+    G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    images = torch.from_numpy(source.as_array()).permute(0, 3, 1, 2).contiguous()
+    speeds, t = [], None
+    for step in range(warmup + steps):
+        if step == warmup:
+            t = time.perf_counter()
+        idx = torch.randint(0, len(images), (BATCH,))
+        real = images[idx].float() / 127.5 - 1
+        ones, zeros = torch.ones(BATCH), torch.zeros(BATCH)
+        # D step
+        D.zero_grad()
+        err_real = F.binary_cross_entropy_with_logits(D(real), ones)
+        err_real.backward()
+        fake = G(torch.randn(BATCH, cfg.z_dim))
+        err_fake = F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
+        err_fake.backward()
+        opt_d.step()
+        # G step
+        G.zero_grad()
+        err_g = F.binary_cross_entropy_with_logits(D(fake), ones)
+        err_g.backward()
+        opt_g.step()
+        if step >= warmup and (step - warmup + 1) % interval == 0:
+            now = time.perf_counter()
+            speeds.append(interval * BATCH / (now - t))
+            t = now
+    return speeds
+
+
+def artkit_run(source, steps: int, warmup: int, interval: int, norm: str, **opts) -> list[float]:
+    torch.manual_seed(0)
+    model = build_model("dcgan", {"resolution": RES, "channels": 3, "d_norm": norm})
+    options = TrainOptions(
+        steps=warmup + steps, batch_size=BATCH, sample_every=0, checkpoint_every=10**9, log_every=interval, **opts
+    )
+    loss = get_registry("losses").get("bce").create()
+    with tempfile.TemporaryDirectory() as tmp:
+        Trainer(model, source, options, tmp, quiet=True, loss=loss).run()
+        import json
+
+        rows = [json.loads(line) for line in open(f"{tmp}/metrics.jsonl")]
+    skip = warmup // interval
+    return [r["images_per_s"] for r in rows[skip:]]
+
+
+CONFIGS = {
+    "default": {},
+    "fp32": {"precision": "fp32", "channels_last": False},
+    "bf16": {"precision": "bf16", "channels_last": False},
+    "bf16-cl": {"precision": "bf16", "channels_last": True},
+    "compile": {"precision": "bf16", "channels_last": True, "compile": True},
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configs", default="default,fp32,bf16,bf16-cl")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--interval", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=2, help="alternations of reference and artkit")
+    ap.add_argument("--d-norm", default="batch", help="batch is the textbook DCGAN discriminator")
+    args = ap.parse_args()
+    source = data()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, DCGAN {RES}x{RES}, batch {BATCH}, d_norm={args.d_norm}", file=sys.stderr)
+    ref: list[float] = []
+    results: dict[str, list[float]] = {name: [] for name in args.configs.split(",")}
+    for _ in range(args.rounds):
+        ref += reference(source, args.steps, args.warmup, args.interval, args.d_norm)
+        for name in results:
+            warm = args.warmup + (10 if CONFIGS[name].get("compile") else 0)
+            results[name] += artkit_run(source, args.steps, warm, args.interval, args.d_norm, **CONFIGS[name])
+    base = statistics.median(ref)
+    print(f"{'reference (textbook fp32 loop)':34s} {base:8.1f} images/s  1.00x")
+    for name, speeds in results.items():
+        med = statistics.median(speeds)
+        print(f"{'artkit ' + name:34s} {med:8.1f} images/s  {med / base:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
