@@ -430,8 +430,12 @@ def image_info(path: str | os.PathLike[str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- writing
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, durable: bool = True) -> None:
     """Write via ``write(fp)`` to a temp file beside ``path``, fsync, rename over it.
+
+    ``durable=False`` skips the two fsyncs: the rename still guarantees that a
+    killed process never leaves a truncated file, only a power cut could. Bulk
+    commands (sample, render) use it; fsync per image cost ~30% of throughput.
 
     The temp name is hidden (``.name.tmp-<pid>-<random>``) and created exclusively;
     it is removed on any failure, including KeyboardInterrupt, so the previous file
@@ -443,12 +447,15 @@ def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         with open(tmp, "xb") as fp:
             write(fp)
             fp.flush()
-            os.fsync(fp.fileno())
+            if durable:
+                os.fsync(fp.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    if not durable:
+        return
     # Persist the rename itself; not possible everywhere (e.g. Windows), hence best effort.
     with contextlib.suppress(OSError):
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -476,6 +483,7 @@ def save_image(
     provenance: dict[str, Any] | None = None,
     format: str | None = None,
     quality: int = 95,
+    durable: bool = True,
 ) -> Path:
     """Write ``image`` atomically to ``path`` with optional provenance; return the Path.
 
@@ -489,7 +497,8 @@ def save_image(
       WebP stores RGB or RGBA, PNG keeps L/LA/P/RGB/RGBA/16-bit as they are.
     - PNG output is deterministic: the same pixels, mode, ICC profile and provenance
       give byte-identical files (no timestamps are written).
-    - Parent directories are created. The write is atomic (see :func:`_atomic_write`):
+    - Parent directories are created. The write is atomic (see :func:`_atomic_write`;
+      ``durable=False`` skips fsync for bulk output):
       on failure no temp file is left and an existing file at ``path`` is untouched.
 
     Raises :class:`ImageError` (one line, naming ``path``) when the file cannot be
@@ -528,7 +537,7 @@ def save_image(
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(target, lambda fp: prepared.save(fp, format=fmt, **kwargs))
+        _atomic_write(target, lambda fp: prepared.save(fp, format=fmt, **kwargs), durable=durable)
     except ArtkitError:
         raise
     except (OSError, ValueError, TypeError, SyntaxError) as exc:

@@ -33,7 +33,9 @@ RES, BATCH = 64, 64
 
 
 def data(count: int = 1024) -> torch.Tensor:
-    source = get_registry("datasets").get("shapes").create({"count": count}, resolution=RES, channels=3)
+    source = (
+        get_registry("datasets").get("shapes").create({"count": count}, resolution=RES, channels=3)
+    )
     return source
 
 
@@ -78,14 +80,20 @@ def artkit_run(source, steps: int, warmup: int, interval: int, norm: str, **opts
     torch.manual_seed(0)
     model = build_model("dcgan", {"resolution": RES, "channels": 3, "d_norm": norm})
     options = TrainOptions(
-        steps=warmup + steps, batch_size=BATCH, sample_every=0, checkpoint_every=10**9, log_every=interval, **opts
+        steps=warmup + steps,
+        batch_size=BATCH,
+        sample_every=0,
+        checkpoint_every=10**9,
+        log_every=interval,
+        **opts,
     )
     loss = get_registry("losses").get("bce").create()
     with tempfile.TemporaryDirectory() as tmp:
         Trainer(model, source, options, tmp, quiet=True, loss=loss).run()
         import json
+        from pathlib import Path
 
-        rows = [json.loads(line) for line in open(f"{tmp}/metrics.jsonl")]
+        rows = [json.loads(line) for line in Path(f"{tmp}/metrics.jsonl").read_text().splitlines()]
     skip = warmup // interval
     return [r["images_per_s"] for r in rows[skip:]]
 
@@ -109,14 +117,19 @@ def main() -> None:
     ap.add_argument("--d-norm", default="batch", help="batch is the textbook DCGAN discriminator")
     args = ap.parse_args()
     source = data()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, DCGAN {RES}x{RES}, batch {BATCH}, d_norm={args.d_norm}", file=sys.stderr)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, DCGAN {RES}x{RES}, batch {BATCH}, d_norm={args.d_norm}",
+        file=sys.stderr,
+    )
     ref: list[float] = []
     results: dict[str, list[float]] = {name: [] for name in args.configs.split(",")}
     for _ in range(args.rounds):
         ref += reference(source, args.steps, args.warmup, args.interval, args.d_norm)
         for name in results:
             warm = args.warmup + (10 if CONFIGS[name].get("compile") else 0)
-            results[name] += artkit_run(source, args.steps, warm, args.interval, args.d_norm, **CONFIGS[name])
+            results[name] += artkit_run(
+                source, args.steps, warm, args.interval, args.d_norm, **CONFIGS[name]
+            )
     base = statistics.median(ref)
     print(f"{'reference (textbook fp32 loop)':34s} {base:8.1f} images/s  1.00x")
     for name, speeds in results.items():

@@ -84,7 +84,7 @@ def _save_batch(
     written = []
     for array_img, seed in zip(images, seeds, strict=True):
         path = out / f"{seed:06d}.{fmt}"
-        save_image(array_img, path, provenance={**provenance, "seed": seed})
+        save_image(array_img, path, provenance={**provenance, "seed": seed}, durable=False)
         written.append((str(path), seed))
     return written
 
@@ -130,7 +130,7 @@ def sample(
 
     from artkit import __version__
     from artkit.cli.context import say, settings
-    from artkit.device import resolve_device
+    from artkit.device import resolve_device, resolve_precision
     from artkit.records import OutputClosed, RecordWriter
     from artkit.torch_images import to_pil
 
@@ -141,6 +141,7 @@ def sample(
         raise UsageError("-n and --batch-size must be at least 1")
     glob = settings()
     device = resolve_device(glob.device)
+    precision = resolve_precision(glob.precision, device)
     model, ckpt = open_model(checkpoint, device)
     model.require("sample")
     start = seed if seed is not None else (glob.seed or 0)
@@ -153,6 +154,7 @@ def sample(
         "config": model.config_dict(),
         "truncation": truncation,
         "device": device.type,
+        "precision": precision.name,
         **ckpt,
     }
     writer = RecordWriter(json=as_json, null=null)
@@ -171,7 +173,7 @@ def sample(
         with ThreadPoolExecutor(workers) as pool:
             while batch := list(islice(seed_iter, batch_size)):
                 z = model.latents_for_seeds(batch, truncation)
-                with torch.inference_mode():
+                with torch.inference_mode(), precision.autocast(device):
                     images = to_pil(model.generate(z))
                 if grid is not None and len(thumbs) < 256:
                     thumbs.extend(images[: 256 - len(thumbs)])
@@ -222,7 +224,7 @@ def interpolate(
     from artkit import __version__
     from artkit.animation import write_animation
     from artkit.cli.context import say, settings
-    from artkit.device import resolve_device
+    from artkit.device import resolve_device, resolve_precision
     from artkit.torch_images import to_pil
 
     keys = list(parse_seeds(seeds))
@@ -231,13 +233,14 @@ def interpolate(
     if frames < 2:
         raise UsageError("--frames must be at least 2")
     device = resolve_device(settings().device)
+    precision = resolve_precision(settings().precision, device)
     model, ckpt = open_model(checkpoint, device)
     if not hasattr(model, "latents_for_seeds"):
         model.require("sample")
     z_keys = model.latents_for_seeds(keys, truncation)
     path_z = walk(z_keys, frames, slerp=slerp, loop=loop)
     images = []
-    with torch.inference_mode():
+    with torch.inference_mode(), precision.autocast(device):
         for chunk in path_z.split(64):
             images.extend(to_pil(model.generate(chunk)))
     provenance = {
@@ -249,6 +252,7 @@ def interpolate(
         "slerp": slerp,
         "loop": loop,
         "truncation": truncation,
+        "precision": precision.name,
         **ckpt,
     }
     written = write_animation(images, out, fps=fps, loop=True, provenance=provenance)
