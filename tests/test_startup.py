@@ -57,3 +57,19 @@ def test_info_on_a_checkpoint_does_not_import_torch(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "torch" not in heavy and "safetensors" not in heavy, heavy
     assert "parameters  9" in result.stdout
+
+
+def test_info_on_an_image_does_not_import_torch(tmp_path):
+    from PIL import Image
+
+    from artkit.images import save_image
+
+    path = save_image(
+        Image.new("RGB", (8, 8), "red"),
+        tmp_path / "a.png",
+        provenance={"seed": 7, "model": "dcgan"},
+    )
+    heavy, result = heavy_modules_after("info", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "torch" not in heavy, heavy
+    assert "seed" in result.stdout and "dcgan" in result.stdout
