@@ -40,11 +40,19 @@ def checkpoint_info(path: Path) -> dict[str, Any]:
 def attach(app: typer.Typer) -> None:
     @app.command("info")
     def info(
-        paths: Annotated[list[Path], typer.Argument(help="Checkpoints (.safetensors) or images.")],
+        paths: Annotated[
+            list[Path] | None,
+            typer.Argument(
+                help="Checkpoints (.safetensors) or images; none = read paths from stdin."
+            ),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     ) -> None:
         """Explain a checkpoint (model, config, step, parameters, sha256) or an image's provenance."""
-        for path in paths:
+        from artkit.records import read_records
+
+        for record in read_records([str(p) for p in paths or []], expand=False):
+            path = Path(record.path)
             if not path.exists():
                 raise UsageError(f"{path}: no such file")
             if path.suffix == ".safetensors":
