@@ -5,7 +5,7 @@ numpy nor torch; parameters come from :mod:`artkit_data.configs`.
 """
 
 from artkit import hookimpl
-from artkit_data.configs import FolderConfig, ShapesConfig
+from artkit_data.configs import EmojiConfig, FolderConfig, ShapesConfig
 
 
 @hookimpl
@@ -21,4 +21,10 @@ def register_datasets(register):
         "artkit_data.folder:FolderDataset",
         description="Your images under a folder (recursive), resized and cropped; unreadable files skipped.",
         params=FolderConfig,
+    )
+    register(
+        "emoji",
+        "artkit_data.emoji:EmojiDataset",
+        description="About 1,400 colour emoji from the Noto Color Emoji font (fonts-noto-color-emoji), centred and padded.",
+        params=EmojiConfig,
     )

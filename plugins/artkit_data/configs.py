@@ -16,6 +16,8 @@ FIT_MODES = ("crop", "pad", "stretch")
 SHAPES_BACKGROUNDS = ("random", "dark", "light")
 #: upper bound on shapes per picture (beyond this they stop being "bold flat shapes")
 MAX_SHAPES = 64
+#: largest emoji margin, as a fraction of the glyph's longer side on each side
+MAX_EMOJI_PADDING = 2.0
 
 
 def _check_colour(owner: str, name: str, value: object) -> None:
@@ -93,6 +95,45 @@ class ShapesConfig:
         if self.background not in SHAPES_BACKGROUNDS:
             raise UsageError(
                 f"{owner}: background={self.background!r} is not one of: {', '.join(SHAPES_BACKGROUNDS)}"
+            )
+
+
+@dataclass
+class EmojiConfig:
+    """Colour emoji pictures rendered from the Noto Color Emoji font."""
+
+    font: str = field(
+        default="",
+        metadata={"help": "path of NotoColorEmoji.ttf; empty = find the installed font"},
+    )
+    background: str = field(
+        default="white",
+        metadata={
+            "help": "colour behind the emoji for RGB and grey datasets (RGBA stays transparent)"
+        },
+    )
+    count: int = field(
+        default=0, metadata={"help": "number of emoji, a seeded random subset; 0 = every emoji"}
+    )
+    seed: int = field(default=0, metadata={"help": "seed choosing the subset when count > 0"})
+    padding: float = field(
+        default=0.1,
+        metadata={"help": "margin around each emoji, as a fraction of its longer side"},
+    )
+
+    def __post_init__(self) -> None:
+        owner = "emoji dataset"
+        if not isinstance(self.font, str):
+            raise UsageError(f"{owner}: font={self.font!r} must be a path to a font file")
+        _check_colour(owner, "background", self.background)
+        _check_int(owner, "count", self.count, low=0)
+        _check_int(owner, "seed", self.seed)
+        padding = self.padding
+        if isinstance(padding, bool) or not isinstance(padding, int | float):
+            raise UsageError(f"{owner}: padding={padding!r} must be a number")
+        if not 0.0 <= padding <= MAX_EMOJI_PADDING:
+            raise UsageError(
+                f"{owner}: padding={padding} must be between 0 and {MAX_EMOJI_PADDING}"
             )
 
 
