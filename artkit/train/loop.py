@@ -25,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +82,15 @@ class TrainContext:
         self.world: World = trainer.world
         self.channels_last: bool = trainer.channels_last
 
-    def net(self, name: str) -> torch.nn.Module:
-        """The network to call in the step: DDP-wrapped and/or compiled when enabled."""
-        return self._t.forward_nets.get(name) or getattr(self._t.model, name)
+    def net(self, name: str, *, sync: bool = True) -> torch.nn.Module:
+        """The network to call in the step: DDP-wrapped and/or compiled when enabled.
+
+        ``sync=False`` skips the DDP wrapper: for a forward pass whose weight
+        gradients are not wanted (D in the generator's step), which DDP would
+        otherwise wait for.
+        """
+        nets = self._t.forward_nets if sync else self._t.local_nets
+        return nets.get(name) or getattr(self._t.model, name)
 
     def raw(self, name: str) -> torch.nn.Module:
         """The plain network (for parameters, gradient penalties and requires_grad toggles)."""
@@ -207,16 +214,23 @@ class Trainer:
         elif self.model.ema_pairs:
             self._copy_ema()  # G_ema starts equal to G
         self.forward_nets: dict[str, torch.nn.Module] = {}
+        self.local_nets: dict[str, torch.nn.Module] = {}
         for name in self.optimizers:
             net: torch.nn.Module = getattr(self.model, name)
+            local = torch.compile(net) if self.options.compile else net
             if self.world.distributed:
                 from torch.nn.parallel import DistributedDataParallel as DDP
 
                 ids = [self.device.index] if self.device.type == "cuda" else None
-                net = DDP(net, device_ids=ids, broadcast_buffers=False)
-            if self.options.compile:
-                net = torch.compile(net)
-            self.forward_nets[name] = net
+                with warnings.catch_warnings():
+                    # rank-local buffers (BatchNorm stats, spectral-norm vectors) are
+                    # intended; newer torch warns about the old spelling of that
+                    warnings.simplefilter("ignore", FutureWarning)
+                    ddp = DDP(net, device_ids=ids, broadcast_buffers=False)
+                net = torch.compile(ddp) if self.options.compile else ddp
+            else:
+                net = local
+            self.forward_nets[name], self.local_nets[name] = net, local
         self.ctx = TrainContext(self)
 
     def _load_data(self) -> torch.Tensor:

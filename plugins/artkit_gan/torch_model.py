@@ -139,11 +139,15 @@ class GAN(ArtModel):
         out["d_real"] = real_logits.detach().float().mean().item()
         out["d_fake"] = fake_logits.detach().float().mean().item()
 
-        ctx.raw("D").requires_grad_(False)  # no weight gradients for D in the G step
+        # The G step needs gradients through D but not for D's weights: freezing D
+        # saves a third of its backward pass, and calling it outside DDP stops DDP
+        # from waiting for weight gradients that never come.
+        ctx.raw("D").requires_grad_(False)
+        D_local = ctx.net("D", sync=False)
         z = ctx.randn(n, self.z_dim)
         with ctx.autocast():
             fake = G(z)
-            g_logits = D(aug(fake))
+            g_logits = D_local(aug(fake))
             g_loss = loss_fn.g_loss(g_logits, real_logits.detach())
         ctx.step_optimizer("G", g_loss)
         ctx.raw("D").requires_grad_(True)
