@@ -22,6 +22,7 @@ import typer
 from artkit.errors import UsageError
 
 FORMATS = ("png", "webp", "jpg")
+MODEL_SPEC_SEED = 0
 
 
 def parse_seeds(text: str) -> Iterator[int]:
@@ -71,8 +72,14 @@ def open_model(spec: str, device: Any) -> tuple[Any, dict[str, Any]]:
         return model, {"checkpoint": path.name, "checkpoint_sha256": sha256_file(path)}
     name, options = parse_spec(spec)
     if name in get_registry("models"):
-        model = build_model(name, options).to(device).eval()
-        return model, {"checkpoint": None, "model_spec": spec}
+        import torch
+
+        # An untrained model's weights are part of the picture: build them from a
+        # fixed seed so a model spec samples the same pixels every time.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(MODEL_SPEC_SEED)
+            model = build_model(name, options).to(device).eval()
+        return model, {"checkpoint": None, "model_spec": spec, "model_seed": MODEL_SPEC_SEED}
     raise UsageError(f"{spec}: no such checkpoint file or run folder (and no model of that name)")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -229,14 +230,15 @@ def run_training(
     if glob.seed is not None:
         options_dict["seed"] = glob.seed
     options_dict["device"], options_dict["precision"] = glob.device, glob.precision
-    if resume is not None and "device" in given:
-        pass
 
     from artkit.checkpoint import build_model
+    from artkit.device import seed_everything
     from artkit.train.loop import Trainer
     from artkit.train.options import TrainOptions
 
     options = TrainOptions.from_json(options_dict)
+    # Initial weights come from the seed too: same --seed, same run (resume overwrites them).
+    seed_everything(options.seed)
     net = build_model(model_name, model_options)
     if not hasattr(net, "training_step"):
         raise UsageError(f"model {model_name!r} cannot be trained with `artkit train`")
@@ -257,9 +259,10 @@ def run_training(
         .get(dname)
         .create(doptions, resolution=cfg.resolution, channels=cfg.channels)
     )
-    say(
-        f"training {model_name} on {dname} ({len(source)} images, {cfg.resolution}px, {cfg.channels} ch) -> {out}"
-    )
+    if os.environ.get("RANK", "0") == "0":  # one line per run, not per torchrun process
+        say(
+            f"training {model_name} on {dname} ({len(source)} images, {cfg.resolution}px, {cfg.channels} ch) -> {out}"
+        )
     trainer = Trainer(
         net,
         source,

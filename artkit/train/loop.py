@@ -109,7 +109,10 @@ class TrainContext:
     def step_optimizer(self, name: str, loss: torch.Tensor) -> None:
         """Backward + step for optimiser ``name``; raises NonFiniteLoss to skip the step."""
         opt = self._t.optimizers[name]
-        if not bool(torch.isfinite(loss.detach()).all()):
+        # Every rank must take the same decision, or DDP's gradient all-reduce
+        # would pair a skipping rank with a stepping one and deadlock or abort.
+        bad = all_flag(self.world, not bool(torch.isfinite(loss.detach()).all()), self.device)
+        if bad:
             opt.zero_grad(set_to_none=True)
             raise NonFiniteLoss(f"{name} loss is {loss.detach().float().mean().item()}")
         scaler = self._t.scaler
@@ -121,7 +124,7 @@ class TrainContext:
             loss.backward()
             params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
             norm = torch.nn.utils.clip_grad_norm_(params, float("inf"), foreach=True)
-            if not bool(torch.isfinite(norm)):
+            if all_flag(self.world, not bool(torch.isfinite(norm)), self.device):
                 opt.zero_grad(set_to_none=True)
                 raise NonFiniteLoss(f"{name} gradients are not finite")
             opt.step()

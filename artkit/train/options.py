@@ -50,6 +50,7 @@ class TrainOptions:
             "checkpoint_every",
             "sample_every",
             "log_every",
+            "max_nan_steps",
         ):
             value = getattr(self, name)
             if value is not None and value < (0 if name in ("sample_every",) else 1):
