@@ -77,11 +77,27 @@ def build_app() -> typer.Typer:
         )
         use_settings(ctx.obj)
 
-    from artkit.cli import demo, doctor, info, listing, plugins, sample, train
+    from artkit.cli import (
+        data,
+        demo,
+        doctor,
+        info,
+        latent,
+        listing,
+        plugins,
+        post,
+        sample,
+        sheets,
+        train,
+    )
 
     demo.attach(app)
     train.attach(app)
     sample.attach(app)
+    latent.attach(app)
+    post.attach(app)
+    sheets.attach(app)
+    data.attach(app)
     plugins.attach(app)
     listing.attach(app)
     info.attach(app)

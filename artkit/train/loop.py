@@ -211,6 +211,7 @@ class Trainer:
             getattr(self.model, dst).eval().requires_grad_(False)
         self.optimizers = self.model.configure_optimizers(self.options)
         data = self._load_data()
+        data, self.holdout = self._split_holdout(data)
         self.batches = Batches(data, self.options.batch_size, self.world, self.options.seed)
         if self.resume:
             self._load_checkpoint()
@@ -218,7 +219,10 @@ class Trainer:
             self._copy_ema()  # G_ema starts equal to G
         self.forward_nets: dict[str, torch.nn.Module] = {}
         self.local_nets: dict[str, torch.nn.Module] = {}
-        for name in self.optimizers:
+        trained = getattr(self.model, "trained_networks", None) or [
+            n for n in self.optimizers if hasattr(self.model, n)
+        ]
+        for name in trained:
             net: torch.nn.Module = getattr(self.model, name)
             local = torch.compile(net) if self.options.compile else net
             if self.world.distributed:
@@ -248,6 +252,38 @@ class Trainer:
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return images.to(self.device)
+
+    def _split_holdout(self, data: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Set aside a seeded held-out split when the model evaluates (``holdout_fraction``)."""
+        fraction = float(getattr(self.model, "holdout_fraction", 0.0))
+        if fraction <= 0 or not hasattr(self.model, "evaluate") or len(data) < 20:
+            return data, None
+        count = max(1, min(512, round(len(data) * fraction)))
+        order = torch.randperm(
+            len(data), generator=torch.Generator().manual_seed(self.options.seed + 99991)
+        )
+        hold, train = order[:count].sort().values, order[count:].sort().values
+        return data[train.to(data.device)], data[hold.to(data.device)]
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """The model's ``evaluate(batch)`` averaged over the held-out split (``val_`` prefix)."""
+        if self.holdout is None or not self.world.is_main:
+            return {}
+        was_training = self.model.training
+        self.model.eval()
+        sums: dict[str, float] = {}
+        total = 0
+        for chunk in self.holdout.split(self.options.batch_size):
+            with self.precision.autocast(self.device):
+                metrics = self.model.evaluate(from_uint8(chunk))
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * len(chunk)
+            total += len(chunk)
+        self.model.train(was_training)
+        for dst in self.model.ema_pairs.values():
+            getattr(self.model, dst).eval()
+        return {f"val_{k}": v / total for k, v in sums.items()}
 
     def total_steps(self) -> int | None:
         candidates = []
@@ -475,6 +511,7 @@ class Trainer:
                         means["images_per_s"] = (
                             means["it_per_s"] * opts.batch_size * self.world.size
                         )
+                        means.update(self.evaluate())
                         self._log(
                             {
                                 "step": self.step,
