@@ -248,9 +248,14 @@ def run_training(
         losses = get_registry("losses")
         entry = losses.get(loss_name)
         loss_obj = entry.create()
-        if hasattr(net, "default_loss") and not hasattr(loss_obj, "d_loss"):
-            gan = [e.name for e in losses if e.extra.get("family") == "gan"]
-            raise UsageError(f"loss {loss_name!r} is not a GAN loss; use one of: {', '.join(gan)}")
+        # A model says which loss interface it calls (GANs: d_loss/g_loss, VAEs:
+        # reconstruction); a loss of another kind is a usage error, not a crash mid-step.
+        method = getattr(net, "loss_method", "d_loss")
+        if not hasattr(loss_obj, method):
+            fitting = [e.name for e in losses if hasattr(_loss_class(e), method)]
+            raise UsageError(
+                f"loss {loss_name!r} does not fit model {model_name!r}; use one of: {', '.join(fitting)}"
+            )
         options.loss = loss_name
     dname, doptions = parse_spec(data_spec)
     cfg = net.config
@@ -284,3 +289,10 @@ def run_training(
         say(f"resume with: artkit train --resume {out}")
         return 143 if trainer._stop_signal == "SIGTERM" else 130
     return 0
+
+
+def _loss_class(entry: Any) -> Any:
+    try:
+        return entry.factory
+    except Exception:  # a broken loss plugin must not break the message
+        return None
