@@ -28,6 +28,14 @@ class UsageError(ArtkitError):
     exit_code = 2
 
 
+_SINGULAR = {
+    "models": "model",
+    "losses": "loss",
+    "datasets": "dataset",
+    "postprocessors": "post-processor",
+}
+
+
 class UnknownNameError(UsageError):
     """A registry lookup failed; the message lists close matches."""
 
@@ -40,7 +48,7 @@ class UnknownNameError(UsageError):
             hint = "known: " + ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
         else:
             hint = f"no {kind} are registered (see `artkit plugins`)"
-        super().__init__(f"unknown {kind.rstrip('s')} {name!r}; {hint}")
+        super().__init__(f"unknown {_SINGULAR.get(kind, kind)} {name!r}; {hint}")
         self.kind, self.name, self.suggestions = kind, name, close
 
 
