@@ -37,7 +37,9 @@ def main() -> None:
 
         from artkit.checkpoint import save_tensors
 
-        ckpt = save_tensors(Path(tmp) / "w.safetensors", {"G.w": torch.ones(64, 64)}, {"artkit.model": "dcgan"})
+        ckpt = save_tensors(
+            Path(tmp) / "w.safetensors", {"G.w": torch.ones(64, 64)}, {"artkit.model": "dcgan"}
+        )
         cases = {
             "python -c pass": [py, "-c", "pass"],
             "python -c 'import torch'": [py, "-c", "import torch"],
