@@ -33,6 +33,7 @@ _SINGULAR = {
     "losses": "loss",
     "datasets": "dataset",
     "postprocessors": "post-processor",
+    "extractors": "extractor",
 }
 
 

@@ -42,5 +42,10 @@ def register_postprocessors(register):
 
 
 @hookspec
+def register_extractors(register):
+    """Register feature extractors (for style and perceptual losses, and evaluation) by calling ``register(name, factory, ...)``."""
+
+
+@hookspec
 def register_commands(app):
     """Add subcommands to the ``artkit`` command line by calling ``app.command()`` or ``app.add_typer()`` on it."""

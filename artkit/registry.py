@@ -30,6 +30,7 @@ KINDS: dict[str, str] = {
     "losses": "register_losses",
     "datasets": "register_datasets",
     "postprocessors": "register_postprocessors",
+    "extractors": "register_extractors",
 }
 
 _MISSING = object()

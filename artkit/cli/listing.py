@@ -14,6 +14,7 @@ class Kind(StrEnum):
     losses = "losses"
     datasets = "datasets"
     post = "post"
+    extractors = "extractors"
 
 
 def _param_text(entry) -> str:
@@ -27,10 +28,10 @@ def _param_text(entry) -> str:
 def attach(app: typer.Typer) -> None:
     @app.command("list")
     def list_entries(
-        kind: Annotated[Kind, typer.Argument(help="models | losses | datasets | post")],
+        kind: Annotated[Kind, typer.Argument(help="models | losses | datasets | post | extractors")],
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     ) -> None:
-        """List registered models, losses, datasets or post-processors."""
+        """List registered models, losses, datasets, post-processors or feature extractors."""
         from artkit.plugins import get_registry
 
         registry = get_registry("postprocessors" if kind is Kind.post else kind.value)
