@@ -88,7 +88,9 @@ def build_app() -> typer.Typer:
         post,
         sample,
         sheets,
+        stylize,
         train,
+        weights,
     )
 
     demo.attach(app)
@@ -97,7 +99,9 @@ def build_app() -> typer.Typer:
     latent.attach(app)
     post.attach(app)
     sheets.attach(app)
+    stylize.attach(app)
     data.attach(app)
+    weights.attach(app)
     plugins.attach(app)
     listing.attach(app)
     info.attach(app)
