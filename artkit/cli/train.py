@@ -125,6 +125,14 @@ def attach(app: typer.Typer) -> None:
                 rich_help_panel=_OPT,
             ),
         ] = None,
+        style: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--style",
+                help="Style image(s) for style-transfer models (same as MODEL:style=...).",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
         out: Annotated[
             Path | None,
             typer.Option(
@@ -176,6 +184,13 @@ def attach(app: typer.Typer) -> None:
             ).items()
             if v is not None
         }  # fmt: skip
+        if style:
+            if model is None:
+                raise UsageError(
+                    "--style needs a model, e.g. artkit train fast-style --style painting.jpg"
+                )
+            joined = "|".join(style)  # several styles: one parameter, '|'-separated
+            model = f"{model},style={joined}" if ":" in model else f"{model}:style={joined}"
         code = run_training(model, data, given, out=out, resume=resume)
         if code:
             raise typer.Exit(code)
