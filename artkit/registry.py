@@ -181,7 +181,9 @@ class Entry:
         for p in self.params:
             if p.name == name:
                 return p
-        raise UnknownNameError(f"parameters of {self.name}", name, [p.name for p in self.params])
+        err = UnknownNameError("parameters", name, [p.name for p in self.params])
+        err.args = (f"{self.name}: {err.args[0].replace('unknown parameters', 'unknown parameter')}",)
+        raise err
 
     def bind(
         self, options: Mapping[str, Any] | None = None, *, strict: bool = True
