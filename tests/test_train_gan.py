@@ -632,3 +632,19 @@ def test_cli_refuses_to_overwrite_a_run_and_to_resume_another_model(tmp_path):
     assert result.exit_code == 2
     assert "that run trains 'mlp-gan'" in one_error_line(result.stderr)
     assert (run / "weights.safetensors").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_compile_trains(tmp_path):
+    """--compile wraps the networks in torch.compile (inductor takes ~1 min to compile on CPU)."""
+    torch.manual_seed(0)
+    model = build_model("dcgan", {"resolution": 32, "width": 0.125})
+    source = get_registry("datasets").get("shapes").create({"count": 64}, resolution=32, channels=3)
+    options = TrainOptions(
+        steps=3, batch_size=8, sample_every=0, log_every=1, compile=True, precision="fp32"
+    )
+    loss = get_registry("losses").get("bce").create()
+    result = Trainer(model, source, options, tmp_path, quiet=True, loss=loss).run()
+    assert result.step == 3
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert all(math.isfinite(r["d_loss"]) for r in rows)

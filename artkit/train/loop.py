@@ -90,7 +90,8 @@ class TrainContext:
         otherwise wait for.
         """
         nets = self._t.forward_nets if sync else self._t.local_nets
-        return nets.get(name) or getattr(self._t.model, name)
+        net = nets.get(name)  # not `or`: a compiled module's truth value is its len()
+        return net if net is not None else getattr(self._t.model, name)
 
     def raw(self, name: str) -> torch.nn.Module:
         """The plain network (for parameters, gradient penalties and requires_grad toggles)."""
