@@ -58,25 +58,25 @@ def attach(app: typer.Typer) -> None:
             typer.Option(
                 "--batch-size",
                 "-b",
-                help="Images per step (per process). [default: 64]",
+                help="Images per step (per process). (default: 64)",
                 rich_help_panel=_OPT,
             ),
         ] = None,
         lr: Annotated[
             float | None,
-            typer.Option(help="Learning rate (generator). [default: 2e-4]", rich_help_panel=_OPT),
+            typer.Option(help="Learning rate (generator). (default: 2e-4)", rich_help_panel=_OPT),
         ] = None,
         lr_d: Annotated[
             float | None,
-            typer.Option(help="Discriminator learning rate. [default: --lr]", rich_help_panel=_OPT),
+            typer.Option(help="Discriminator learning rate. (default: --lr)", rich_help_panel=_OPT),
         ] = None,
         optimizer: Annotated[
-            str | None, typer.Option(help="adam | rmsprop [default: adam]", rich_help_panel=_OPT)
+            str | None, typer.Option(help="adam | rmsprop (default: adam)", rich_help_panel=_OPT)
         ] = None,
         d_steps: Annotated[
             int | None,
             typer.Option(
-                help="Discriminator updates per generator update. [default: 1]",
+                help="Discriminator updates per generator update. (default: 1)",
                 rich_help_panel=_OPT,
             ),
         ] = None,
@@ -104,12 +104,12 @@ def attach(app: typer.Typer) -> None:
             bool | None,
             typer.Option(
                 "--ema/--no-ema",
-                help="Keep an EMA of the generator (samples use it). [default: on]",
+                help="Keep an EMA of the generator (samples use it). (default: on)",
                 rich_help_panel=_OPT,
             ),
         ] = None,
         ema_decay: Annotated[
-            float | None, typer.Option(help="EMA decay. [default: 0.999]", rich_help_panel=_OPT)
+            float | None, typer.Option(help="EMA decay. (default: 0.999)", rich_help_panel=_OPT)
         ] = None,
         compile: Annotated[
             bool | None,
@@ -121,7 +121,7 @@ def attach(app: typer.Typer) -> None:
             bool | None,
             typer.Option(
                 "--channels-last/--no-channels-last",
-                help="Memory format for conv nets. [default: auto]",
+                help="Memory format for conv nets. (default: auto)",
                 rich_help_panel=_OPT,
             ),
         ] = None,
@@ -138,7 +138,7 @@ def attach(app: typer.Typer) -> None:
             typer.Option(
                 "--out",
                 "-o",
-                help="Run folder. [default: runs/MODEL, numbered if taken]",
+                help="Run folder. (default: runs/MODEL, numbered if taken)",
                 rich_help_panel=_RUN,
             ),
         ] = None,
@@ -151,23 +151,23 @@ def attach(app: typer.Typer) -> None:
         ] = None,
         checkpoint_every: Annotated[
             int | None,
-            typer.Option(help="Checkpoint every N steps. [default: 500]", rich_help_panel=_RUN),
+            typer.Option(help="Checkpoint every N steps. (default: 500)", rich_help_panel=_RUN),
         ] = None,
         sample_every: Annotated[
             int | None,
             typer.Option(
-                help="Write a sample grid every N steps (0 = only at the end). [default: 500]",
+                help="Write a sample grid every N steps (0 = only at the end). (default: 500)",
                 rich_help_panel=_RUN,
             ),
         ] = None,
         log_every: Annotated[
             int | None,
-            typer.Option(help="Log metrics every N steps. [default: 50]", rich_help_panel=_RUN),
+            typer.Option(help="Log metrics every N steps. (default: 50)", rich_help_panel=_RUN),
         ] = None,
         max_nan_steps: Annotated[
             int | None,
             typer.Option(
-                help="Stop after this many non-finite steps in a row. [default: 10]",
+                help="Stop after this many non-finite steps in a row. (default: 10)",
                 rich_help_panel=_RUN,
             ),
         ] = None,
