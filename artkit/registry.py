@@ -182,7 +182,9 @@ class Entry:
             if p.name == name:
                 return p
         err = UnknownNameError("parameters", name, [p.name for p in self.params])
-        err.args = (f"{self.name}: {err.args[0].replace('unknown parameters', 'unknown parameter')}",)
+        err.args = (
+            f"{self.name}: {err.args[0].replace('unknown parameters', 'unknown parameter')}",
+        )
         raise err
 
     def bind(

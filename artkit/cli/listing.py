@@ -28,7 +28,9 @@ def _param_text(entry) -> str:
 def attach(app: typer.Typer) -> None:
     @app.command("list")
     def list_entries(
-        kind: Annotated[Kind, typer.Argument(help="models | losses | datasets | post | extractors")],
+        kind: Annotated[
+            Kind, typer.Argument(help="models | losses | datasets | post | extractors")
+        ],
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     ) -> None:
         """List registered models, losses, datasets, post-processors or feature extractors."""
