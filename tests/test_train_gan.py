@@ -596,7 +596,7 @@ def test_folder_dataset_with_corrupt_files_trains_and_reports_them(tmp_path):
 class NotAGanLoss:
     @artkit.hookimpl
     def register_losses(self, register):
-        register("l1", lambda: lambda a, b: (a - b).abs().mean(), description="Pixel L1.")
+        register("pixel-l1", lambda: lambda a, b: (a - b).abs().mean(), description="Pixel L1.")
 
 
 @pytest.mark.parametrize(
@@ -605,7 +605,10 @@ class NotAGanLoss:
         (["train", "--data", "shapes"], "name a model to train"),
         (["train", MLP_SPEC], "--data is required"),
         (["train", MLP_SPEC, "--data", "shapes", "--loss", "hnge"], "did you mean 'hinge'"),
-        (["train", MLP_SPEC, "--data", "shapes", "--loss", "l1"], "'l1' is not a GAN loss"),
+        (
+            ["train", MLP_SPEC, "--data", "shapes", "--loss", "pixel-l1"],
+            "does not fit model 'mlp-gan'",
+        ),
         (["train", MLP_SPEC, "--data", "shapes:count=4", "-b", "8"], "fewer than one batch"),
         (["train", MLP_SPEC, "--data", "shapes", "--steps", "0"], "--steps must be at least 1"),
         (["train", "mlp-gan:resolution=2", "--data", "shapes"], "resolution=2 is not allowed"),

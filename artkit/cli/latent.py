@@ -1,7 +1,439 @@
-"""Placeholder: filled in by its issue's work."""
+"""``artkit encode``, ``decode``, ``reconstruct`` and ``morph``: images <-> latents.
+
+These commands need a model that can ``encode``/``decode`` (the VAE family); any
+other model is a one-line error naming the commands it does support. The
+checkpoint (a ``weights.safetensors``, a run folder or a model spec) is always
+the first argument; the images follow it or, with none, come as records on
+stdin (``artkit sample ... | artkit reconstruct CKPT -o out``).
+
+Input images are loaded upright, centre-cropped to a square and resized (Lanczos)
+to the model's resolution and channels. Encoding uses the posterior mean, so the
+same image gives the same latent every time and ``encode`` then ``decode`` gives
+the same pixels as ``reconstruct``.
+
+Latent files are safetensors: ``mean/<key>`` and ``logvar/<key>`` per image (the
+key is the image path as given), with the model name, checkpoint hash, config and
+key order in the metadata. Torch is imported inside the commands only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from artkit.errors import UsageError
+
+FORMATS = ("png", "webp", "jpg")
+_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+_CKPT_HELP = (
+    "weights.safetensors or a run folder of a model that can encode (vae, beta-vae). "
+    "Always the first argument."
+)
+_IMAGES_HELP = "Input images or folders; with none, paths (or JSON records) are read from stdin."
+#: metadata ``artkit.kind`` of a latents file (not a model: ``load_model`` refuses it)
+LATENTS_KIND = "latents"
+
 
 def attach(app: typer.Typer) -> None:
-    return None
+    app.command("encode")(encode)
+    app.command("decode")(decode)
+    app.command("reconstruct")(reconstruct)
+    app.command("morph")(morph)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Session:
+    """A checkpoint opened on the chosen device, with what provenance needs."""
+
+    def __init__(self, checkpoint: str, capability: str):
+        from artkit import __version__
+        from artkit.cli.context import settings
+        from artkit.cli.sample import open_model
+        from artkit.device import resolve_device, resolve_precision
+
+        glob = settings()
+        self.device = resolve_device(glob.device)
+        self.precision = resolve_precision(glob.precision, self.device)
+        self.model, self.ckpt = open_model(checkpoint, self.device)
+        self.model.require(capability)
+        self.version = __version__
+
+    @property
+    def resolution(self) -> int:
+        return int(self.model.config.resolution)
+
+    @property
+    def channels(self) -> int:
+        return int(self.model.config.channels)
+
+    def provenance(self, command: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "artkit": self.version,
+            "command": command,
+            "model": self.model.registry_name,
+            "config": self.model.config_dict(),
+            "device": self.device.type,
+            "precision": self.precision.name,
+            **self.ckpt,
+            **extra,
+        }
+
+    def load(self, path: str) -> Any:
+        """An input image as the model sees it: square, model-sized, model mode (PIL)."""
+        from PIL import Image, ImageOps
+
+        from artkit.images import load_image
+
+        im = load_image(path, mode=_MODES[self.channels])
+        r = self.resolution
+        if im.size != (r, r):
+            im = ImageOps.fit(im, (r, r), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+        return im
+
+    def to_tensor(self, images: list[Any]) -> Any:
+        from artkit.torch_images import pil_to_tensor
+
+        return pil_to_tensor(images, self.channels)
+
+    def encode(self, images: list[Any]) -> tuple[Any, Any]:
+        """PIL images -> (mean, logvar) float32 on the CPU."""
+        import torch
+
+        with torch.inference_mode(), self.precision.autocast(self.device):
+            mean, logvar = self.model.encode(self.to_tensor(images))
+        return mean.float().cpu(), logvar.float().cpu()
+
+    def decode(self, z: Any) -> list[Any]:
+        """Latents ``(N, z_dim)`` -> PIL images."""
+        import torch
+
+        from artkit.torch_images import to_pil
+
+        out: list[Any] = []
+        with torch.inference_mode(), self.precision.autocast(self.device):
+            for chunk in z.split(64):
+                out.extend(to_pil(self.model.decode(chunk)))
+        return out
+
+
+def _records(images: list[str] | None) -> Iterator[Any]:
+    from artkit.records import read_records
+
+    return read_records(images or [])
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _check_format(fmt: str) -> str:
+    fmt = fmt.lower().lstrip(".").replace("jpeg", "jpg")
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: use png, webp or jpg")
+    return fmt
+
+
+_UNSAFE = re.compile(r"[^\w.+-]+")
+
+
+def _unique_name(key: str, suffix: str, taken: set[str]) -> str:
+    """``a/b/cat.jpg`` -> ``cat.png``; a second ``cat`` becomes ``cat-2.png``."""
+    stem = _UNSAFE.sub("_", Path(key).stem).strip("._") or "image"
+    name, i = f"{stem}.{suffix}", 1
+    while name in taken:
+        i += 1
+        name = f"{stem}-{i}.{suffix}"
+    taken.add(name)
+    return name
+
+
+def _no_input() -> UsageError:
+    from artkit.records import NO_INPUT_MESSAGE
+
+    return UsageError(NO_INPUT_MESSAGE)
+
+
+# --------------------------------------------------------------------------- encode
+
+
+def encode(
+    checkpoint: Annotated[str, typer.Argument(help=_CKPT_HELP)],
+    images: Annotated[list[str] | None, typer.Argument(help=_IMAGES_HELP)] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Latents file to write (.safetensors).")
+    ] = Path("latents.safetensors"),
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", help="Images per forward pass.")
+    ] = 64,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help='Also print {"path": IMAGE, "mean": [...]} per image on stdout.'
+        ),
+    ] = False,
+) -> None:
+    """Encode images to latents (posterior mean and log-variance) in one safetensors file.
+
+    Usage: artkit encode CHECKPOINT [IMAGES...] -o latents.safetensors. Prints the
+    file's path, or with --json one JSON line per image with its latent mean.
+    """
+    import torch
+
+    from artkit.checkpoint import save_tensors
+    from artkit.cli.context import say
+    from artkit.records import OutputClosed, RecordWriter
+
+    if batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    if out.suffix.lower() != ".safetensors":
+        raise UsageError(f"--out {str(out)!r}: latents are written as .safetensors")
+    s = _Session(checkpoint, "encode")
+    records = _records(images)
+    means: dict[str, Any] = {}
+    logvars: dict[str, Any] = {}
+    for batch in _batches(records, batch_size):
+        mean, logvar = s.encode([s.load(r.path) for r in batch])
+        for r, m, lv in zip(batch, mean, logvar, strict=True):
+            means[r.path], logvars[r.path] = m.clone(), lv.clone()
+    if not means:
+        raise _no_input()
+    keys = list(means)
+    tensors: dict[str, torch.Tensor] = {}
+    for key in keys:
+        tensors[f"mean/{key}"] = means[key]
+        tensors[f"logvar/{key}"] = logvars[key]
+    metadata = {
+        "artkit.kind": LATENTS_KIND,
+        "artkit.version": s.version,
+        "artkit.source_model": s.model.registry_name,
+        "artkit.source_config": json.dumps(s.model.config_dict(), sort_keys=True),
+        "artkit.source_checkpoint": s.ckpt.get("checkpoint") or s.ckpt.get("model_spec") or "",
+        "artkit.source_checkpoint_sha256": s.ckpt.get("checkpoint_sha256") or "",
+        "artkit.z_dim": str(s.model.z_dim),
+        "artkit.keys": json.dumps(keys),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_tensors(out, tensors, metadata)
+    say(f"encoded {len(keys)} images with {s.model.registry_name} -> {out}")
+    writer = RecordWriter(json=as_json)
+    try:
+        if as_json:
+            for key in keys:
+                writer.write(key, mean=[float(v) for v in means[key].tolist()])
+        else:
+            writer.write(out)
+    except OutputClosed:
+        return
+
+
+# --------------------------------------------------------------------------- decode
+
+
+def read_latents(path: Path, z_dim: int) -> list[tuple[str, Any]]:
+    """``(key, latent)`` pairs of a latents file, in the order they were encoded.
+
+    Reads ``mean/<key>`` tensors (what ``artkit encode`` writes); a file without
+    them is read as plain ``name -> latent`` tensors. Every latent must have
+    ``z_dim`` values.
+    """
+    from artkit.checkpoint import load_tensors
+
+    tensors, metadata = load_tensors(path)
+    means = {k.removeprefix("mean/"): v for k, v in tensors.items() if k.startswith("mean/")}
+    if not means:
+        means = {k: v for k, v in tensors.items() if not k.startswith("logvar/")}
+    if not means:
+        raise UsageError(f"{path}: holds no latents")
+    try:
+        order = [k for k in json.loads(metadata.get("artkit.keys", "[]")) if k in means]
+    except (ValueError, TypeError):
+        order = []
+    order += sorted(k for k in means if k not in order)
+    out = []
+    for key in order:
+        z = means[key]
+        if not z.is_floating_point() or z.numel() != z_dim:
+            raise UsageError(
+                f"{path}: latent {key!r} has shape {tuple(z.shape)}, but the model needs {z_dim} values"
+            )
+        out.append((key, z.float().reshape(z_dim)))
+    return out
+
+
+def decode(
+    checkpoint: Annotated[str, typer.Argument(help=_CKPT_HELP)],
+    latents: Annotated[Path, typer.Argument(help="A latents file written by `artkit encode`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("decoded"),
+    fmt: Annotated[str, typer.Option("--format", help="png | webp | jpg")] = "png",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per image.")
+    ] = False,
+    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+) -> None:
+    """Decode every latent in a latents file to an image named after its key; prints each path.
+
+    Usage: artkit decode CHECKPOINT latents.safetensors -o DIR.
+    """
+    import torch
+
+    from artkit.checkpoint import read_header, sha256_file
+    from artkit.cli.context import say, warn
+    from artkit.images import save_image
+    from artkit.records import OutputClosed, RecordWriter
+
+    fmt = _check_format(fmt)
+    s = _Session(checkpoint, "decode")
+    pairs = read_latents(latents, s.model.z_dim)
+    source_sha = read_header(latents).metadata.get("artkit.source_checkpoint_sha256")
+    sha = s.ckpt.get("checkpoint_sha256")
+    if source_sha and sha and source_sha != sha:
+        warn(f"{latents} was encoded with another checkpoint; the images will not match")
+    z = torch.stack([v for _, v in pairs])
+    pictures = s.decode(z)
+    provenance = s.provenance("decode", latents=latents.name, latents_sha256=sha256_file(latents))
+    writer = RecordWriter(json=as_json, null=null)
+    out.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    say(f"decoding {len(pairs)} latents with {s.model.registry_name} -> {out}/")
+    try:
+        for (key, _), picture in zip(pairs, pictures, strict=True):
+            path = out / _unique_name(key, fmt, taken)
+            save_image(picture, path, provenance={**provenance, "key": key})
+            writer.write(path, key=key)
+    except OutputClosed:
+        return
+
+
+# --------------------------------------------------------------------------- reconstruct
+
+
+def reconstruct(
+    checkpoint: Annotated[str, typer.Argument(help=_CKPT_HELP)],
+    images: Annotated[list[str] | None, typer.Argument(help=_IMAGES_HELP)] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "reconstructed"
+    ),
+    side_by_side: Annotated[
+        bool,
+        typer.Option(
+            "--side-by-side", help="Write original (resized) | reconstruction in one image."
+        ),
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", help="Images per forward pass.")
+    ] = 16,
+    fmt: Annotated[str, typer.Option("--format", help="png | webp | jpg")] = "png",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per image.")
+    ] = False,
+    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+) -> None:
+    """Encode each image to its latent mean and decode it again; prints each output path.
+
+    Usage: artkit reconstruct CHECKPOINT [IMAGES...] -o DIR [--side-by-side].
+    Output files are named after the inputs (cat.jpg -> DIR/cat.png).
+    """
+    from PIL import Image
+
+    from artkit.cli.context import say
+    from artkit.images import save_image
+    from artkit.records import OutputClosed, RecordWriter
+
+    fmt = _check_format(fmt)
+    if batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    s = _Session(checkpoint, "encode")
+    s.model.require("decode")
+    records = _records(images)
+    provenance = s.provenance("reconstruct", side_by_side=side_by_side)
+    writer = RecordWriter(json=as_json, null=null)
+    taken: set[str] = set()
+    count = 0
+    say(f"reconstructing with {s.model.registry_name} on {s.device} -> {out}/")
+    try:
+        for batch in _batches(records, batch_size):
+            originals = [s.load(r.path) for r in batch]
+            mean, _ = s.encode(originals)
+            pictures = s.decode(mean)
+            out.mkdir(parents=True, exist_ok=True)
+            for record, original, picture in zip(batch, originals, pictures, strict=True):
+                if side_by_side:
+                    pair = Image.new(picture.mode, (picture.width * 2, picture.height))
+                    pair.paste(original.convert(picture.mode), (0, 0))
+                    pair.paste(picture, (picture.width, 0))
+                    picture = pair
+                path = out / _unique_name(record.path, fmt, taken)
+                save_image(picture, path, provenance={**provenance, "source": record.path})
+                writer.write(path, source=record.path)
+                count += 1
+    except OutputClosed:
+        return
+    if count == 0:
+        raise _no_input()
+
+
+# --------------------------------------------------------------------------- morph
+
+
+def morph(
+    checkpoint: Annotated[str, typer.Argument(help=_CKPT_HELP)],
+    images: Annotated[
+        list[str] | None,
+        typer.Argument(help="Two or more key images, in order; with none, read from stdin."),
+    ] = None,
+    frames: Annotated[int, typer.Option(help="Frames in the whole animation.")] = 30,
+    loop: Annotated[
+        bool,
+        typer.Option(
+            "--loop/--no-loop", help="Morph back to the first image so the animation loops."
+        ),
+    ] = False,
+    slerp: Annotated[
+        bool,
+        typer.Option(
+            "--slerp/--lerp",
+            help="Spherical or linear interpolation between the latent means.",
+        ),
+    ] = False,
+    fps: Annotated[float, typer.Option(help="Frames per second.")] = 24.0,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="morph.gif, morph.webp, morph.png (APNG) or morph.mp4."),
+    ] = Path("morph.gif"),
+) -> None:
+    """Morph between real images through the latent space; prints the animation's path.
+
+    Usage: artkit morph CHECKPOINT A.png B.png [C.png ...] --frames 30 -o morph.gif.
+    With --no-loop (the default) the first frame is A's reconstruction and the
+    last is the last image's.
+    """
+    from artkit.animation import write_animation
+    from artkit.cli.context import say
+    from artkit.cli.sample import walk
+
+    if frames < 2:
+        raise UsageError("--frames must be at least 2")
+    s = _Session(checkpoint, "encode")
+    s.model.require("decode")
+    paths = [r.path for r in _records(images)]
+    if len(paths) < 2:
+        raise UsageError(f"morph needs at least two images, got {len(paths)}")
+    mean, _ = s.encode([s.load(p) for p in paths])
+    path_z = walk(mean, frames, slerp=slerp, loop=loop)
+    pictures = s.decode(path_z)
+    provenance = s.provenance(
+        "morph", sources=paths, frames=frames, loop=loop, slerp=slerp, fps=fps
+    )
+    written = write_animation(pictures, out, fps=fps, loop=True, provenance=provenance)
+    say(f"{len(pictures)} frames through {len(paths)} images -> {written}")
+    print(written, flush=True)

@@ -110,7 +110,7 @@ def sample(
     ],
     n: Annotated[int, typer.Option("-n", help="How many images (seeds start at --seed).")] = 16,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="First seed. [default: global --seed or 0]")
+        int | None, typer.Option("--seed", help="First seed. (default: global --seed or 0)")
     ] = None,
     seeds: Annotated[
         str | None, typer.Option("--seeds", help="Exact seeds, e.g. 0-99,120 (overrides -n).")
@@ -118,6 +118,10 @@ def sample(
     truncation: Annotated[
         float, typer.Option(help="Scale latents toward the mean: <1 safer, >1 wilder.")
     ] = 1.0,
+    temperature: Annotated[
+        float | None,
+        typer.Option(help="Same as --truncation (the VAE word for it); recorded as both."),
+    ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", help="Images per forward pass.")
     ] = 64,
@@ -146,6 +150,7 @@ def sample(
         raise UsageError(f"--format {fmt!r}: use png, webp or jpg")
     if n < 1 or batch_size < 1:
         raise UsageError("-n and --batch-size must be at least 1")
+    truncation, scale = _latent_scale(truncation, temperature)
     glob = settings()
     device = resolve_device(glob.device)
     precision = resolve_precision(glob.precision, device)
@@ -159,7 +164,7 @@ def sample(
         "command": "sample",
         "model": model.registry_name,
         "config": model.config_dict(),
-        "truncation": truncation,
+        **scale,
         "device": device.type,
         "precision": precision.name,
         **ckpt,
@@ -219,6 +224,9 @@ def interpolate(
         ),
     ] = True,
     truncation: Annotated[float, typer.Option(help="Latent scale, as for sample.")] = 1.0,
+    temperature: Annotated[
+        float | None, typer.Option(help="Same as --truncation (the VAE word for it).")
+    ] = None,
     fps: Annotated[float, typer.Option(help="Frames per second.")] = 24.0,
     out: Annotated[
         Path,
@@ -234,6 +242,7 @@ def interpolate(
     from artkit.device import resolve_device, resolve_precision
     from artkit.torch_images import to_pil
 
+    truncation, scale = _latent_scale(truncation, temperature)
     keys = list(parse_seeds(seeds))
     if len(keys) < 2:
         raise UsageError("--seeds needs at least two seeds to walk between")
@@ -258,13 +267,22 @@ def interpolate(
         "frames": frames,
         "slerp": slerp,
         "loop": loop,
-        "truncation": truncation,
+        **scale,
         "precision": precision.name,
         **ckpt,
     }
     written = write_animation(images, out, fps=fps, loop=True, provenance=provenance)
     say(f"{len(images)} frames -> {written}")
     print(written, flush=True)
+
+
+def _latent_scale(truncation: float, temperature: float | None) -> tuple[float, dict[str, float]]:
+    """``--temperature`` is ``--truncation`` by its VAE name: the scale and its provenance keys."""
+    if temperature is None:
+        return truncation, {"truncation": truncation}
+    if truncation != 1.0 and truncation != temperature:
+        raise UsageError("--temperature and --truncation are the same setting; give one")
+    return temperature, {"truncation": temperature, "temperature": temperature}
 
 
 def walk(keys: Any, frames: int, *, slerp: bool, loop: bool) -> Any:

@@ -28,9 +28,11 @@ def register_models(register):
 @hookimpl
 def register_losses(register):
     for name, cls, text in (
-        ("bce", "BCELoss", "Non-saturating GAN loss (binary cross-entropy on logits)."),
+        ("bce", "BCELoss", "Binary cross-entropy: non-saturating GAN loss, VAE reconstruction."),
         ("hinge", "HingeLoss", "Hinge GAN loss (SAGAN/BigGAN)."),
         ("lsgan", "LSGANLoss", "Least-squares GAN loss."),
         ("wgan-gp", "WGANGPLoss", "Wasserstein critic loss with gradient penalty."),
     ):
-        register(name, f"artkit_gan.nn_losses:{cls}", description=text, family="gan")
+        # bce also has ``reconstruction``: one entry serves GANs and autoencoders (VAE)
+        family = ("gan", "reconstruction") if name == "bce" else "gan"
+        register(name, f"artkit_gan.nn_losses:{cls}", description=text, family=family)

@@ -21,6 +21,9 @@ from torch import Tensor
 
 from artkit.errors import UnknownNameError
 
+#: how far from 0 and 1 ``BCELoss.reconstruction`` clamps its predictions
+_BCE_EPS = 1e-6
+
 
 class GANLoss:
     """Discriminator and generator objectives for one GAN formulation."""
@@ -48,6 +51,19 @@ class BCELoss(GANLoss):
 
     def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
         return F.softplus(-fake_logits.float()).mean()
+
+    def reconstruction(self, x_hat: Tensor, x: Tensor) -> Tensor:
+        """Autoencoders (the VAE family): per-image binary cross-entropy, shape ``(N,)``.
+
+        Images in ``[-1, 1]`` are mapped to ``[0, 1]`` and read as Bernoulli
+        probabilities; the sum runs over pixels, in float32, with the prediction
+        clamped away from 0 and 1 so ``log`` stays finite.
+        """
+        p = x_hat.float().add(1).mul(0.5).clamp(_BCE_EPS, 1 - _BCE_EPS)
+        t = x.float().add(1).mul(0.5).clamp(0, 1)
+        # written out rather than F.binary_cross_entropy, which autocast refuses
+        nll = -(t * p.log() + (1 - t) * (1 - p).log())
+        return nll.flatten(1).sum(1)
 
 
 class HingeLoss(GANLoss):

@@ -1,0 +1,198 @@
+"""The VAE model family: an encoder ``E`` and a decoder ``G`` trained as one.
+
+``vae`` and ``beta-vae`` share this class; they differ only in the default KL
+weight. The generic trainer (:mod:`artkit.train`) runs the loop, precision,
+checkpoints and the held-out evaluation; this file says what one step is:
+
+1. encode a batch to the posterior ``q(z|x) = N(mean, exp(logvar))``;
+2. draw ``z = mean + eps * std`` with the trainer's noise generator (so exact
+   resume replays the same ``eps``) and decode it;
+3. loss = reconstruction (any registered loss with a ``reconstruction`` method,
+   per image summed over pixels) + ``beta`` * KL(q || N(0, I)), with ``beta``
+   warmed up linearly over ``kl_warmup`` steps and, with ``free_bits``, the KL of
+   each latent dimension (batch mean) floored at that many nats;
+4. one Adam step on both networks.
+
+The decoder is called ``G`` because decoding is generation: ``sample``,
+``latents_for_seeds`` and ``generate`` behave exactly like the GAN's, so
+``artkit sample`` and ``artkit interpolate`` work on VAE checkpoints unchanged.
+Inference always runs the networks in eval mode (BatchNorm running statistics),
+so an image's latent and a latent's image never depend on the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from artkit.errors import UsageError
+from artkit.model import ArtModel
+from artkit_vae.configs import BetaVAEConfig, VAEConfig
+from artkit_vae.nn_losses import MSELoss
+from artkit_vae.nn_networks import VAEDecoder, VAEEncoder
+
+
+@contextlib.contextmanager
+def _eval_mode(*modules: nn.Module) -> Iterator[None]:
+    """Run ``modules`` in eval mode inside the block, then restore their previous mode."""
+    before = [m.training for m in modules]
+    try:
+        for m in modules:
+            m.eval()
+        yield
+    finally:
+        for m, mode in zip(modules, before, strict=True):
+            m.train(mode)
+
+
+def kl_per_dim(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(logvar)) || N(0, 1)) per sample and dimension, float32 ``(N, z_dim)``."""
+    mean, logvar = mean.float(), logvar.float()
+    return 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar)
+
+
+class VAE(ArtModel):
+    network_names = ("E", "G")
+    ema_pairs: ClassVar[dict[str, str]] = {}
+    trained_networks: ClassVar[tuple[str, ...]] = ("E", "G")
+    #: the trainer sets this share of the data aside and logs ``val_*`` from :meth:`evaluate`
+    holdout_fraction: ClassVar[float] = 0.05
+    #: which method of a loss object the training step calls (the train command checks it)
+    loss_method: ClassVar[str] = "reconstruction"
+    default_reconstruction_loss: ClassVar[str] = "mse"
+    default_loss: ClassVar[str] = "mse"
+
+    def __init__(self, config: Any, E: nn.Module, G: nn.Module, *, registry_name: str):
+        super().__init__(config, registry_name=registry_name)
+        self.E, self.G = E, G
+        # The loss the last training step used, so held-out metrics are in its units.
+        self._recon_loss: Any = None
+
+    @property
+    def z_dim(self) -> int:
+        return self.config.z_dim
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        c = self.config
+        return (c.channels, c.resolution, c.resolution)
+
+    # -- inference ----------------------------------------------------------------
+    @torch.no_grad()
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images ``(N, C, H, W)`` in [-1, 1] -> posterior ``(mean, logvar)``, float32 ``(N, z_dim)``."""
+        x = images.to(self.device, torch.float32)
+        with _eval_mode(self.E):
+            mean, logvar = self.E(x)
+        return mean.float(), logvar.float()
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents ``(N, z_dim)`` -> images ``(N, C, H, W)`` in [-1, 1], float32."""
+        with _eval_mode(self.G):
+            return self.G(z.to(self.device, torch.float32)).float()
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents -> images; the name ``artkit sample``/``interpolate`` use (same as :meth:`decode`)."""
+        return self.decode(z)
+
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        """Encode to the posterior mean and decode it: deterministic."""
+        return self.decode(self.encode(images)[0])
+
+    def latents(
+        self, n: int, generator: torch.Generator | None = None, truncation: float = 1.0
+    ) -> torch.Tensor:
+        """``n`` latents from the prior N(0, I) (drawn on the CPU), scaled by ``truncation`` (temperature)."""
+        return torch.randn(n, self.z_dim, generator=generator) * truncation
+
+    def latents_for_seeds(self, seeds: list[int], truncation: float = 1.0) -> torch.Tensor:
+        """One latent per seed: the image for seed S is the same whatever else is in the batch."""
+        from artkit.device import make_generator
+
+        return torch.cat([self.latents(1, make_generator(s), truncation) for s in seeds])
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, *, truncation: float = 1.0
+    ) -> torch.Tensor:
+        return self.generate(self.latents(n, generator, truncation))
+
+    # -- training -----------------------------------------------------------------
+    def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
+        # VAEs want Adam's usual betas, not the GAN (0.5, 0.999) the trainer defaults to.
+        params = [*self.E.parameters(), *self.G.parameters()]
+        return {"vae": torch.optim.Adam(params, lr=options.lr, betas=(0.9, 0.999))}
+
+    def beta_at(self, step: int) -> float:
+        """The KL weight at ``step``: ``beta``, ramped up linearly over ``kl_warmup`` steps."""
+        beta, warmup = float(self.config.beta), self.config.kl_warmup
+        return beta * min(1.0, step / warmup) if warmup > 0 else beta
+
+    def _loss_fn(self, loss: Any) -> Any:
+        if loss is None:
+            return MSELoss()
+        if not callable(getattr(loss, "reconstruction", None)):
+            raise UsageError(
+                f"loss {getattr(loss, 'name', '') or type(loss).__name__!r} has no reconstruction "
+                "method; a VAE trains with a reconstruction loss such as mse, l1 or bce"
+            )
+        return loss
+
+    def training_step(self, x: torch.Tensor, step: int, ctx: Any) -> dict[str, float]:
+        loss_fn = self._loss_fn(ctx.loss)
+        self._recon_loss = loss_fn
+        E, G = ctx.net("E"), ctx.net("G")
+        if ctx.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with ctx.autocast():
+            mean, logvar = E(x)
+        mean, logvar = mean.float(), logvar.float()
+        eps = ctx.randn(*mean.shape)
+        z = mean + eps * torch.exp(0.5 * logvar)
+        with ctx.autocast():
+            x_hat = G(z)
+        recon = loss_fn.reconstruction(x_hat, x).float().mean()
+        kl_dims = kl_per_dim(mean, logvar)
+        kl = kl_dims.sum(1).mean()
+        free_bits = float(self.config.free_bits)
+        # Free bits (Kingma et al. 2016): no pressure on a dimension below the floor.
+        kl_term = kl_dims.mean(0).clamp(min=free_bits).sum() if free_bits > 0 else kl
+        beta = self.beta_at(step)
+        total = recon + beta * kl_term
+        ctx.step_optimizer("vae", total)
+        return {"loss": total.item(), "recon": recon.item(), "kl": kl.item(), "beta": beta}
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor) -> dict[str, float]:
+        """Held-out metrics, deterministic (no noise drawn): the trainer logs them as ``val_*``.
+
+        ``recon_mse``: per-pixel squared error of the reconstruction from the
+        posterior mean; ``kl``: KL(q || prior) per image in nats; ``elbo``:
+        ``-(recon + kl)`` per image, with ``recon`` the training loss (per image,
+        summed over pixels) of that same mean reconstruction.
+        """
+        with _eval_mode(self.E, self.G):
+            mean, logvar = self.E(x.to(self.device))
+            x_hat = self.G(mean).float()
+        x = x.to(self.device, torch.float32)
+        recon = self._loss_fn(self._recon_loss).reconstruction(x_hat, x).float().mean()
+        kl = kl_per_dim(mean, logvar).sum(1).mean()
+        return {
+            "recon_mse": (x_hat - x).square().mean().item(),
+            "kl": kl.item(),
+            "elbo": -(recon + kl).item(),
+        }
+
+
+def build_vae(**options: Any) -> VAE:
+    cfg = VAEConfig(**options)
+    return VAE(cfg, VAEEncoder(cfg), VAEDecoder(cfg), registry_name="vae")
+
+
+def build_beta_vae(**options: Any) -> VAE:
+    cfg = BetaVAEConfig(**options)
+    return VAE(cfg, VAEEncoder(cfg), VAEDecoder(cfg), registry_name="beta-vae")
