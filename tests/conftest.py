@@ -1,4 +1,4 @@
-"""Shared fixtures: every test starts with a fresh plugin host and a clean environment."""
+"""Shared fixtures: every test starts with a fresh plugin host, a clean environment and its own cache folder."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import artkit.plugins
 
 
 @pytest.fixture(autouse=True)
-def fresh_plugins(monkeypatch):
+def fresh_plugins(monkeypatch, tmp_path_factory):
     for var in ("ARTKIT_LOAD_PLUGINS", "ARTKIT_DISABLE_PLUGINS", "ARTKIT_PLUGINS_DIR"):
         monkeypatch.delenv(var, raising=False)
+    # caches (decoded datasets, imported weights) go to a per-test folder, never ~/.cache
+    monkeypatch.setenv("ARTKIT_CACHE_DIR", str(tmp_path_factory.mktemp("artkit-cache")))
     artkit.plugins.reset()
     yield
     artkit.plugins.reset()

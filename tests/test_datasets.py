@@ -210,8 +210,8 @@ def test_folder_bad_arguments(tmp_path):
 def test_folder_parallel_decode_matches_serial(tmp_path):
     for i in range(20):
         _noise(30 + i, 40, seed=i).save(tmp_path / f"{i:02d}.png")
-    serial = FolderDataset(resolution=16, channels=3, path=str(tmp_path), workers=1)
-    threaded = FolderDataset(resolution=16, channels=3, path=str(tmp_path), workers=2)
+    serial = FolderDataset(resolution=16, channels=3, path=str(tmp_path), workers=1, cache=False)
+    threaded = FolderDataset(resolution=16, channels=3, path=str(tmp_path), workers=2, cache=False)
     np.testing.assert_array_equal(serial.as_array(), threaded.as_array())
 
 

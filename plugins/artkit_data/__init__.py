@@ -5,7 +5,15 @@ numpy nor torch; parameters come from :mod:`artkit_data.configs`.
 """
 
 from artkit import hookimpl
-from artkit_data.configs import EmojiConfig, FolderConfig, ShapesConfig
+from artkit_data.configs import (
+    EmojiConfig,
+    FolderConfig,
+    GlyphsConfig,
+    IdxConfig,
+    SamplesConfig,
+    ShapesConfig,
+    SingleImageConfig,
+)
 
 
 @hookimpl
@@ -27,4 +35,28 @@ def register_datasets(register):
         "artkit_data.emoji:EmojiDataset",
         description="About 1,400 colour emoji from the Noto Color Emoji font (fonts-noto-color-emoji), centred and padded.",
         params=EmojiConfig,
+    )
+    register(
+        "glyphs",
+        "artkit_data.glyphs:GlyphsDataset",
+        description="Characters drawn from installed fonts, one image per (font, character); missing glyphs skipped.",
+        params=GlyphsConfig,
+    )
+    register(
+        "idx",
+        "artkit_data.idx:IdxDataset",
+        description="MNIST-format IDX image files (.gz too), as MNIST, Fashion-MNIST and friends ship.",
+        params=IdxConfig,
+    )
+    register(
+        "single-image",
+        "artkit_data.single_image:SingleImageDataset",
+        description="Seeded random square crops of one picture (flips, quarter turns), for texture models.",
+        params=SingleImageConfig,
+    )
+    register(
+        "samples",
+        "artkit_data.samples:SamplesDataset",
+        description="The real photos bundled with scikit-image / scikit-learn (the optional extra: samples).",
+        params=SamplesConfig,
     )

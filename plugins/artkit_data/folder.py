@@ -4,7 +4,9 @@ Every readable image under the folder (recursively by default) is decoded when
 the dataset is built -- in parallel threads, since Pillow releases the GIL while
 it decodes and resamples -- turned upright (EXIF orientation), squared (centre
 crop, pad or stretch), resized with Lanczos and converted to L / RGB / RGBA.
-The result is one uint8 array ``(N, R, R, C)`` that serves every later epoch.
+The result is one uint8 array ``(N, R, R, C)`` that serves every later epoch,
+and is kept in the decoded-dataset cache (:mod:`artkit.dataset_cache`, keyed by the
+fingerprint) so that the next run on unchanged files decodes nothing.
 Files that cannot be read are skipped and reported once on stderr.
 """
 
@@ -47,6 +49,7 @@ class FolderDataset:
         fit: str = "crop",
         background: str = "white",
         workers: int | None = None,
+        cache: bool = True,
     ):
         check_geometry(_OWNER, resolution, channels)
         self.config = FolderConfig(
@@ -74,7 +77,12 @@ class FolderDataset:
                 f"{_OWNER}: no images found in {path!r} (looked for {', '.join(SUFFIXES)}){hint}"
             )
 
-        self.images, self.files, self.skipped = self._decode_all(entries, workers)
+        #: True when the images came from the decoded-dataset cache (see .cache)
+        self.cache_hit = False
+        if cache:
+            self.images, self.files, self.skipped = self._decode_cached(entries, workers)
+        else:
+            self.images, self.files, self.skipped = self._decode_all(entries, workers)
         if not self.files:
             first, reason = self.skipped[0]
             raise ImageError(
@@ -91,6 +99,33 @@ class FolderDataset:
             )
 
     # -- decoding ---------------------------------------------------------------
+
+    def _decode_cached(
+        self, entries: list[tuple[str, int, int]], workers: int | None
+    ) -> tuple[Any, list[str], list[tuple[str, str]]]:
+        """``_decode_all`` through the decoded-dataset cache (keyed by the fingerprint)."""
+        from artkit.dataset_cache import cached
+
+        def build() -> tuple[Any, dict[str, Any]]:
+            images, files, skipped = self._decode_all(entries, workers)
+            return images, {"files": files, "reasons": [why for _, why in skipped]}
+
+        r, c = self.resolution, self.channels
+        images, meta, hit = cached("folder", self._fingerprint, r, c, build)
+        files, reasons = meta.get("files"), meta.get("reasons")
+        rels = [rel for rel, _, _ in entries]
+        if not isinstance(files, list) or not isinstance(reasons, list):
+            return self._decode_all(entries, workers)  # a hand-edited entry: decode
+        kept = set(files)
+        failed = [rel for rel in rels if rel not in kept]
+        if len(files) != len(images) or len(failed) != len(reasons) or not kept <= set(rels):
+            return self._decode_all(entries, workers)
+        self.cache_hit = hit
+        skipped = [
+            (os.path.join(self.path, rel), str(why))
+            for rel, why in zip(failed, reasons, strict=True)
+        ]
+        return images, files, skipped
 
     def _decode_all(
         self, entries: list[tuple[str, int, int]], workers: int | None
