@@ -1,1 +1,56 @@
-"""artkit_post: built-in artkit plugin (registrations arrive with their issue)."""
+"""artkit_post: the built-in post-processors (Pillow and numpy; never torch).
+
+Each step is a function ``fn(image, **params) -> image`` registered as a lazy
+``"artkit_post.<module>:<name>"`` string, with its parameters described by a
+dataclass in :mod:`artkit_post.configs`; so ``artkit list post`` imports only
+that module (neither numpy nor torch), and numpy loads with the first step
+that needs it.
+"""
+
+from artkit import hookimpl
+from artkit_post import configs as c
+
+#: module -> the configs of the steps it implements (function name = step name)
+STEPS: dict[str, tuple[type[c.StepConfig], ...]] = {
+    "geometry": (
+        c.ResizeConfig,
+        c.CropConfig,
+        c.FitConfig,
+        c.PadConfig,
+        c.UpscaleConfig,
+        c.MirrorConfig,
+        c.FlipConfig,
+        c.KaleidoscopeConfig,
+        c.TileConfig,
+    ),
+    "frames": (c.BorderConfig, c.FrameConfig),
+    "colour": (
+        c.GradeConfig,
+        c.PosterizeConfig,
+        c.GreyscaleConfig,
+        c.SepiaConfig,
+        c.InvertConfig,
+        c.FlattenConfig,
+    ),
+    "palette": (c.PaletteConfig,),
+    "effects": (
+        c.SharpenConfig,
+        c.BlurConfig,
+        c.PixelateConfig,
+        c.GrainConfig,
+        c.VignetteConfig,
+        c.HalftoneConfig,
+    ),
+}
+
+
+@hookimpl
+def register_postprocessors(register):
+    for module, configs in STEPS.items():
+        for config in configs:
+            register(
+                config.NAME,
+                f"artkit_post.{module}:{config.NAME}",
+                description=(config.__doc__ or "").strip(),
+                params=config,
+            )
