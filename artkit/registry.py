@@ -209,6 +209,9 @@ class Entry:
         for p in self.params:
             if p.name not in bound and not p.required:
                 bound[p.name] = p.default
+        if self.config_class is not None:
+            # the config's own checks (ranges, combinations) run here, before any work
+            self.config_class(**bound)
         return bound
 
     def create(self, options: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
