@@ -98,16 +98,28 @@ class Header:
 
 
 def _refuse_if_pickle(path: Path, head: bytes) -> None:
-    # torch.save writes a zip archive (PK\x03\x04) since 1.6, a raw pickle before.
+    """Refuse torch.save files: a zip archive (PK\x03\x04, torch >= 1.6) or a raw pickle.
+
+    Called only when the first bytes do not look like a safetensors header, because
+    a header length's low byte can legitimately be 0x80, pickle's first opcode.
+    """
+    pickle_start = len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
     if (
         head.startswith(b"PK\x03\x04")
-        or head[:1] == b"\x80"
+        or pickle_start
         or path.suffix in (".pt", ".pth", ".ckpt", ".pkl")
     ):
         raise CheckpointError(
             f"{path}: refusing to load a pickled PyTorch file; pickles can run code. "
             "Convert it once with `artkit weights import NAME FILE` (uses weights_only=True)"
         )
+
+
+def _looks_like_safetensors(head: bytes, first_header_byte: bytes, size: int) -> bool:
+    if len(head) < 8:
+        return False
+    (n,) = struct.unpack("<Q", head)
+    return 0 < n <= _MAX_HEADER and 8 + n <= size and first_header_byte == b"{"
 
 
 def read_header(path: str | os.PathLike) -> Header:
@@ -120,7 +132,9 @@ def read_header(path: str | os.PathLike) -> Header:
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(8)
-        _refuse_if_pickle(path, head)
+        if not _looks_like_safetensors(head, f.read(1), size):
+            _refuse_if_pickle(path, head)
+        f.seek(8)
         if len(head) < 8:
             raise CheckpointError(f"{path}: not a safetensors file (only {size} bytes)")
         (n,) = struct.unpack("<Q", head)
