@@ -64,7 +64,10 @@ def attach(app: typer.Typer) -> None:
         ] = None,
         lr: Annotated[
             float | None,
-            typer.Option(help="Learning rate (generator). (default: 2e-4)", rich_help_panel=_OPT),
+            typer.Option(
+                help="Learning rate. (default: the model's own: 2e-4 for GANs, 1e-3 for VAEs and style networks)",
+                rich_help_panel=_OPT,
+            ),
         ] = None,
         lr_d: Annotated[
             float | None,
@@ -257,6 +260,9 @@ def run_training(
     net = build_model(model_name, model_options)
     if not hasattr(net, "training_step"):
         raise UsageError(f"model {model_name!r} cannot be trained with `artkit train`")
+    if "lr" not in options_dict:
+        # --lr's default belongs to the model family (GANs 2e-4, VAEs and style nets 1e-3)
+        options.lr = float(getattr(net, "default_lr", options.lr))
     loss_name = options.loss or getattr(net, "default_loss", "")
     loss_obj = None
     if loss_name:

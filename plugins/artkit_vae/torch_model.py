@@ -65,6 +65,7 @@ class VAE(ArtModel):
     loss_method: ClassVar[str] = "reconstruction"
     default_reconstruction_loss: ClassVar[str] = "mse"
     default_loss: ClassVar[str] = "mse"
+    default_lr: ClassVar[float] = 1e-3
 
     def __init__(self, config: Any, E: nn.Module, G: nn.Module, *, registry_name: str):
         super().__init__(config, registry_name=registry_name)
