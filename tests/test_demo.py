@@ -1,0 +1,29 @@
+"""`artkit demo`, the README's first command, end to end (shortened to ~20 s of training)."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from artkit.animation import read_frames
+from artkit.images import read_provenance
+from tests.test_plugins import artkit_subprocess
+
+
+def test_demo_trains_and_renders(tmp_path):
+    out = tmp_path / "demo"
+    result = artkit_subprocess("demo", "--minutes", "0.35", "-o", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [
+        str(out / "run" / "weights.safetensors"),
+        str(out / "contact-sheet.png"),
+        str(out / "walk.gif"),
+    ]
+    series = sorted((out / "series").glob("*.png"))
+    assert len(series) == 64
+    assert read_provenance(series[0])["model"] == "dcgan"
+    assert Image.open(out / "contact-sheet.png").size[0] > 200
+    assert len(read_frames(out / "walk.gif")) > 50
+    assert (out / "run" / "weights.safetensors").exists()
+    # running it again must not overwrite the first demo
+    again = artkit_subprocess("demo", "--minutes", "0.35", "-o", str(out))
+    assert again.returncode == 2 and "already holds a demo" in again.stderr
