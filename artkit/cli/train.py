@@ -103,6 +103,14 @@ def attach(app: typer.Typer) -> None:
                 rich_help_panel=_OPT,
             ),
         ] = None,
+        data_augment: Annotated[
+            str | None,
+            typer.Option(
+                "--data-augment",
+                help="Dataset augmentations per batch: flip, rot90, crop (scale-crop), jitter (colour).",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
         ema: Annotated[
             bool | None,
             typer.Option(
@@ -180,7 +188,7 @@ def attach(app: typer.Typer) -> None:
             k: v
             for k, v in dict(
                 steps=steps, epochs=epochs, max_time=max_time, batch_size=batch_size, lr=lr, lr_d=lr_d,
-                optimizer=optimizer, d_steps=d_steps, loss=loss, r1=r1, augment=augment, ema=ema,
+                optimizer=optimizer, d_steps=d_steps, loss=loss, r1=r1, augment=augment, ema=ema, data_augment=data_augment,
                 ema_decay=ema_decay, compile=compile, channels_last=channels_last,
                 checkpoint_every=checkpoint_every, sample_every=sample_every, log_every=log_every,
                 max_nan_steps=max_nan_steps,

@@ -47,6 +47,7 @@ from artkit.errors import ArtkitError, CheckpointError, UsageError
 from artkit.model import ArtModel
 from artkit.torch_images import from_uint8, to_uint8
 from artkit.train import state as train_state
+from artkit.train.augment import augment_batch, parse_ops
 from artkit.train.distributed import World, all_flag, init_world, shutdown
 from artkit.train.options import TrainOptions
 from artkit.train.progress import Progress
@@ -198,6 +199,7 @@ class Trainer:
         self.step = 0
         self._stop_signal: str | None = None
         self.fingerprint = source.fingerprint() if hasattr(source, "fingerprint") else None
+        self.data_ops = parse_ops(options.data_augment)
 
     # -- setup ----------------------------------------------------------------
     def _prepare(self) -> None:
@@ -476,7 +478,9 @@ class Trainer:
                     if all_flag(self.world, stop, self.device):
                         reason = "interrupted" if self._stop_signal else reason
                         break
-                    batch = self.batches.get(self.step)
+                    batch = augment_batch(
+                        self.batches.get(self.step), self.data_ops, opts.seed, self.step
+                    )
                     try:
                         metrics = self.model.training_step(batch, self.step, self.ctx)
                     except NonFiniteLoss as exc:

@@ -25,6 +25,7 @@ class TrainOptions:
     loss: str = ""  # "" = the model family's default
     r1: float = 0.0
     augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
+    data_augment: str = ""  # dataset augmentations: flip,rot90,crop,jitter
     ema: bool = True
     ema_decay: float = 0.999
     # bookkeeping
@@ -64,6 +65,9 @@ class TrainOptions:
         if not 0 < self.ema_decay < 1:
             raise UsageError("--ema-decay must be between 0 and 1")
         self.betas = tuple(self.betas)  # JSON gives lists back
+        from artkit.train.augment import parse_ops
+
+        parse_ops(self.data_augment)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
