@@ -1,1 +1,42 @@
-"""artkit_style: built-in artkit plugin (registrations arrive with their issue)."""
+"""artkit_style: neural style transfer -- feature extractors, Gatys optimisation, fast networks.
+
+Registered exactly like a third-party plugin (entry point ``style``). Nothing heavy
+is imported here: factories are ``"module:attr"`` strings and parameters come from
+the torch-free dataclasses in :mod:`artkit_style.configs`.
+"""
+
+from artkit import hookimpl
+from artkit_style.configs import FastStyleConfig, RandomMultiscaleConfig, VGGExtractorConfig
+
+
+@hookimpl
+def register_models(register):
+    # -- fast feed-forward style networks (artkit_style.torch_fast) --------------
+    register(
+        "fast-style",
+        "artkit_style.torch_fast:build_fast_style",
+        description="Johnson-style feed-forward style network: trained once per style, then stylises in real time.",
+        params=FastStyleConfig,
+    )
+
+
+@hookimpl
+def register_extractors(register):
+    register(
+        "vgg19",
+        "artkit_style.nn_extractors:build_vgg19",
+        description="VGG19 ImageNet features (Gatys et al.); weights from --weights, artkit's cache or torch hub.",
+        params=VGGExtractorConfig,
+    )
+    register(
+        "vgg16",
+        "artkit_style.nn_extractors:build_vgg16",
+        description="VGG16 ImageNet features; weights from --weights, artkit's cache or torch hub.",
+        params=VGGExtractorConfig,
+    )
+    register(
+        "random-multiscale",
+        "artkit_style.nn_extractors:build_random_multiscale",
+        description="Random conv features on an image pyramid (Ustyuzhaninov 2017); needs no weights.",
+        params=RandomMultiscaleConfig,
+    )
