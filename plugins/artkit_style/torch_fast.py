@@ -125,7 +125,8 @@ class FastStyle(ArtModel):
     network_names = ("T",)
     ema_pairs: ClassVar[dict[str, str]] = {}
     trained_networks = ("T",)
-    default_lr: ClassVar[float] = RECOMMENDED_LR  # Johnson et al.; the GAN default 2e-4 is slow here
+    # Johnson et al.; the GAN default 2e-4 is slow for this network
+    default_lr: ClassVar[float] = RECOMMENDED_LR
 
     def __init__(self, config: FastStyleConfig, T: TransformerNet, *, registry_name: str):
         super().__init__(config, registry_name=registry_name)
