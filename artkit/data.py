@@ -12,6 +12,7 @@ No torch here: sources may be listed, previewed and fingerprinted cheaply.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -47,3 +48,43 @@ def describe(source: ImageSource) -> dict[str, Any]:
     if skipped is not None:
         info["skipped"] = len(skipped)
     return info
+
+
+class DecodedImages:
+    """Base for sources that decode every image once into ``self.images``.
+
+    Subclasses set ``self.images`` (a uint8 array ``(N, R, R, C)``) and
+    ``self._fingerprint`` in ``__init__`` and name themselves in ``kind`` (for
+    messages); the sequence protocol, ``as_array`` and ``fingerprint`` come from here.
+    """
+
+    kind = "dataset"
+    images: Any
+    _fingerprint: str
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return self.images[index]
+        i = operator.index(index)
+        n = len(self.images)
+        if not -n <= i < n:
+            raise IndexError(f"{self.kind} dataset index {i} out of range ({n} images)")
+        return self.images[i]
+
+    def __iter__(self) -> Any:
+        return iter(self.images)
+
+    def as_array(self) -> Any:
+        """All images as one uint8 array ``(N, R, R, C)``.
+
+        This is the cache itself, not a copy (so ``torch.from_numpy`` shares it):
+        treat it as read-only. It stays writable only because torch warns about
+        wrapping non-writable arrays.
+        """
+        return self.images
+
+    def fingerprint(self) -> str:
+        return self._fingerprint

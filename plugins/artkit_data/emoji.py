@@ -35,6 +35,7 @@ from typing import Any
 
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
+from artkit.data import DecodedImages
 from artkit.errors import ArtkitError, UsageError
 
 from .configs import EmojiConfig, check_geometry
@@ -71,8 +72,10 @@ _COMPONENT_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 
-class EmojiDataset:
+class EmojiDataset(DecodedImages):
     """The emoji of a colour emoji font as uint8 arrays ``(resolution, resolution, channels)``."""
+
+    kind = "emoji"
 
     def __init__(
         self,
@@ -199,32 +202,7 @@ class EmojiDataset:
 
     # -- the ImageSource contract -----------------------------------------------
 
-    def __len__(self) -> int:
-        return len(self.codepoints)
-
-    def __getitem__(self, index: int) -> Any:
-        if isinstance(index, slice):
-            return self.images[index]
-        i = operator.index(index)
-        n = len(self.codepoints)
-        if not -n <= i < n:
-            raise IndexError(f"emoji dataset index {i} out of range ({n} images)")
-        return self.images[i]
-
-    def __iter__(self):
-        return iter(self.images)
-
-    def as_array(self) -> Any:
-        """All images as one uint8 array ``(N, R, R, C)``.
-
-        This is the cache itself, not a copy (so ``torch.from_numpy`` shares it):
-        treat it as read-only. It stays writable only because torch warns about
-        wrapping non-writable arrays.
-        """
-        return self.images
-
-    def fingerprint(self) -> str:
-        return self._fingerprint
+    # __len__, __getitem__, __iter__, as_array, fingerprint: DecodedImages
 
     def label(self, index: int) -> str:
         """``U+1F600`` style name of image ``index``."""

@@ -13,7 +13,6 @@ Files that cannot be read are skipped and reported once on stderr.
 from __future__ import annotations
 
 import hashlib
-import operator
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from typing import Any
 
 from PIL import Image, ImageColor, UnidentifiedImageError
 
+from artkit.data import DecodedImages
 from artkit.errors import ImageError, UsageError
 
 from .configs import FolderConfig, check_geometry
@@ -36,8 +36,10 @@ _OWNER = "folder dataset"
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
-class FolderDataset:
+class FolderDataset(DecodedImages):
     """The images in ``path`` as uint8 arrays ``(resolution, resolution, channels)``."""
+
+    kind = "folder"
 
     def __init__(
         self,
@@ -167,32 +169,7 @@ class FolderDataset:
 
     # -- the ImageSource contract -----------------------------------------------
 
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> Any:
-        if isinstance(index, slice):
-            return self.images[index]
-        i = operator.index(index)
-        n = len(self.files)
-        if not -n <= i < n:
-            raise IndexError(f"folder dataset index {i} out of range ({n} images)")
-        return self.images[i]
-
-    def __iter__(self):
-        return iter(self.images)
-
-    def as_array(self) -> Any:
-        """All images as one uint8 array ``(N, R, R, C)``.
-
-        This is the cache itself, not a copy (so ``torch.from_numpy`` shares it):
-        treat it as read-only. It stays writable only because torch warns about
-        wrapping non-writable arrays.
-        """
-        return self.images
-
-    def fingerprint(self) -> str:
-        return self._fingerprint
+    # __len__, __getitem__, __iter__, as_array, fingerprint: DecodedImages
 
     def __repr__(self) -> str:
         return (

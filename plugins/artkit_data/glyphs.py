@@ -38,6 +38,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from artkit.data import DecodedImages
 from artkit.errors import ArtkitError, UsageError
 
 from .configs import GlyphsConfig, check_geometry, parse_chars
@@ -63,8 +64,10 @@ _UNASSIGNED = chr(0x10FFFD)
 _OWNER = "glyphs dataset"
 
 
-class GlyphsDataset:
+class GlyphsDataset(DecodedImages):
     """Every (font, character) pair as uint8 arrays ``(resolution, resolution, channels)``."""
+
+    kind = "glyphs"
 
     def __init__(
         self,
@@ -215,31 +218,7 @@ class GlyphsDataset:
 
     # -- the ImageSource contract -----------------------------------------------
 
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> Any:
-        if isinstance(index, slice):
-            return self.images[index]
-        i = operator.index(index)
-        n = len(self.items)
-        if not -n <= i < n:
-            raise IndexError(f"glyphs dataset index {i} out of range ({n} images)")
-        return self.images[i]
-
-    def __iter__(self):
-        return iter(self.images)
-
-    def as_array(self) -> Any:
-        """All images as one uint8 array ``(N, R, R, C)``.
-
-        This is the cache itself, not a copy (so ``torch.from_numpy`` shares it):
-        treat it as read-only.
-        """
-        return self.images
-
-    def fingerprint(self) -> str:
-        return self._fingerprint
+    # __len__, __getitem__, __iter__, as_array, fingerprint: DecodedImages
 
     def label(self, index: int) -> str:
         """``A DejaVuSans`` style name of image ``index`` (the character first)."""

@@ -34,6 +34,7 @@ from typing import Any
 
 from PIL import Image
 
+from artkit.data import DecodedImages
 from artkit.errors import ArtkitError, UsageError
 
 from .configs import SamplesConfig, check_geometry
@@ -167,8 +168,10 @@ def resolve_names(names: str) -> list[str]:
     return list(out)
 
 
-class SamplesDataset:
+class SamplesDataset(DecodedImages):
     """The bundled sample photos as uint8 arrays ``(resolution, resolution, channels)``."""
+
+    kind = "samples"
 
     def __init__(
         self,
@@ -237,27 +240,7 @@ class SamplesDataset:
 
     # -- the ImageSource contract -----------------------------------------------
 
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> Any:
-        if isinstance(index, slice):
-            return self.images[index]
-        i = operator.index(index)
-        n = len(self.items)
-        if not -n <= i < n:
-            raise IndexError(f"samples dataset index {i} out of range ({n} images)")
-        return self.images[i]
-
-    def __iter__(self):
-        return iter(self.images)
-
-    def as_array(self) -> Any:
-        """All images as one uint8 array ``(N, R, R, C)`` (shared, not copied: treat as read-only)."""
-        return self.images
-
-    def fingerprint(self) -> str:
-        return self._fingerprint
+    # __len__, __getitem__, __iter__, as_array, fingerprint: DecodedImages
 
     def label(self, index: int) -> str:
         name, k = self.items[operator.index(index)]
