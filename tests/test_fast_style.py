@@ -20,6 +20,7 @@ from artkit.plugins import get_registry
 from artkit.testing import run_cli
 from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
+from tests.helpers import assert_same_tensors, metrics, one_error_line
 
 TINY = {
     "resolution": 64,
@@ -80,25 +81,6 @@ def train(out: Path, style: Path, *, net=None, resume=False, **opts):
     )
     trainer = Trainer(net, source, options, out, resume=resume, quiet=True)
     return trainer, trainer.run()
-
-
-def metrics(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def assert_same_tensors(a: Path, b: Path) -> None:
-    ta, _ = load_tensors(a)
-    tb, _ = load_tensors(b)
-    assert sorted(ta) == sorted(tb)
-    different = [k for k in ta if not torch.equal(ta[k], tb[k])]
-    assert not different, f"{len(different)} tensors differ, first: {different[:3]}"
-
-
-def one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    errors = [ln for ln in stderr.splitlines() if ln.startswith("artkit: error:")]
-    assert len(errors) == 1, stderr
-    return errors[0]
 
 
 # -- the network -----------------------------------------------------------------------------

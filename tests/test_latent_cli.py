@@ -27,6 +27,7 @@ from artkit.plugins import get_registry
 from artkit.testing import run_cli
 from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
+from tests.helpers import one_error_line
 
 SUB_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_COLOR": "1"}
 
@@ -97,13 +98,6 @@ def cli_input(text: str, *args):
 def pixels(path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"), dtype=np.int16)
-
-
-def one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    errors = [ln for ln in stderr.splitlines() if ln.startswith("artkit: error:")]
-    assert len(errors) == 1, stderr
-    return errors[0]
 
 
 # -- encode / decode ---------------------------------------------------------------------

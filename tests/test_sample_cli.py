@@ -27,6 +27,7 @@ from artkit.plugins import get_registry
 from artkit.testing import run_cli
 from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
+from tests.helpers import one_error_line
 
 SUB_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_COLOR": "1"}
 
@@ -75,14 +76,6 @@ def digests(folder: Path) -> dict[str, str]:
 def pixels(path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"), dtype=np.int16)
-
-
-def one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith("artkit: error:")]
-    assert len(errors) == 1, stderr
-    return errors[0]
 
 
 # -- sample ----------------------------------------------------------------------

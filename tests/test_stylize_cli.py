@@ -19,6 +19,7 @@ from artkit.images import read_provenance
 from artkit.testing import run_cli
 from artkit_style.colour import chroma_difference
 from artkit_style.extractors import NO_WEIGHTS_NOTICE
+from tests.helpers import one_error_line
 
 NOTICE = NO_WEIGHTS_NOTICE.format(label="VGG19")
 
@@ -40,13 +41,6 @@ def offline_caches(tmp_path, monkeypatch):
 
 def stylize(*args, input=None):
     return run_cli(["--device", "cpu", "stylize", *map(str, args)], input=input)
-
-
-def one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    errors = [ln for ln in stderr.splitlines() if ln.startswith("artkit: error:")]
-    assert len(errors) == 1, stderr
-    return errors[0]
 
 
 def sample_photo(name: str) -> Image.Image:

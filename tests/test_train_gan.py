@@ -30,6 +30,7 @@ from artkit.plugins import get_registry
 from artkit.testing import plugin_registered, run_cli
 from artkit.train.loop import Trainer, TrainingStopped
 from artkit.train.options import TrainOptions
+from tests.helpers import assert_same_tensors, metrics, one_error_line
 
 MLP = ("mlp-gan", {"resolution": 8, "hidden": 32})
 DC = ("dcgan", {"resolution": 32, "width": 0.125})
@@ -85,25 +86,6 @@ def train(out, model=MLP, *, net=None, loss="bce", resume=False, count=32, model
         net, shapes_for(net, count), options, out, resume=resume, quiet=True, loss=loss_obj
     )
     return trainer, trainer.run()
-
-
-def metrics(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def assert_same_tensors(a: Path, b: Path) -> None:
-    ta, _ = load_tensors(a)
-    tb, _ = load_tensors(b)
-    assert sorted(ta) == sorted(tb)
-    different = [k for k in ta if not torch.equal(ta[k], tb[k])]
-    assert not different, f"{len(different)} tensors differ, first: {different[:3]}"
-
-
-def one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    errors = [ln for ln in stderr.splitlines() if ln.startswith("artkit: error:")]
-    assert len(errors) == 1, stderr
-    return errors[0]
 
 
 def artkit_proc(*args, cwd, timeout=120):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -26,6 +25,7 @@ from artkit.testing import run_cli
 from artkit.torch_images import from_uint8
 from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
+from tests.helpers import assert_same_tensors, metrics, one_error_line
 
 TINY = {"resolution": 32, "width": 0.25, "z_dim": 16}
 RECONSTRUCTION_LOSSES = ("bce", "l1", "mse")
@@ -82,25 +82,6 @@ def train(
     source = shapes(count, resolution=cfg.resolution, channels=cfg.channels)
     trainer = Trainer(net, source, options, out, resume=resume, quiet=True, loss=loss_obj)
     return trainer, trainer.run()
-
-
-def metrics(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def assert_same_tensors(a: Path, b: Path) -> None:
-    ta, _ = load_tensors(a)
-    tb, _ = load_tensors(b)
-    assert sorted(ta) == sorted(tb)
-    different = [k for k in ta if not torch.equal(ta[k], tb[k])]
-    assert not different, f"{len(different)} tensors differ, first: {different[:3]}"
-
-
-def one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    errors = [ln for ln in stderr.splitlines() if ln.startswith("artkit: error:")]
-    assert len(errors) == 1, stderr
-    return errors[0]
 
 
 # -- a VAE trained for real ------------------------------------------------------------
