@@ -39,6 +39,7 @@ from typing import IO, Any
 
 from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
 
+from artkit.atomic import atomic_open
 from artkit.errors import ArtkitError, ImageError, UsageError
 
 __all__ = [
@@ -431,38 +432,14 @@ def image_info(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, durable: bool = True) -> None:
-    """Write via ``write(fp)`` to a temp file beside ``path``, fsync, rename over it.
-
-    ``durable=False`` skips the two fsyncs: the rename still guarantees that a
-    killed process never leaves a truncated file, only a power cut could. Bulk
-    commands (sample, render) use it; fsync per image cost ~30% of throughput.
+    """Write via ``write(fp)`` with :func:`artkit.atomic.atomic_open` (temp file, rename).
 
     The temp name is hidden (``.name.tmp-<pid>-<random>``) and created exclusively;
-    it is removed on any failure, including KeyboardInterrupt, so the previous file
-    at ``path`` (if any) stays intact. Created with the normal umask permissions,
-    unlike ``tempfile.mkstemp``'s 0600.
+    on any failure it is removed and the previous file at ``path`` stays intact.
+    ``durable=False`` skips fsync (bulk output: sample, render).
     """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
-    try:
-        with open(tmp, "xb") as fp:
-            write(fp)
-            fp.flush()
-            if durable:
-                os.fsync(fp.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if not durable:
-        return
-    # Persist the rename itself; not possible everywhere (e.g. Windows), hence best effort.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    with atomic_open(path, durable=durable) as fp:
+        write(fp)
 
 
 def _prepare_for(im: Image.Image, fmt: str) -> Image.Image:
