@@ -507,7 +507,7 @@ class Trainer:
                         sums[k] = sums.get(k, 0.0) + float(v)
                     count += 1
                     log_now = self.step % opts.log_every == 0
-                    if log_now or progress._bar is not None:
+                    if log_now or progress.live:
                         elapsed = time.perf_counter() - interval_t
                         means = {k: v / count for k, v in sums.items()}
                         means["it_per_s"] = interval_steps / elapsed if elapsed > 0 else 0.0

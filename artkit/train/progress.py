@@ -48,6 +48,11 @@ class Progress:
             )
             self._bar.start()
 
+    @property
+    def live(self) -> bool:
+        """True when a live bar is shown (it wants an update every step)."""
+        return self._bar is not None
+
     def eta(self, step: int) -> float | None:
         done = step - self.start_step
         elapsed = time.perf_counter() - self.t0
