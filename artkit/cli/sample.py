@@ -83,6 +83,11 @@ def open_model(spec: str, device: Any) -> tuple[Any, dict[str, Any]]:
     raise UsageError(f"{spec}: no such checkpoint file or run folder (and no model of that name)")
 
 
+def _weights_path(spec: str) -> Path:
+    path = Path(spec)
+    return path / "weights.safetensors" if path.is_dir() else path
+
+
 def _save_batch(
     images: Any, seeds: list[int], out: Path, fmt: str, provenance: dict[str, Any]
 ) -> list[tuple[str, int]]:
@@ -156,6 +161,10 @@ def sample(
     precision = resolve_precision(glob.precision, device)
     model, ckpt = open_model(checkpoint, device)
     model.require("sample")
+    out.mkdir(parents=True, exist_ok=True)
+    if ckpt.get("checkpoint"):
+        # so `artkit reproduce` finds the weights again from the image alone
+        ckpt["checkpoint_path"] = os.path.relpath(_weights_path(checkpoint), out)
     start = seed if seed is not None else (glob.seed or 0)
     seed_iter = parse_seeds(seeds) if seeds else iter(range(start, start + n))
     total = seed_count(seeds) if seeds else n
@@ -170,7 +179,6 @@ def sample(
         **ckpt,
     }
     writer = RecordWriter(json=as_json, null=null)
-    out.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(4, (os.cpu_count() or 2)))
     pending: deque[Future] = deque()
     thumbs: list[Any] = []

@@ -1,0 +1,15 @@
+"""Series rendering: a TOML spec in, hundreds or thousands of images out.
+
+The pieces, in the order a render uses them:
+
+- :mod:`artkit.render.spec` reads and validates ``SERIES.toml`` (no torch);
+- :mod:`artkit.render.template` checks and fills output-name templates;
+- :mod:`artkit.render.plan` expands the sweep into numbered jobs lazily, and shards it;
+- :mod:`artkit.render.runner` renders the jobs: batched generation, post-processing and
+  encoding overlapped in a thread pool, resumable, deterministic;
+- :mod:`artkit.render.manifest` writes ``manifest.jsonl`` and merges shard manifests;
+- :mod:`artkit.render.sheets` draws labelled grid sheets and latent-walk animations;
+- :mod:`artkit.render.reproduce` re-renders one image from its embedded provenance.
+
+Only ``runner``, ``sheets`` (walks) and ``reproduce`` import torch, inside functions.
+"""

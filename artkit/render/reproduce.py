@@ -1,0 +1,259 @@
+"""Re-render one image from the provenance embedded in it, and compare pixels.
+
+What can be reproduced: images from ``artkit sample`` and ``artkit render`` (a seed,
+a latent scale, sampler options), after any ``artkit post`` chain (recorded under
+``post``), and fast-style results from ``artkit stylize --model`` or a stylize
+series (a content image and a style network). The checkpoint is found by the path
+recorded in the image, by ``--checkpoint``, or by its sha256 among the
+``.safetensors`` files under ``--search`` folders; a file with another sha256 is
+never used. The re-rendered image is encoded like the original (format, quality)
+before comparing, so lossy formats compare fairly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from artkit.errors import ArtkitError, UsageError
+
+SAMPLE_COMMANDS = ("sample", "render")
+
+
+@dataclass
+class Comparison:
+    path: str
+    identical: bool
+    max_difference: int  # largest absolute difference of one channel, 0..255
+    differing_fraction: float  # share of pixels with any difference
+    checkpoint: str | None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "status": "identical" if self.identical else "different",
+            "max_difference": self.max_difference,
+            "differing_fraction": round(self.differing_fraction, 6),
+            "checkpoint": self.checkpoint,
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+# --------------------------------------------------------------------------- finding files
+
+
+class CheckpointFinder:
+    """Finds a checkpoint by sha256; hashes each searched file at most once."""
+
+    def __init__(self, search: Iterable[Path], explicit: Path | None = None):
+        self.search = [Path(p) for p in search]
+        self.explicit = explicit
+        self._hashes: dict[Path, str] = {}
+
+    def _sha(self, path: Path) -> str:
+        from artkit.checkpoint import sha256_file
+
+        path = path.resolve()
+        if path not in self._hashes:
+            self._hashes[path] = sha256_file(path)
+        return self._hashes[path]
+
+    def find(self, provenance: dict[str, Any], image: Path) -> Path:
+        want = provenance.get("checkpoint_sha256")
+        name = provenance.get("checkpoint") or "the checkpoint"
+        if not want:
+            raise ArtkitError(f"{image}: its provenance names no checkpoint sha256")
+        if self.explicit is not None:
+            path = self.explicit
+            if path.is_dir():
+                path = path / "weights.safetensors"
+            if not path.is_file():
+                raise UsageError(f"--checkpoint {self.explicit}: no such file")
+            if self._sha(path) != want:
+                raise ArtkitError(
+                    f"{image}: --checkpoint {path} is not the file it was made with "
+                    f"(sha256 {want[:12]}...)"
+                )
+            return path
+        # where the image is, and where it was before ``artkit post`` copied it (``source``)
+        folders = [image.parent]
+        source = provenance.get("source")
+        if isinstance(source, str) and source:
+            folders.append(Path(source).parent)
+        candidates = []
+        for key in ("checkpoint_path", "checkpoint"):
+            recorded = provenance.get(key)
+            if isinstance(recorded, str) and recorded:
+                candidates += [folder / recorded for folder in folders] + [Path(recorded)]
+        for path in candidates:
+            if path.is_file() and self._sha(path) == want:
+                return path
+        for folder in self.search:
+            if not folder.is_dir():
+                raise UsageError(f"--search {folder}: no such folder")
+            for path in sorted(folder.rglob("*.safetensors")):
+                if path.is_file() and self._sha(path) == want:
+                    return path
+        where = ", ".join(str(p) for p in self.search) or "no --search folder given"
+        raise ArtkitError(
+            f"{image}: cannot find {name} (sha256 {want[:12]}...): not at its recorded path; "
+            f"searched {where}"
+        )
+
+
+def _find_content(provenance: dict[str, Any], image: Path) -> Path:
+    recorded = provenance.get("content")
+    if not isinstance(recorded, str) or not recorded:
+        raise ArtkitError(f"{image}: its provenance names no content image")
+    for path in (image.parent / recorded, Path(recorded)):
+        if path.is_file():
+            want = provenance.get("content_sha256")
+            if want:
+                from artkit.checkpoint import sha256_file
+
+                if sha256_file(path) != want:
+                    continue
+            return path
+    raise ArtkitError(f"{image}: cannot find its content image {recorded!r}")
+
+
+# --------------------------------------------------------------------------- re-rendering
+
+
+def _precision(provenance: dict[str, Any], device: Any, override: str | None) -> Any:
+    from artkit.device import resolve_precision
+
+    recorded = str(provenance.get("precision") or "fp32").split("+")[0]
+    return resolve_precision(override or recorded, device)
+
+
+def _rerender_sample(
+    provenance: dict[str, Any], image: Path, finder: CheckpointFinder, device, precision: str | None
+) -> tuple[Any, str | None]:
+    import torch
+
+    from artkit.cli.sample import open_model
+    from artkit.render.runner import sample_one
+    from artkit.torch_images import to_pil
+
+    if "seed" not in provenance:
+        raise ArtkitError(f"{image}: its provenance has no seed (a contact sheet or a walk?)")
+    if provenance.get("model_spec"):
+        source = str(provenance["model_spec"])
+        shown = source
+    else:
+        path = finder.find(provenance, image)
+        source, shown = str(path), str(path)
+    model, _ = open_model(source, device)
+    model.eval()
+    model.require("sample")
+    prec = _precision(provenance, device, precision)
+    seed = int(provenance["seed"])
+    scale = float(provenance.get("truncation", provenance.get("temperature", 1.0)))
+    options = provenance.get("options") or {}
+    with torch.inference_mode(), prec.autocast(device):
+        if not options and hasattr(model, "latents_for_seeds"):
+            out = model.generate(model.latents_for_seeds([seed], scale))
+        else:
+            out = sample_one(model, seed, scale, options)
+    return to_pil(out.float().cpu())[0], shown
+
+
+def _rerender_fast_style(
+    provenance: dict[str, Any], image: Path, finder: CheckpointFinder, device, precision: str | None
+) -> tuple[Any, str | None]:
+    import torch
+
+    from artkit.checkpoint import load_model
+    from artkit.render.runner import stylize_one
+
+    path = finder.find(provenance, image)
+    content = _find_content(provenance, image)
+    model = load_model(path, device=str(device))
+    model.require("stylize")
+    prec = _precision(provenance, device, precision)
+    prepare = getattr(model, "prepare_for_inference", None)
+    if callable(prepare):
+        prepare(device, prec.name, compile=False)
+    size = provenance.get("size")
+    return stylize_one(model, str(content), int(size) if size else None, device, torch), str(path)
+
+
+def _encode_like(picture: Any, original: Path, provenance: dict[str, Any]) -> Any:
+    """``picture`` after the same lossy encoding as ``original`` (PNG: unchanged)."""
+    from PIL import Image
+
+    from artkit.images import format_for_path
+
+    fmt = format_for_path(original)
+    if fmt == "png":
+        return picture
+    buffer = io.BytesIO()
+    quality = int(provenance.get("quality", 95))
+    pil_fmt = {"jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}.get(fmt, fmt.upper())
+    im = picture.convert("RGB") if pil_fmt == "JPEG" else picture
+    im.save(buffer, format=pil_fmt, quality=quality)
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return decoded.copy()
+
+
+def compare_pixels(a: Any, b: Any) -> tuple[int, float]:
+    """(largest channel difference, share of pixels that differ) of two PIL images."""
+    import numpy as np
+
+    if a.size != b.size:
+        return 255, 1.0
+    mode = "RGBA" if "A" in a.getbands() or "A" in b.getbands() else "RGB"
+    x = np.asarray(a.convert(mode), dtype=np.int16)
+    y = np.asarray(b.convert(mode), dtype=np.int16)
+    diff = np.abs(x - y)
+    return int(diff.max()), float((diff.max(axis=-1) > 0).mean())
+
+
+def reproduce(
+    image: str | os.PathLike[str],
+    finder: CheckpointFinder,
+    *,
+    device: Any,
+    precision: str | None = None,
+) -> Comparison:
+    """Re-render ``image`` from its provenance and compare it with the file."""
+    from artkit.cli.post import build_chain, run_chain
+    from artkit.images import load_image, read_provenance
+
+    path = Path(image)
+    prov = read_provenance(path)
+    if not prov:
+        raise ArtkitError(f"{path}: carries no artkit provenance; nothing to reproduce")
+    command = prov.get("command")
+    task = prov.get("task", "sample")
+    if command in SAMPLE_COMMANDS and task == "sample":
+        picture, ckpt = _rerender_sample(prov, path, finder, device, precision)
+    elif (command == "stylize" and prov.get("method") == "fast") or (
+        command == "render" and task == "stylize"
+    ):
+        picture, ckpt = _rerender_fast_style(prov, path, finder, device, precision)
+    elif command == "stylize":
+        raise ArtkitError(
+            f"{path}: Gatys optimisation results are not reproduced (minutes per image); "
+            "rerun the stylize command recorded in artkit info"
+        )
+    else:
+        raise ArtkitError(f"{path}: made by {command!r}, which reproduce does not re-render")
+    steps = prov.get("post") or []
+    if steps:
+        picture = run_chain(picture, build_chain(list(steps)), str(path))
+    picture = _encode_like(picture, path, prov)
+    original = load_image(path)
+    max_diff, fraction = compare_pixels(original, picture)
+    note = ""
+    recorded_device = prov.get("device")
+    if recorded_device and recorded_device != device.type:
+        note = f"made on {recorded_device}, reproduced on {device.type}"
+    return Comparison(str(path), max_diff == 0, max_diff, fraction, ckpt, note)

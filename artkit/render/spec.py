@@ -1,0 +1,574 @@
+"""``SERIES.toml``: what a series is, read and checked before anything is computed.
+
+A spec names the model(s), the sweep, the post-processing chain, the output-name
+template, and optional grid sheets and latent walks::
+
+    series = "emoji-faces"
+    out = "renders"                       # relative to this file (--out overrides)
+    template = "{series}/{checkpoint}/{seed:05d}-t{truncation}.png"
+    post = ["grade:contrast=1.1", "sharpen"]
+
+    [model]
+    checkpoint = "../runs/emoji/weights.safetensors"   # or a model spec, e.g. "cppn:width=256"
+
+    [sweep]
+    combine = "product"                   # or "zip"
+    seed = "0-999"
+    truncation = [0.6, 0.8, 1.0]
+
+    [[sheet]]
+    rows = "truncation"
+    columns = "seed"
+    limit = 8
+    out = "{series}/sheet.png"
+
+    [[walk]]
+    seeds = [1, 7, 42]
+    frames = 48
+    out = "{series}/walk.gif"
+
+A series with a ``content`` axis stylises those images with fast-style model(s)
+(``checkpoint`` or its alias ``style``) instead of sampling. Every other sweep key
+is an axis: a single value or a list; ``seed`` also takes ranges like ``"0-99,120"``.
+Unknown keys and bad values are one-line :class:`UsageError` messages that name the
+key, raised before any model is loaded.
+
+No torch here: ``artkit render --dry-run`` stays instant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import re
+import tomllib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from artkit.errors import UsageError
+from artkit.render.template import ANIMATION_SUFFIXES, check_template, image_format
+
+TOP_KEYS = (
+    "series",
+    "description",
+    "out",
+    "template",
+    "quality",
+    "batch_size",
+    "post",
+    "model",
+    "sweep",
+    "sheet",
+    "walk",
+)
+MODEL_KEYS = ("checkpoint", "style")
+SHEET_KEYS = ("rows", "columns", "limit", "where", "out", "cell")
+WALK_KEYS = ("seeds", "frames", "fps", "loop", "slerp", "where", "out")
+#: Axes whose values are files (or model specs): templates see a short label instead.
+PATH_AXES = ("checkpoint", "style", "content")
+#: Fields every template may use besides the axes.
+BUILTIN_FIELDS = ("series", "index")
+_SERIES_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+# --------------------------------------------------------------------------- axes
+
+
+class SeedRanges(Sequence[int]):
+    """``"0-999,2000"`` as a lazy sequence: O(number of ranges) memory for any count."""
+
+    def __init__(self, ranges: list[tuple[int, int]]):
+        self.ranges = ranges
+        self._starts, total = [], 0
+        for lo, hi in ranges:
+            self._starts.append(total)
+            total += hi - lo + 1
+        self._len = total
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._len))]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError(index)
+        import bisect
+
+        k = bisect.bisect_right(self._starts, index) - 1
+        return self.ranges[k][0] + index - self._starts[k]
+
+    def __iter__(self) -> Iterator[int]:
+        for lo, hi in self.ranges:
+            yield from range(lo, hi + 1)
+
+    def __repr__(self) -> str:
+        return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in self.ranges)
+
+
+def parse_seed_axis(value: Any, *, key: str) -> SeedRanges:
+    """An int, a list of ints, or ``"0-999,1200"`` -> :class:`SeedRanges`."""
+    items = value if isinstance(value, list) else [value]
+    ranges: list[tuple[int, int]] = []
+    for item in items:
+        if isinstance(item, bool):
+            raise UsageError(f"{key}: {item!r} is not a seed")
+        if isinstance(item, int):
+            parts = [str(item)]
+        elif isinstance(item, str):
+            parts = [p.strip() for p in item.split(",") if p.strip()]
+        else:
+            raise UsageError(f'{key}: {item!r} is not a seed or a range like "0-999"')
+        for part in parts:
+            lo, sep, hi = part.partition("-")
+            try:
+                a, b = int(lo), int(hi) if sep else int(lo)
+            except ValueError:
+                raise UsageError(f'{key}: {part!r} is not a seed or a range like "0-999"') from None
+            if a < 0 or b < a:
+                raise UsageError(f"{key}: {part!r} is not an ascending range of non-negative seeds")
+            if b >= 2**63:
+                raise UsageError(f"{key}: {part!r} is too large for a seed")
+            ranges.append((a, b))
+    if not ranges:
+        raise UsageError(f"{key}: no seeds given")
+    return SeedRanges(ranges)
+
+
+def path_label(value: str) -> str:
+    """A short name for a file or model spec, for templates and sheet labels.
+
+    ``runs/emoji/weights.safetensors`` -> ``emoji`` (generic file names take their
+    folder's name); ``styles/ink.safetensors`` -> ``ink``; ``cppn:width=64`` ->
+    ``cppn-width-64``.
+    """
+    text = value.replace("\\", "/").rstrip("/")
+    if "/" not in text and not Path(text).suffix and ":" in text:  # a model spec
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
+    path = Path(text)
+    if path.stem in ("weights", "best", "latest", "model") and path.parent.name:
+        return path.parent.name
+    return path.stem or path.name or "model"
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept setting: its name and values (files keep their resolved paths)."""
+
+    name: str
+    values: Sequence[Any]
+
+    def label(self, value: Any) -> Any:
+        """What templates and sheets show for ``value``."""
+        return path_label(str(value)) if self.name in PATH_AXES else value
+
+    def describe(self) -> str:
+        if isinstance(self.values, SeedRanges):
+            return repr(self.values)
+        shown = [str(self.label(v)) for v in list(self.values[:6])]
+        more = f", ... ({len(self.values)} in all)" if len(self.values) > 6 else ""
+        return ", ".join(shown) + more
+
+
+# --------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    rows: str
+    columns: str
+    limit: int
+    where: dict[str, Any]
+    out: str
+    cell: int | None
+
+
+@dataclass(frozen=True)
+class WalkSpec:
+    seeds: list[int]
+    frames: int
+    fps: float
+    loop: bool
+    slerp: bool
+    where: dict[str, Any]
+    out: str
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    path: Path
+    series: str
+    description: str
+    template: str
+    out: Path
+    format: str
+    quality: int
+    batch_size: int
+    post: tuple[str, ...]
+    combine: str
+    task: str  # "sample" or "stylize"
+    axes: tuple[Axis, ...]
+    sheets: tuple[SheetSpec, ...] = ()
+    walks: tuple[WalkSpec, ...] = ()
+    fields: tuple[str, ...] = field(default=())
+
+    def axis(self, name: str) -> Axis:
+        for axis in self.axes:
+            if axis.name == name:
+                return axis
+        raise KeyError(name)
+
+    @property
+    def axis_names(self) -> list[str]:
+        return [a.name for a in self.axes]
+
+    def portable(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with file values as written relative to the spec (for manifests)."""
+        import os
+
+        base = self.path.resolve().parent
+        out = {}
+        for name, value in params.items():
+            if name in PATH_AXES and Path(str(value)).is_absolute():
+                value = os.path.relpath(value, base)
+            out[name] = value
+        return out
+
+    @property
+    def model_axis(self) -> Axis:
+        """The axis naming the model: ``checkpoint``, or ``style`` for fast-style series."""
+        return next(a for a in self.axes if a.name in MODEL_KEYS)
+
+
+def _unknown(keys: Sequence[str], allowed: Sequence[str], where: str) -> None:
+    for key in keys:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            prefix = f"{where}." if where else ""
+            raise UsageError(f"{prefix}{key}: unknown key; {hint}allowed: {', '.join(allowed)}")
+
+
+def _int(value: Any, key: str, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{key}: expected a whole number, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise UsageError(f"{key}: {value} must be {bound}")
+    return value
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"{key}: expected a number, got {value!r}")
+    return float(value) if isinstance(value, float) else value
+
+
+def _str(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{key}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _resolve_file(text: str, base: Path) -> str:
+    """Paths are relative to the spec's folder; model specs (``cppn:w=64``) stay as they are."""
+    if ":" in text and not Path(text).suffix and "/" not in text:
+        return text
+    path = Path(text).expanduser()
+    return str(path if path.is_absolute() else (base / path))
+
+
+def _content_files(values: list[Any], base: Path, key: str) -> list[str]:
+    from artkit.images import is_image_path
+
+    files: list[str] = []
+    for value in values:
+        text = _str(value, key)
+        pattern = text if Path(text).is_absolute() else str(base / text)
+        if any(c in text for c in "*?["):
+            matches = sorted(p for p in glob.glob(pattern, recursive=True) if is_image_path(p))
+            if not matches:
+                raise UsageError(f"{key}: {text!r} matches no images")
+            files.extend(matches)
+        elif Path(pattern).is_dir():
+            matches = sorted(str(p) for p in Path(pattern).rglob("*") if is_image_path(p))
+            if not matches:
+                raise UsageError(f"{key}: folder {text!r} has no images")
+            files.extend(matches)
+        elif Path(pattern).is_file():
+            files.append(pattern)
+        else:
+            raise UsageError(f"{key}: {text!r}: no such image, folder or pattern")
+    return files
+
+
+def _axis(name: str, value: Any, base: Path) -> Axis:
+    key = f"sweep.{name}"
+    if name == "seed":
+        return Axis(name, parse_seed_axis(value, key=key))
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise UsageError(f"{key}: an empty list; give at least one value")
+    if name in MODEL_KEYS:
+        return Axis(name, tuple(_resolve_file(_str(v, key), base) for v in values))
+    if name == "content":
+        return Axis(name, tuple(_content_files(values, base, key)))
+    if name in ("truncation", "temperature"):
+        numbers = tuple(_number(v, key) for v in values)
+        if any(v <= 0 for v in numbers):
+            raise UsageError(f"{key}: values must be greater than 0")
+        return Axis(name, numbers)
+    if name == "size":
+        return Axis(name, tuple(_int(v, key, 16, 8192) for v in values))
+    for v in values:
+        if isinstance(v, dict | list):
+            raise UsageError(f"{key}: values must be numbers, strings or booleans, got {v!r}")
+    return Axis(name, tuple(values))
+
+
+def _model_axis(doc: dict[str, Any], sweep: dict[str, Any], base: Path) -> Axis:
+    model = doc.get("model", {})
+    if not isinstance(model, dict):
+        raise UsageError('model: expected a table, e.g. [model] checkpoint = "weights.safetensors"')
+    _unknown(list(model), MODEL_KEYS, "model")
+    given = {
+        f"{where}.{k}": v
+        for where, table in (("model", model), ("sweep", sweep))
+        for k, v in table.items()
+        if k in MODEL_KEYS
+    }
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} both name the model; give one")
+    if not given:
+        raise UsageError(
+            "model.checkpoint: missing; name a weights file, a run folder or a model spec"
+        )
+    key, value = next(iter(given.items()))
+    axis = _axis(key.split(".")[1], value, base)
+    if isinstance(value, list) and key.startswith("model."):
+        raise UsageError(f"{key}: one checkpoint here; sweep several with sweep.checkpoint")
+    return axis
+
+
+def _order_axes(axes: list[Axis], combine: str) -> list[Axis]:
+    """Product order: model outermost (loaded once each), content next, seed innermost (batched)."""
+    if combine == "zip":
+        return axes
+    rank = {"checkpoint": 0, "style": 0, "content": 1}
+    inner = [a for a in axes if a.name == "seed"]
+    rest = [a for a in axes if a.name != "seed"]
+    return sorted(rest, key=lambda a: rank.get(a.name, 2)) + inner
+
+
+def _where(value: Any, key: str, axes: dict[str, Axis]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UsageError(f"{key}: expected a table of axis = value")
+    out = {}
+    for name, v in value.items():
+        if name not in axes:
+            raise UsageError(f"{key}.{name}: not an axis of this series ({', '.join(axes)})")
+        axis = axes[name]
+        matches = [x for x in axis.values if x == v or axis.label(x) == v]
+        if name != "seed" and not matches:
+            raise UsageError(f"{key}.{name}: {v!r} is not one of the axis's values")
+        if name == "seed" and (
+            isinstance(v, bool) or not isinstance(v, int) or v not in axis.values
+        ):
+            raise UsageError(f"{key}.{name}: {v!r} is not one of the series' seeds")
+        out[name] = matches[0] if matches else v
+    return out
+
+
+def _sheet(i: int, table: Any, axes: dict[str, Axis], fields: list[str]) -> SheetSpec:
+    key = f"sheet[{i}]"
+    if not isinstance(table, dict):
+        raise UsageError(f"{key}: expected a table ([[sheet]])")
+    _unknown(list(table), SHEET_KEYS, key)
+    for which in ("rows", "columns"):
+        name = table.get(which)
+        if name is None:
+            raise UsageError(f"{key}.{which}: missing; name an axis ({', '.join(axes)})")
+        if name not in axes:
+            raise UsageError(f"{key}.{which}: {name!r} is not an axis ({', '.join(axes)})")
+    if table["rows"] == table["columns"]:
+        raise UsageError(f"{key}: rows and columns must be two different axes")
+    limit = _int(table.get("limit", 16), f"{key}.limit", 1, 256)
+    cell = table.get("cell")
+    cell = _int(cell, f"{key}.cell", 8, 2048) if cell is not None else None
+    out = table.get("out", f"{{series}}/sheet-{table['rows']}-by-{table['columns']}.png")
+    check_template(out, key=f"{key}.out", known=BUILTIN_FIELDS, suffixes=(".png", ".webp", ".jpg"))
+    return SheetSpec(
+        rows=table["rows"],
+        columns=table["columns"],
+        limit=limit,
+        where=_where(table.get("where"), f"{key}.where", axes),
+        out=out,
+        cell=cell,
+    )
+
+
+def _walk(i: int, table: Any, axes: dict[str, Axis], task: str) -> WalkSpec:
+    key = f"walk[{i}]"
+    if task != "sample":
+        raise UsageError(f"{key}: latent walks need a sampling series (this one stylises content)")
+    if not isinstance(table, dict):
+        raise UsageError(f"{key}: expected a table ([[walk]])")
+    _unknown(list(table), WALK_KEYS, key)
+    seeds = table.get("seeds")
+    seeds = list(parse_seed_axis(seeds, key=f"{key}.seeds")) if seeds is not None else []
+    if len(seeds) < 2:
+        raise UsageError(f"{key}.seeds: give at least two seeds to walk through, e.g. [1, 7, 42]")
+    frames = _int(table.get("frames", 48), f"{key}.frames", 2, 10000)
+    fps = _number(table.get("fps", 24), f"{key}.fps")
+    if not 0 < fps <= 120:
+        raise UsageError(f"{key}.fps: {fps} must be between 0 and 120")
+    for flag in ("loop", "slerp"):
+        if not isinstance(table.get(flag, True), bool):
+            raise UsageError(f"{key}.{flag}: expected true or false")
+    where = _where(table.get("where"), f"{key}.where", axes)
+    if "seed" in where:
+        raise UsageError(f"{key}.where.seed: a walk takes its seeds from {key}.seeds")
+    out = table.get("out", f"{{series}}/walk-{i}.gif")
+    check_template(out, key=f"{key}.out", known=BUILTIN_FIELDS, suffixes=ANIMATION_SUFFIXES)
+    return WalkSpec(
+        seeds=seeds,
+        frames=frames,
+        fps=float(fps),
+        loop=table.get("loop", True),
+        slerp=table.get("slerp", True),
+        where=where,
+        out=out,
+    )
+
+
+def load_spec(path: str | Path, *, out: Path | None = None) -> SeriesSpec:
+    """Read and validate a series spec; every problem is a one-line UsageError."""
+    path = Path(path)
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such series spec") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{name}: not valid TOML: {exc}") from None
+    try:
+        return parse_spec_dict(doc, base=path.resolve().parent, path=path, out=out)
+    except UsageError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
+def parse_spec_dict(
+    doc: dict[str, Any], *, base: Path, path: Path | None = None, out: Path | None = None
+) -> SeriesSpec:
+    _unknown(list(doc), TOP_KEYS, "")
+    series = _str(doc.get("series"), "series") if "series" in doc else None
+    if series is None:
+        raise UsageError('series: missing; give the series a name, e.g. series = "nebula"')
+    if not _SERIES_NAME.match(series):
+        raise UsageError(f"series: {series!r} must be a simple name (letters, digits, . _ -)")
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        raise UsageError("description: expected a string")
+
+    sweep = doc.get("sweep", {})
+    if not isinstance(sweep, dict):
+        raise UsageError('sweep: expected a table, e.g. [sweep] seed = "0-99"')
+    combine = sweep.get("combine", "product")
+    if combine not in ("product", "zip"):
+        raise UsageError(f'sweep.combine: {combine!r}; use "product" or "zip"')
+    axes = [_model_axis(doc, sweep, base)]
+    for key, value in sweep.items():
+        if key in ("combine", *MODEL_KEYS):
+            continue
+        if not key.isidentifier():
+            raise UsageError(f"sweep.{key}: axis names must be plain identifiers")
+        if key in BUILTIN_FIELDS:
+            raise UsageError(f"sweep.{key}: {key!r} is reserved for templates")
+        axes.append(_axis(key, value, base))
+    task = "stylize" if any(a.name == "content" for a in axes) else "sample"
+    if task == "sample" and not any(a.name == "seed" for a in axes):
+        axes.append(Axis("seed", SeedRanges([(0, 0)])))
+    if task == "stylize":
+        for a in axes:
+            if a.name in ("seed", "truncation", "temperature"):
+                raise UsageError(
+                    f"sweep.{a.name}: a stylize series (it has content) has no {a.name}"
+                )
+    if combine == "zip":
+        lengths = {a.name: len(a.values) for a in axes if len(a.values) > 1}
+        if len(set(lengths.values())) > 1:
+            shown = ", ".join(f"{k} has {v}" for k, v in lengths.items())
+            raise UsageError(f"sweep.combine: zip needs axes of equal length ({shown})")
+    axes = _order_axes(axes, combine)
+    axes_by_name = {a.name: a for a in axes}
+
+    template = doc.get("template")
+    if template is None:
+        raise UsageError(
+            'template: missing; e.g. template = "{series}/{seed:05d}-t{truncation}.png"'
+        )
+    fields = check_template(
+        template,
+        key="template",
+        known=[*BUILTIN_FIELDS, *axes_by_name],
+        suffixes=(".png", ".webp", ".jpg", ".jpeg"),
+    )
+    varying = [a.name for a in axes if len(a.values) > 1]
+    if "index" not in fields:
+        missing = [n for n in varying if n not in fields]
+        if missing:
+            need = ", ".join(f"{{{n}}}" for n in missing)
+            raise UsageError(
+                f"template: several images would share one name; add {need} (or {{index}})"
+            )
+    fmt = image_format(template)
+    quality = _int(doc.get("quality", 95), "quality", 1, 100)
+    batch_size = _int(doc.get("batch_size", 64), "batch_size", 1, 4096)
+    post = doc.get("post", [])
+    if isinstance(post, str):
+        post = [post]
+    if not isinstance(post, list) or not all(isinstance(p, str) and p.strip() for p in post):
+        raise UsageError('post: expected a list of steps, e.g. ["grade:contrast=1.1", "sharpen"]')
+
+    out_dir = out
+    if out_dir is None:
+        out_text = _str(doc.get("out", "."), "out")
+        out_dir = Path(out_text).expanduser()
+        if not out_dir.is_absolute():
+            out_dir = base / out_dir
+
+    sheets_raw = doc.get("sheet", [])
+    walks_raw = doc.get("walk", [])
+    if not isinstance(sheets_raw, list):
+        raise UsageError("sheet: write sheets as [[sheet]] tables")
+    if not isinstance(walks_raw, list):
+        raise UsageError("walk: write walks as [[walk]] tables")
+    sheets = tuple(_sheet(i, t, axes_by_name, fields) for i, t in enumerate(sheets_raw))
+    walks = tuple(_walk(i, t, axes_by_name, task) for i, t in enumerate(walks_raw))
+    return SeriesSpec(
+        path=path or base / "series.toml",
+        series=series,
+        description=description,
+        template=template,
+        out=out_dir,
+        format=fmt,
+        quality=quality,
+        batch_size=batch_size,
+        post=tuple(post),
+        combine=combine,
+        task=task,
+        axes=tuple(axes),
+        sheets=sheets,
+        walks=walks,
+        fields=tuple(fields),
+    )
