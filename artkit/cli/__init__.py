@@ -86,6 +86,8 @@ def build_app() -> typer.Typer:
         listing,
         plugins,
         post,
+        render,
+        reproduce,
         sample,
         sheets,
         stylize,
@@ -99,6 +101,8 @@ def build_app() -> typer.Typer:
     latent.attach(app)
     post.attach(app)
     sheets.attach(app)
+    render.attach(app)
+    reproduce.attach(app)
     stylize.attach(app)
     data.attach(app)
     weights.attach(app)
