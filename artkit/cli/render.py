@@ -123,7 +123,7 @@ def _print_plan(plan: Any, *, as_json: bool) -> None:
         )
     for walk in spec.walks:
         seeds = ", ".join(map(str, walk.seeds))
-        lines.append(f"walk      seeds {seeds}, {walk.frames} frames -> {walk.out}")
+        lines.append(f"walk      seeds {seeds}; {walk.frames} frames -> {walk.out}")
     print("\n".join(lines))
 
 

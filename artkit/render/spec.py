@@ -490,6 +490,10 @@ def parse_spec_dict(
     for key, value in sweep.items():
         if key in ("combine", *MODEL_KEYS):
             continue
+        if key in TOP_KEYS:
+            raise UsageError(
+                f"sweep.{key}: {key!r} is a top-level key; move it above the [sweep] table"
+            )
         if not key.isidentifier():
             raise UsageError(f"sweep.{key}: axis names must be plain identifiers")
         if key in BUILTIN_FIELDS:
@@ -539,13 +543,20 @@ def parse_spec_dict(
         post = [post]
     if not isinstance(post, list) or not all(isinstance(p, str) and p.strip() for p in post):
         raise UsageError('post: expected a list of steps, e.g. ["grade:contrast=1.1", "sharpen"]')
+    if post:
+        from artkit.cli.post import build_chain
+
+        try:
+            build_chain(post)  # names and values checked now, so --dry-run catches them
+        except UsageError as exc:
+            raise UsageError(f"post: {exc}") from None
 
     out_dir = out
     if out_dir is None:
         out_text = _str(doc.get("out", "."), "out")
         out_dir = Path(out_text).expanduser()
         if not out_dir.is_absolute():
-            out_dir = base / out_dir
+            out_dir = (base / out_dir).resolve()
 
     sheets_raw = doc.get("sheet", [])
     walks_raw = doc.get("walk", [])
