@@ -612,3 +612,58 @@ def test_reproduce_refuses_images_without_provenance(tmp_path):
     result = run_cli(["reproduce", str(tmp_path / "plain.png")])
     assert result.exit_code == 1
     assert "carries no artkit provenance" in one_error_line(result.stderr)
+
+
+def test_format_key_webp_and_reproduce_of_a_lossy_image(models, tmp_path):
+    spec = write_spec(
+        tmp_path,
+        models,
+        """
+        series = "w"
+        out = "renders"
+        template = "{series}/{seed}"
+        format = "webp"
+        quality = 80
+        [model]
+        checkpoint = "MODELS/a"
+        [sweep]
+        seed = [5, 6]
+        """,
+    )
+    assert render(str(spec)).exit_code == 0
+    image = tmp_path / "renders/w/5.webp"
+    assert Image.open(image).format == "WEBP"
+    assert read_provenance(image)["quality"] == 80
+    result = run_cli(["--device", "cpu", "reproduce", str(image)])
+    assert result.exit_code == 0 and result.stdout.strip().endswith("identical"), result.output
+    bad = write_spec(
+        tmp_path, models, "series = 'x'\ntemplate = '{seed}.png'\nformat = 'webp'\n"
+        "[model]\ncheckpoint = 'MODELS/a'", name="bad.toml",
+    )  # fmt: skip
+    result = render(str(bad))
+    assert result.exit_code == 2
+    assert "format: 'webp' but the template ends in .png" in one_error_line(result.stderr)
+
+
+def test_reproduce_a_stylize_command_result(tmp_path, monkeypatch):
+    if "fast-style" not in get_registry("models"):
+        pytest.skip("the fast-style model is not registered")
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(1)
+    save_model(
+        build_model("fast-style", {"width": 4, "residual_blocks": 1}), tmp_path / "f.safetensors"
+    )
+    Image.new("RGB", (36, 28), "orange").save(tmp_path / "photo.png")
+    made = run_cli(
+        ["--device", "cpu", "stylize", "photo.png", "--model", "f.safetensors", "-o", "st"]
+    )
+    assert made.exit_code == 0, made.output
+    (path,) = made.stdout.split()
+    result = run_cli(["--device", "cpu", "reproduce", path])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{path}: identical"
+    Path("photo.png").unlink()  # the content image is part of the recipe
+    result = run_cli(["--device", "cpu", "reproduce", path])
+    assert result.exit_code == 1 and "cannot find its content image" in one_error_line(
+        result.stderr
+    )

@@ -239,6 +239,15 @@ def _restore_alpha(result: Any, original: Any) -> Any:
     return result
 
 
+def _content_sha(spec: str) -> dict[str, str]:
+    """The content file's sha256, so `artkit reproduce` knows it has the right picture."""
+    if spec.startswith(SAMPLE_PREFIX) or not os.path.isfile(spec):
+        return {}
+    from artkit.checkpoint import sha256_file
+
+    return {"content_sha256": sha256_file(spec)}
+
+
 def _resize_longest(image: Any, size: int | None) -> Any:
     if not size or max(image.size) == size:
         return image
@@ -526,7 +535,7 @@ def _run_gatys(
             del result_t
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-        provenance = {**base_provenance, "content": record.path}
+        provenance = {**base_provenance, "content": record.path, **_content_sha(record.path)}
         if anim_suffix is not None:
             path = names(label, anim_suffix)
             _write_animation(results, path, durations, loop, {**provenance, "frames": len(results)})
@@ -614,7 +623,7 @@ def _run_fast(
                     results.append(_restore_alpha(image, frame))
             count += len(results)
             label = source_stem(record.path)
-            provenance = {**provenance_base, "content": record.path}
+            provenance = {**provenance_base, "content": record.path, **_content_sha(record.path)}
             if anim_suffix is not None:
                 path = names(label, anim_suffix)
                 meta = {**provenance, "frames": len(results)}

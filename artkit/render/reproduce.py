@@ -110,8 +110,8 @@ def _find_content(provenance: dict[str, Any], image: Path) -> Path:
     recorded = provenance.get("content")
     if not isinstance(recorded, str) or not recorded:
         raise ArtkitError(f"{image}: its provenance names no content image")
-    for path in (image.parent / recorded, Path(recorded)):
-        if path.is_file():
+    for path in (Path(recorded), image.parent / recorded):
+        if path.is_file() and path.resolve() != image.resolve():
             want = provenance.get("content_sha256")
             if want:
                 from artkit.checkpoint import sha256_file

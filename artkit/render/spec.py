@@ -5,7 +5,9 @@ template, and optional grid sheets and latent walks::
 
     series = "emoji-faces"
     out = "renders"                       # relative to this file (--out overrides)
-    template = "{series}/{checkpoint}/{seed:05d}-t{truncation}.png"
+    template = "{series}/{checkpoint}/{seed:05d}-t{truncation}"
+    format = "webp"                       # png (default), webp or jpg; or end the template so
+    quality = 90                          # for webp and jpg
     post = ["grade:contrast=1.1", "sharpen"]
 
     [model]
@@ -55,6 +57,7 @@ TOP_KEYS = (
     "description",
     "out",
     "template",
+    "format",
     "quality",
     "batch_size",
     "post",
@@ -521,6 +524,15 @@ def parse_spec_dict(
         raise UsageError(
             'template: missing; e.g. template = "{series}/{seed:05d}-t{truncation}.png"'
         )
+    fmt_given = doc.get("format")
+    if fmt_given is not None:
+        fmt_given = _str(fmt_given, "format").lower().replace("jpeg", "jpg")
+        if fmt_given not in ("png", "webp", "jpg"):
+            raise UsageError(f"format: {fmt_given!r}; use png, webp or jpg")
+        if isinstance(template, str) and not template.lower().endswith(
+            (".png", ".webp", ".jpg", ".jpeg")
+        ):
+            template = f"{template}.{fmt_given}"  # the template names the file, format the type
     fields = check_template(
         template,
         key="template",
@@ -536,6 +548,8 @@ def parse_spec_dict(
                 f"template: several images would share one name; add {need} (or {{index}})"
             )
     fmt = image_format(template)
+    if fmt_given is not None and fmt_given != fmt:
+        raise UsageError(f"format: {fmt_given!r} but the template ends in .{fmt}; make them agree")
     quality = _int(doc.get("quality", 95), "quality", 1, 100)
     batch_size = _int(doc.get("batch_size", 64), "batch_size", 1, 4096)
     post = doc.get("post", [])
