@@ -14,6 +14,7 @@ from artkit_data.configs import (
     ShapesConfig,
     SingleImageConfig,
 )
+from artkit_data.paired_configs import PairedConfig, SideBySideConfig
 
 
 @hookimpl
@@ -59,4 +60,16 @@ def register_datasets(register):
         "artkit_data.samples:SamplesDataset",
         description="The real photos bundled with scikit-image / scikit-learn (the optional extra: samples).",
         params=SamplesConfig,
+    )
+    register(
+        "paired",
+        "artkit_data.paired:PairedDataset",
+        description="Image pairs (A, B) from two folders matched by file name, for translation models (pix2pix).",
+        params=PairedConfig,
+    )
+    register(
+        "side-by-side",
+        "artkit_data.paired:SideBySideDataset",
+        description="Image pairs stored side by side (A | B), as pix2pix datasets ship; direction=BtoA swaps.",
+        params=SideBySideConfig,
     )
