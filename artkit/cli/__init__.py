@@ -92,6 +92,7 @@ def build_app() -> typer.Typer:
         sheets,
         stylize,
         train,
+        translate,
         weights,
     )
 
@@ -104,6 +105,7 @@ def build_app() -> typer.Typer:
     render.attach(app)
     reproduce.attach(app)
     stylize.attach(app)
+    translate.attach(app)
     data.attach(app)
     weights.attach(app)
     plugins.attach(app)
