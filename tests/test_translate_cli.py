@@ -217,3 +217,12 @@ def test_train_pix2pix_on_paired_data_from_the_command_line(tmp_path):
          "--data", f"side-by-side:path={root / 'sbs'}", "--steps", "1", "-b", "4", "-o", str(tmp_path / "x")]
     )  # fmt: skip
     assert wrong.exit_code == 2 and "task=paired" in one_error_line(wrong.stderr)
+
+
+def test_bundled_sample_photos_are_inputs(colouriser, tmp_path):
+    result = translate(colouriser, "sample:camera", "sample:nope", "--size", "64", "-o", tmp_path)
+    assert result.exit_code == 1
+    assert "unknown sample 'nope'" in result.stderr
+    assert result.stdout.split() == [str(tmp_path / "camera.png")]
+    assert Image.open(tmp_path / "camera.png").size == (64, 64)
+    assert read_provenance(tmp_path / "camera.png")["source"] == "sample:camera"

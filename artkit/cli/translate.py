@@ -31,6 +31,7 @@ FORMATS = ("png", "webp", "jpg")
 #: images whose longer side exceeds this are tiled unless --no-tile
 AUTO_TILE_ABOVE = 2048
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+SAMPLE_PREFIX = "sample:"
 
 
 def attach(app: typer.Typer) -> None:
@@ -49,6 +50,27 @@ def resolve_checkpoint(spec: str) -> Path:
     if not path.exists():
         raise UsageError(f"{spec}: no such checkpoint file or run folder")
     return path
+
+
+def load_source(spec: str) -> Any:
+    """An input picture in its natural mode (L, RGB or RGBA): a file, or ``sample:NAME``."""
+    from artkit.images import load_image
+
+    if spec.startswith(SAMPLE_PREFIX):
+        try:
+            from artkit_data.samples import sample_image
+        except ImportError:
+            raise ArtkitError(
+                f"{spec}: bundled sample photos need the artkit_data plugin"
+            ) from None
+        return sample_image(spec[len(SAMPLE_PREFIX) :])
+    return load_image(spec, mode=None)
+
+
+def source_stem(spec: str) -> str:
+    if spec.startswith(SAMPLE_PREFIX):
+        return spec[len(SAMPLE_PREFIX) :] or "sample"
+    return Path(spec).stem or "image"
 
 
 def _resize_longest(image: Any, size: int | None) -> Any:
@@ -74,7 +96,7 @@ def translate(
         list[str] | None,
         typer.Argument(
             metavar="IMAGES...",
-            help="Images or folders; none: read paths (or JSON records) from stdin.",
+            help="Images, folders or sample:NAME (bundled photos); none: read paths (or JSON records) from stdin.",
             show_default=False,
         ),
     ] = None,
@@ -134,7 +156,7 @@ def translate(
     from artkit.checkpoint import load_model, read_header, sha256_file
     from artkit.cli.stylize import OutputNames
     from artkit.device import resolve_device
-    from artkit.images import load_image, save_image
+    from artkit.images import save_image
     from artkit.torch_images import pil_to_tensor, to_pil
 
     device = resolve_device(glob.device)
@@ -164,7 +186,7 @@ def translate(
     try:
         for record in records:
             try:
-                original = load_image(record.path, mode=None)
+                original = load_source(record.path)
             except ArtkitError as exc:
                 failed += 1
                 warn(str(exc))
@@ -194,7 +216,7 @@ def translate(
                 "tile": tile_size if use_tiles else None,
                 "overlap": overlap if use_tiles else None,
             }
-            path = names(Path(record.path).stem or "image", f".{fmt}")
+            path = names(source_stem(record.path), f".{fmt}")
             save_image(picture, path, provenance=provenance, durable=False)
             extra = {k: v for k, v in record.data.items() if k != "path"}
             writer.write(str(path), **{**extra, "source": record.path})
