@@ -667,3 +667,70 @@ def test_reproduce_a_stylize_command_result(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "cannot find its content image" in one_error_line(
         result.stderr
     )
+
+
+def test_gatys_series_over_style_images_and_its_reproduction(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photos").mkdir()
+    Image.radial_gradient("L").resize((40, 32)).convert("RGB").save("photos/round.png")
+    Image.linear_gradient("L").resize((32, 40)).convert("RGB").save("photos/ramp.png")
+    (tmp_path / "styles").mkdir()
+    stripes = Image.new("RGB", (32, 32), "navy")
+    for x in range(0, 32, 4):
+        stripes.paste((250, 200, 0), (x, 0, x + 2, 32))
+    stripes.save("styles/stripes.png")
+    Path("g.toml").write_text(
+        textwrap.dedent(
+            """
+            series = "g"
+            out = "renders"
+            template = "{series}/{content}-{style}-w{style_weight:g}.png"
+            [sweep]
+            content = ["photos"]
+            style = ["styles/stripes.png"]
+            style_weight = [100.0, 2000.0]
+            [stylize]
+            size = 32
+            steps = 8
+            extractor = "random-multiscale"
+            """
+        )
+    )
+    result = render("g.toml")
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in Path("renders/g").iterdir())
+    assert files == [
+        "ramp-stripes-w100.png", "ramp-stripes-w2000.png",
+        "round-stripes-w100.png", "round-stripes-w2000.png",
+    ]  # fmt: skip
+    prov = read_provenance("renders/g/round-stripes-w2000.png")
+    assert prov["method"] == "gatys" and prov["extractor"] == "random-multiscale"
+    assert prov["steps"] == 8 and prov["style_weight"] == 2000.0 and prov["size"] == 32
+    assert pixels(Path("renders/g/round-stripes-w100.png")) != pixels(
+        Path("renders/g/round-stripes-w2000.png")
+    )
+    again = render("g.toml")
+    assert "0 rendered" in again.stderr and "4 already there" in again.stderr
+    check = run_cli(["--device", "cpu", "reproduce", "renders/g/ramp-stripes-w2000.png"])
+    assert check.exit_code == 0 and check.stdout.strip().endswith("identical"), check.output
+    # a bad Gatys option is a one-line error naming the key
+    Path("bad.toml").write_text(Path("g.toml").read_text().replace("steps = 8", "stepz = 8"))
+    bad = render("bad.toml")
+    assert bad.exit_code == 2 and "stylize.stepz: not a Gatys option" in one_error_line(bad.stderr)
+
+
+def test_reproduce_a_gatys_stylize_command_result(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Image.radial_gradient("L").resize((30, 24)).convert("RGB").save("photo.png")
+    Image.effect_noise((24, 24), 60).convert("RGB").save("noise.png")
+    made = run_cli(
+        ["--device", "cpu", "stylize", "photo.png", "-s", "noise.png", "--method", "gatys",
+         "--size", "32", "--steps", "6", "--extractor", "random-multiscale", "-o", "g"]
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    (path,) = made.stdout.split()
+    result = run_cli(["--device", "cpu", "reproduce", path])
+    assert result.exit_code == 0 and result.stdout.strip() == f"{path}: identical", result.output
+    Image.effect_noise((24, 24), 90).convert("RGB").save("noise.png")  # the style changed
+    result = run_cli(["--device", "cpu", "reproduce", path])
+    assert result.exit_code == 1 and "cannot find its style image" in one_error_line(result.stderr)

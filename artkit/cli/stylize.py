@@ -507,6 +507,9 @@ def _run_gatys(
         "seed": seed,
         "device": device.type,
     }
+    styles_sha = [_content_sha(s).get("content_sha256") for s in style]
+    if all(styles_sha):
+        base_provenance["styles_sha256"] = styles_sha
     if weights and extractor.pretrained and weights.is_file():
         from artkit.checkpoint import sha256_file
 

@@ -2,8 +2,9 @@
 
 What can be reproduced: images from ``artkit sample`` and ``artkit render`` (a seed,
 a latent scale, sampler options), after any ``artkit post`` chain (recorded under
-``post``), and fast-style results from ``artkit stylize --model`` or a stylize
-series (a content image and a style network). The checkpoint is found by the path
+``post``), and style transfer from ``artkit stylize`` or a stylize series: a
+content image through a fast-style network, or Gatys optimisation against style
+images (the same settings, run again: as slow as the first time). The checkpoint is found by the path
 recorded in the image, by ``--checkpoint``, or by its sha256 among the
 ``.safetensors`` files under ``--search`` folders; a file with another sha256 is
 never used. The re-rendered image is encoded like the original (format, quality)
@@ -106,20 +107,27 @@ class CheckpointFinder:
         )
 
 
-def _find_content(provenance: dict[str, Any], image: Path) -> Path:
-    recorded = provenance.get("content")
+def _find_input(recorded: Any, want: str | None, image: Path, what: str) -> Path:
+    """An input image named in provenance: as recorded (from the cwd), then beside the image."""
     if not isinstance(recorded, str) or not recorded:
-        raise ArtkitError(f"{image}: its provenance names no content image")
+        raise ArtkitError(f"{image}: its provenance names no {what} image")
+    if recorded.startswith("sample:"):  # a bundled photo (artkit[samples])
+        return Path(recorded)
     for path in (Path(recorded), image.parent / recorded):
         if path.is_file() and path.resolve() != image.resolve():
-            want = provenance.get("content_sha256")
             if want:
                 from artkit.checkpoint import sha256_file
 
                 if sha256_file(path) != want:
                     continue
             return path
-    raise ArtkitError(f"{image}: cannot find its content image {recorded!r}")
+    raise ArtkitError(f"{image}: cannot find its {what} image {recorded!r}")
+
+
+def _find_content(provenance: dict[str, Any], image: Path) -> Path:
+    return _find_input(
+        provenance.get("content"), provenance.get("content_sha256"), image, "content"
+    )
 
 
 # --------------------------------------------------------------------------- re-rendering
@@ -184,6 +192,23 @@ def _rerender_fast_style(
     return stylize_one(model, str(content), int(size) if size else None, device, torch), str(path)
 
 
+def _rerender_gatys(provenance: dict[str, Any], image: Path, device) -> tuple[Any, None]:
+    from artkit.render.gatys_jobs import OPTIONS, GatysJobs
+
+    if provenance.get("preserve_color"):
+        raise ArtkitError(f"{image}: colour-preserving Gatys results are not reproduced")
+    content = _find_content(provenance, image)
+    styles = provenance.get("styles") or []
+    shas = provenance.get("styles_sha256") or [None] * len(styles)
+    paths = [_find_input(s, h, image, "style") for s, h in zip(styles, shas, strict=False)]
+    missing = [k for k in OPTIONS if k not in provenance]
+    if missing or not paths:
+        raise ArtkitError(f"{image}: its provenance lacks Gatys settings ({', '.join(missing)})")
+    options = {k: provenance[k] for k in OPTIONS}
+    weights = [float(w) for w in provenance.get("style_weights") or [1.0] * len(paths)]
+    return GatysJobs(device).run(content, paths, weights, options), None
+
+
 def _encode_like(picture: Any, original: Path, provenance: dict[str, Any]) -> Any:
     """``picture`` after the same lossy encoding as ``original`` (PNG: unchanged)."""
     from PIL import Image
@@ -233,17 +258,14 @@ def reproduce(
         raise ArtkitError(f"{path}: carries no artkit provenance; nothing to reproduce")
     command = prov.get("command")
     task = prov.get("task", "sample")
+    method = prov.get("method")
+    stylised = command == "stylize" or (command == "render" and task == "stylize")
     if command in SAMPLE_COMMANDS and task == "sample":
         picture, ckpt = _rerender_sample(prov, path, finder, device, precision)
-    elif (command == "stylize" and prov.get("method") == "fast") or (
-        command == "render" and task == "stylize"
-    ):
+    elif stylised and method == "fast":
         picture, ckpt = _rerender_fast_style(prov, path, finder, device, precision)
-    elif command == "stylize":
-        raise ArtkitError(
-            f"{path}: Gatys optimisation results are not reproduced (minutes per image); "
-            "rerun the stylize command recorded in artkit info"
-        )
+    elif stylised and method == "gatys":
+        picture, ckpt = _rerender_gatys(prov, path, device)
     else:
         raise ArtkitError(f"{path}: made by {command!r}, which reproduce does not re-render")
     steps = prov.get("post") or []

@@ -181,8 +181,11 @@ class Provenance:
             **({"quality": spec.quality} if spec.format != "png" else {}),
         }
         self.post_specs: list[str] = []
+        self.gatys: Any = None  # GatysJobs, for Gatys series
 
     def for_job(self, job: Job, target: Path) -> dict[str, Any]:
+        if self.spec.method == "gatys":
+            return self._gatys_job(job, target)
         source = self.models.source(model_value(job.params))
         prov = {**self.base, **source.provenance, "index": job.index}
         if self.post_specs:
@@ -205,6 +208,32 @@ class Provenance:
             prov["content_sha256"] = _sha_cached(params["content"])
             prov["size"] = params.get("size")
         prov["render_key"] = render_key({**prov, "checkpoint_path": None, "content": None})
+        return prov
+
+    def gatys_options(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The job's Gatys options, every one spelled out (``[stylize]``, then its axes)."""
+        assert self.gatys is not None
+        given = {k: v for k, v in params.items() if k not in ("style", "content")}
+        return self.gatys.resolve({**self.spec.stylize, **given})
+
+    def _gatys_job(self, job: Job, target: Path) -> dict[str, Any]:
+        # the keys `artkit stylize --method gatys` writes, so reproduce treats both alike
+        params = job.params
+        prov = {
+            **{k: v for k, v in self.base.items() if k != "precision"},
+            "method": "gatys",
+            "index": job.index,
+            "content": os.path.relpath(params["content"], target.parent),
+            "content_sha256": _sha_cached(params["content"]),
+            "styles": [os.path.relpath(params["style"], target.parent)],
+            "styles_sha256": [_sha_cached(params["style"])],
+            "style_weights": [1.0],
+            "preserve_color": None,
+            **self.gatys_options(params),
+        }
+        if self.post_specs:
+            prov["post"] = self.post_specs
+        prov["render_key"] = render_key({**prov, "content": None, "styles": None})
         return prov
 
 
@@ -386,6 +415,10 @@ class Renderer:
         self.chain = _chain(spec.post)
         self.prov = Provenance(spec, self.models, self.precision.name, self.device.type)
         self.prov.post_specs = [s.spec for s in self.chain]
+        if spec.method == "gatys":
+            from artkit.render.gatys_jobs import GatysJobs
+
+            self.prov.gatys = GatysJobs(self.device, quiet=quiet)
         self._checked: set[str] = set()
 
     # -- the plan's jobs -> batches ------------------------------------------------
@@ -417,6 +450,8 @@ class Renderer:
         from artkit.torch_images import to_pil
 
         params = pending.jobs[0].params
+        if self.spec.method == "gatys":
+            return [self._gatys(job.params) for job in pending.jobs]
         model = self._check_model(model_value(params))
         if self.spec.task == "stylize":
             return [self._stylize(model, job.params) for job in pending.jobs]
@@ -429,6 +464,11 @@ class Renderer:
             else:
                 images = torch.cat([sample_one(model, s, scale, options) for s in seeds])
         return to_pil(images.float().cpu())
+
+    def _gatys(self, params: dict[str, Any]) -> Any:
+        gatys = self.prov.gatys
+        options = self.prov.gatys_options(params)
+        return gatys.run(params["content"], [params["style"]], [1.0], options)
 
     def _stylize(self, model: Any, params: dict[str, Any]) -> Any:
         import torch

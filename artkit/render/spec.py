@@ -29,8 +29,11 @@ template, and optional grid sheets and latent walks::
     frames = 48
     out = "{series}/walk.gif"
 
-A series with a ``content`` axis stylises those images with fast-style model(s)
-(``checkpoint`` or its alias ``style``) instead of sampling. Every other sweep key
+A series with a ``content`` axis stylises those images instead of sampling: with
+fast-style networks when ``style`` (or ``checkpoint``) lists ``.safetensors`` files,
+or by Gatys optimisation when ``style`` lists style *images* -- then a ``[stylize]``
+table sets Gatys options (``size``, ``steps``, ``extractor``, ``style_weight``...)
+and any of them may be swept as an axis. Every other sweep key
 is an axis: a single value or a list; ``seed`` also takes ranges like ``"0-99,120"``.
 Unknown keys and bad values are one-line :class:`UsageError` messages that name the
 key, raised before any model is loaded.
@@ -65,6 +68,7 @@ TOP_KEYS = (
     "sweep",
     "sheet",
     "walk",
+    "stylize",
 )
 MODEL_KEYS = ("checkpoint", "style")
 SHEET_KEYS = ("rows", "columns", "limit", "where", "out", "cell")
@@ -215,6 +219,8 @@ class SeriesSpec:
     combine: str
     task: str  # "sample" or "stylize"
     axes: tuple[Axis, ...]
+    method: str = "sample"  # "sample", "fast" (style networks) or "gatys" (style images)
+    stylize: dict[str, Any] = field(default_factory=dict)  # Gatys options from [stylize]
     sheets: tuple[SheetSpec, ...] = ()
     walks: tuple[WalkSpec, ...] = ()
     fields: tuple[str, ...] = field(default=())
@@ -333,7 +339,8 @@ def _axis(name: str, value: Any, base: Path) -> Axis:
     return Axis(name, tuple(values))
 
 
-def _model_axis(doc: dict[str, Any], sweep: dict[str, Any], base: Path) -> Axis:
+def _model_axis(doc: dict[str, Any], sweep: dict[str, Any], base: Path) -> tuple[Axis, bool]:
+    """The axis naming the model, and whether it is really a Gatys series' style images."""
     model = doc.get("model", {})
     if not isinstance(model, dict):
         raise UsageError('model: expected a table, e.g. [model] checkpoint = "weights.safetensors"')
@@ -351,10 +358,20 @@ def _model_axis(doc: dict[str, Any], sweep: dict[str, Any], base: Path) -> Axis:
             "model.checkpoint: missing; name a weights file, a run folder or a model spec"
         )
     key, value = next(iter(given.items()))
+    values = value if isinstance(value, list) else [value]
+    if key == "sweep.style" and values and all(_is_style_image(v) for v in values):
+        # style *images*: a Gatys series, no model file at all
+        return Axis("style", tuple(_content_files(values, base, key))), True
     axis = _axis(key.split(".")[1], value, base)
     if isinstance(value, list) and key.startswith("model."):
         raise UsageError(f"{key}: one checkpoint here; sweep several with sweep.checkpoint")
-    return axis
+    return axis, False
+
+
+def _is_style_image(value: Any) -> bool:
+    from artkit.images import is_image_path
+
+    return isinstance(value, str) and (is_image_path(value) or any(c in value for c in "*?["))
 
 
 def _order_axes(axes: list[Axis], combine: str) -> list[Axis]:
@@ -365,6 +382,18 @@ def _order_axes(axes: list[Axis], combine: str) -> list[Axis]:
     inner = [a for a in axes if a.name == "seed"]
     rest = [a for a in axes if a.name != "seed"]
     return sorted(rest, key=lambda a: rank.get(a.name, 2)) + inner
+
+
+def _stylize_table(table: Any, method: str) -> dict[str, Any]:
+    if table is None:
+        return {}
+    if method != "gatys":
+        raise UsageError("stylize: only for series whose sweep.style lists style images (Gatys)")
+    if not isinstance(table, dict):
+        raise UsageError("stylize: expected a table of Gatys options, e.g. steps = 100")
+    from artkit.render.gatys_jobs import check_option
+
+    return {k: check_option(k, v, f"stylize.{k}") for k, v in table.items()}
 
 
 def _where(value: Any, key: str, axes: dict[str, Axis]) -> dict[str, Any]:
@@ -489,7 +518,8 @@ def parse_spec_dict(
     combine = sweep.get("combine", "product")
     if combine not in ("product", "zip"):
         raise UsageError(f'sweep.combine: {combine!r}; use "product" or "zip"')
-    axes = [_model_axis(doc, sweep, base)]
+    first, gatys = _model_axis(doc, sweep, base)
+    axes = [first]
     for key, value in sweep.items():
         if key in ("combine", *MODEL_KEYS):
             continue
@@ -503,14 +533,22 @@ def parse_spec_dict(
             raise UsageError(f"sweep.{key}: {key!r} is reserved for templates")
         axes.append(_axis(key, value, base))
     task = "stylize" if any(a.name == "content" for a in axes) else "sample"
+    method = "gatys" if gatys else ("fast" if task == "stylize" else "sample")
+    if gatys and task != "stylize":
+        raise UsageError("sweep.content: style images need content images to stylise")
     if task == "sample" and not any(a.name == "seed" for a in axes):
         axes.append(Axis("seed", SeedRanges([(0, 0)])))
-    if task == "stylize":
-        for a in axes:
-            if a.name in ("seed", "truncation", "temperature"):
-                raise UsageError(
-                    f"sweep.{a.name}: a stylize series (it has content) has no {a.name}"
-                )
+    stylize_options = _stylize_table(doc.get("stylize"), method)
+    for a in axes:
+        if method == "fast" and a.name not in ("checkpoint", "style", "content", "size"):
+            raise UsageError(
+                f"sweep.{a.name}: a fast-style series sweeps content, style (networks) and size"
+            )
+        if method == "gatys" and a.name not in ("style", "content"):
+            from artkit.render.gatys_jobs import check_option
+
+            for v in a.values[:1000]:
+                check_option(a.name, v, f"sweep.{a.name}")
     if combine == "zip":
         lengths = {a.name: len(a.values) for a in axes if len(a.values) > 1}
         if len(set(lengths.values())) > 1:
@@ -593,6 +631,8 @@ def parse_spec_dict(
         combine=combine,
         task=task,
         axes=tuple(axes),
+        method=method,
+        stylize=stylize_options,
         sheets=sheets,
         walks=walks,
         fields=tuple(fields),
