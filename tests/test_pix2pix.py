@@ -389,3 +389,27 @@ def test_bad_configs_are_one_line_usage_errors(options, message):
     with pytest.raises(UsageError, match=re.escape(message)) as info:
         entry.bind(options)
     assert "\n" not in str(info.value) and str(info.value).startswith("pix2pix: ")
+
+
+@pytest.mark.slow
+def test_two_process_ddp_trains_pix2pix(tmp_path):
+    """torchrun with 2 gloo processes: one run folder written by rank 0, weights that translate."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NO_COLOR": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "artkit", "--device", "cpu", "train", "pix2pix:resolution=32,width=8,d_width=8",
+         "--data", "shapes:count=32", "-b", "8", "--steps", "4", "--log-every", "2", "-o", "run"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == ["run/weights.safetensors"]
+    rows = metrics(tmp_path / "run")
+    # 32 images less 2 held out, sharded over 2 ranks at 8 per batch: one step per epoch
+    assert [r["step"] for r in rows] == [2, 4] and [r["epoch"] for r in rows] == [2.0, 4.0]
+    assert all("val_colour_error" in r for r in rows)  # rank 0 evaluates
+    model = load_model(tmp_path / "run" / "weights.safetensors")
+    assert model.translate(torch.zeros(1, 1, 40, 24)).shape == (1, 3, 40, 24)
