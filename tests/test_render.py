@@ -734,3 +734,29 @@ def test_reproduce_a_gatys_stylize_command_result(tmp_path, monkeypatch):
     Image.effect_noise((24, 24), 90).convert("RGB").save("noise.png")  # the style changed
     result = run_cli(["--device", "cpu", "reproduce", path])
     assert result.exit_code == 1 and "cannot find its style image" in one_error_line(result.stderr)
+
+
+def test_a_model_spec_series_needs_no_checkpoint_and_reproduces(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("spec.toml").write_text(
+        textwrap.dedent(
+            """
+            series = "untrained"
+            template = "{checkpoint}/{seed}.png"
+            [sweep]
+            checkpoint = ["dcgan:resolution=32,width=0.125", "dcgan:resolution=32,width=0.25"]
+            seed = [1, 2]
+            """
+        )
+    )
+    result = render("spec.toml")
+    assert result.exit_code == 0, result.output
+    assert sorted(str(p) for p in Path(".").rglob("*.png")) == [
+        "dcgan-resolution-32-width-0.125/1.png", "dcgan-resolution-32-width-0.125/2.png",
+        "dcgan-resolution-32-width-0.25/1.png", "dcgan-resolution-32-width-0.25/2.png",
+    ]  # fmt: skip
+    assert read_provenance("dcgan-resolution-32-width-0.25/2.png")["model_spec"] == (
+        "dcgan:resolution=32,width=0.25"
+    )
+    check = run_cli(["--device", "cpu", "reproduce", "dcgan-resolution-32-width-0.25/2.png"])
+    assert check.exit_code == 0 and check.stdout.strip().endswith("identical"), check.output

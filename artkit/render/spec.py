@@ -154,7 +154,7 @@ def path_label(value: str) -> str:
     ``cppn-width-64``.
     """
     text = value.replace("\\", "/").rstrip("/")
-    if "/" not in text and not Path(text).suffix and ":" in text:  # a model spec
+    if is_model_spec(text):
         return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
     path = Path(text)
     if path.stem in ("weights", "best", "latest", "model") and path.parent.name:
@@ -283,9 +283,17 @@ def _str(value: Any, key: str) -> str:
     return value
 
 
+_MODEL_SPEC = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*(:[A-Za-z_][\w-]*=[^/\\]*)?$")
+
+
+def is_model_spec(text: str) -> bool:
+    """``cppn`` or ``cppn:scale=1.5,width=256`` (a registry name and options), not a path."""
+    return ":" in text and "/" not in text and "\\" not in text and bool(_MODEL_SPEC.match(text))
+
+
 def _resolve_file(text: str, base: Path) -> str:
     """Paths are relative to the spec's folder; model specs (``cppn:w=64``) stay as they are."""
-    if ":" in text and not Path(text).suffix and "/" not in text:
+    if is_model_spec(text) and not (base / text).exists():
         return text
     path = Path(text).expanduser()
     return str(path if path.is_absolute() else (base / path))
