@@ -523,6 +523,10 @@ class Renderer:
     # -- the loop ----------------------------------------------------------------------
     def run(self, on_record: Callable[[Job, str, bool], None] | None = None) -> RenderStats:
         """Render every job not already there; ``on_record(job, sha256, skipped)`` in plan order."""
+        with _cpu_threads_shared(self.device, self.jobs):
+            return self._run(on_record)
+
+    def _run(self, on_record: Callable[[Job, str, bool], None] | None) -> RenderStats:
         spec, plan = self.spec, self.plan
         stats = RenderStats()
         if plan.total <= 200_000:
@@ -605,6 +609,33 @@ class Renderer:
         stats.outputs.append(manifest.commit())
         stats.seconds = time.perf_counter() - t0
         return stats
+
+
+@contextlib.contextmanager
+def _cpu_threads_shared(device: Any, workers: int) -> Iterator[None]:
+    """On a CPU, leave cores to the encoding threads while torch generates.
+
+    Torch's intra-op threads spin while they wait; with PNG encoders running beside
+    them on every core they are descheduled mid-spin and generation slows down
+    several-fold. Half the cores for torch measured best on a 2-core machine
+    (``benchmarks/render.py``: 1 torch thread + 2 encoders 624 img/s, 2 + 2 415 img/s).
+    An explicit ``OMP_NUM_THREADS`` is respected.
+    """
+    import torch
+
+    if device.type != "cpu" or "OMP_NUM_THREADS" in os.environ or workers < 1:
+        yield
+        return
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(before, cores // 2)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _chain(post: tuple[str, ...]) -> list[Any]:

@@ -44,6 +44,7 @@ No torch here: ``artkit render --dry-run`` stays instant.
 from __future__ import annotations
 
 import difflib
+import functools
 import glob
 import re
 import tomllib
@@ -146,6 +147,13 @@ def parse_seed_axis(value: Any, *, key: str) -> SeedRanges:
     return SeedRanges(ranges)
 
 
+@functools.lru_cache(maxsize=4096)
+def _relpath(path: str, base: str) -> str:
+    import os
+
+    return os.path.relpath(path, base)
+
+
 def path_label(value: str) -> str:
     """A short name for a file or model spec, for templates and sheet labels.
 
@@ -235,15 +243,20 @@ class SeriesSpec:
     def axis_names(self) -> list[str]:
         return [a.name for a in self.axes]
 
+    @functools.cached_property
+    def base_dir(self) -> str:
+        """The spec's folder: file values are written relative to it."""
+        return str(self.path.resolve().parent)
+
     def portable(self, params: dict[str, Any]) -> dict[str, Any]:
         """``params`` with file values as written relative to the spec (for manifests)."""
         import os
 
-        base = self.path.resolve().parent
+        base = self.base_dir
         out = {}
         for name, value in params.items():
-            if name in PATH_AXES and Path(str(value)).is_absolute():
-                value = os.path.relpath(value, base)
+            if name in PATH_AXES and os.path.isabs(str(value)):
+                value = _relpath(str(value), base)
             out[name] = value
         return out
 
