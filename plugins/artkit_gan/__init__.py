@@ -16,12 +16,14 @@ def register_models(register):
         "artkit_gan.torch_model:build_mlp_gan",
         description="Fully connected GAN (Goodfellow 2014), any size; quick on small images.",
         params=MLPGANConfig,
+        test_config={"resolution": 8, "hidden": 16},
     )
     register(
         "dcgan",
         "artkit_gan.torch_model:build_dcgan",
         description="Deep convolutional GAN (Radford 2015) at 32, 64 or 128 px; grey, RGB or RGBA.",
         params=DCGANConfig,
+        test_config={"resolution": 32, "width": 0.125},
     )
 
 

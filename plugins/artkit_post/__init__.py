@@ -53,4 +53,5 @@ def register_postprocessors(register):
                 f"artkit_post.{module}:{config.NAME}",
                 description=(config.__doc__ or "").strip(),
                 params=config,
+                test_params=getattr(config, "TEST_PARAMS", {}),
             )

@@ -152,6 +152,8 @@ class ResizeConfig(StepConfig):
     """Resize by a factor (scale=0.5) or to a size (size=WxH; 0 keeps the aspect ratio)."""
 
     NAME: ClassVar[str] = "resize"
+    #: what artkit.testing.check_postprocessor calls it with (it needs one of its options)
+    TEST_PARAMS: ClassVar[dict[str, str]] = {"size": "12x10"}
     scale: float | None = _help("factor for both sides, e.g. 0.5 or 2")
     size: tuple[int, ...] | None = _help("WxH in pixels; W or H may be 0 to keep the aspect ratio")
     filter: Filter = field(default="lanczos", metadata={"help": "resampling filter"})
@@ -169,6 +171,8 @@ class CropConfig(StepConfig):
     """Crop to a box (box=left/top/right/bottom) or to a size around an anchor (size=WxH)."""
 
     NAME: ClassVar[str] = "crop"
+    #: what artkit.testing.check_postprocessor calls it with (it needs one of its options)
+    TEST_PARAMS: ClassVar[dict[str, str]] = {"size": "12x10"}
     size: tuple[int, ...] | None = _help("WxH to keep (clamped to the image)")
     anchor: Anchor = field(default="centre", metadata={"help": "which part to keep with size="})
     box: tuple[int, ...] | None = _help("left/top/right/bottom in pixels (clamped to the image)")
@@ -211,6 +215,8 @@ class PadConfig(StepConfig):
     """Pad to at least WxH (size=) or by px on every side (px=), with a colour."""
 
     NAME: ClassVar[str] = "pad"
+    #: what artkit.testing.check_postprocessor calls it with (it needs one of its options)
+    TEST_PARAMS: ClassVar[dict[str, str]] = {"px": 2}
     size: tuple[int, ...] | None = _help("pad up to at least WxH")
     px: int | None = _help("pixels added on every side")
     color: str = _help("padding colour; auto = transparent with alpha, else black", "auto")

@@ -17,6 +17,15 @@ def register_models(register):
         "artkit_style.torch_fast:build_fast_style",
         description="Johnson-style feed-forward style network: trained once per style, then stylises in real time.",
         params=FastStyleConfig,
+        # "{tiny_image}": artkit.testing.check_model writes a small picture and passes its path
+        test_config={
+            "style": "{tiny_image}",
+            "width": 4,
+            "residual_blocks": 1,
+            "resolution": 32,
+            "extractor": "random-multiscale",
+            "style_size": 32,
+        },
     )
 
 

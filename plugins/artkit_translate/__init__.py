@@ -19,4 +19,5 @@ def register_models(register):
         "artkit_translate.torch_model:build_pix2pix",
         description="pix2pix image-to-image translation (U-Net + PatchGAN): colourise photos or learn A -> B from pairs.",
         params=Pix2PixConfig,
+        test_config={"resolution": 32, "width": 8, "d_width": 8},
     )

@@ -21,12 +21,14 @@ def register_models(register):
         "artkit_vae.torch_model:build_vae",
         description="Convolutional variational autoencoder at 32, 64 or 128 px: sample, encode, decode, morph.",
         params=VAEConfig,
+        test_config={"resolution": 32, "width": 0.125, "z_dim": 8},
     )
     register(
         "beta-vae",
         "artkit_vae.torch_model:build_beta_vae",
         description="VAE with a heavier KL weight (beta=4 by default) for smoother, disentangled latents.",
         params=BetaVAEConfig,
+        test_config={"resolution": 32, "width": 0.125, "z_dim": 8},
     )
 
 

@@ -1,0 +1,54 @@
+"""artkit-plugin-cppn: an example third-party artkit plugin, one hook of each kind.
+
+- model ``cppn``: a random compositional pattern-producing network; no training,
+  any resolution (``artkit sample cppn:width=1024,height=1024 -n 8``);
+- post-processor ``pixelsort``: sort runs of pixels by brightness;
+- GAN loss ``ragan``: relativistic average GAN, usable by the built-in ``dcgan``;
+- command ``artkit cppn-zoom``: an endless zoom into a pattern, as an animation.
+
+Nothing heavy is imported here: factories are ``"module:attr"`` strings, so
+``artkit --help`` and ``artkit list`` never import torch because of this plugin.
+"""
+
+from artkit import hookimpl
+from artkit_plugin_cppn.configs import CPPNConfig, PixelSortConfig
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def register_models(register):
+    register(
+        "cppn",
+        "artkit_plugin_cppn.torch_cppn:build_cppn",
+        description="Random CPPN patterns (Stanley 2007): no training, any resolution, latent walks.",
+        params=CPPNConfig,
+        test_config={"width": 24, "height": 16},
+    )
+
+
+@hookimpl
+def register_postprocessors(register):
+    register(
+        "pixelsort",
+        "artkit_plugin_cppn.pixelsort:pixelsort",
+        description=PixelSortConfig.__doc__,
+        params=PixelSortConfig,
+    )
+
+
+@hookimpl
+def register_losses(register):
+    register(
+        "ragan",
+        "artkit_plugin_cppn.nn_ragan:RaGANLoss",
+        description="Relativistic average GAN loss (Jolicoeur-Martineau 2018).",
+        family="gan",
+    )
+
+
+@hookimpl
+def register_commands(app):
+    from artkit_plugin_cppn.zoom import cppn_zoom
+
+    app.command("cppn-zoom")(cppn_zoom)
