@@ -91,6 +91,16 @@ def test_sample_post_grid_pipeline_through_the_plugin(env_python, tmp_path):
     )
 
 
+def test_latent_walk_through_a_cppn(env_python, tmp_path):
+    result = artkit(
+        env_python, "interpolate", "cppn:width=32,height=32", "--seeds", "1,2,3",
+        "--frames", "9", "-o", "walk.gif", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "walk.gif") as walk:
+        assert walk.n_frames == 9 and walk.size == (32, 32)
+
+
 def test_blocking_the_plugin_removes_its_names(env_python, tmp_path):
     blocked = {**ENV, "ARTKIT_DISABLE_PLUGINS": "cppn"}
     listed = artkit(env_python, "list", "models", "--json", env=blocked)
