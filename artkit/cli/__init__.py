@@ -81,6 +81,8 @@ def build_app() -> typer.Typer:
         data,
         demo,
         doctor,
+        eval,
+        plot,
         info,
         latent,
         listing,
@@ -112,6 +114,8 @@ def build_app() -> typer.Typer:
     listing.attach(app)
     info.attach(app)
     doctor.attach(app)
+    eval.attach(app)
+    plot.attach(app)
     return app
 
 

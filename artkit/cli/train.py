@@ -182,6 +182,33 @@ def attach(app: typer.Typer) -> None:
                 rich_help_panel=_RUN,
             ),
         ] = None,
+        eval_every: Annotated[
+            int | None,
+            typer.Option(
+                help="Score samples against the training data every N steps; keeps best.safetensors.",
+                rich_help_panel=_RUN,
+            ),
+        ] = None,
+        eval_n: Annotated[
+            int | None,
+            typer.Option(
+                help="Images per evaluation (each set). (default: 2000)", rich_help_panel=_RUN
+            ),
+        ] = None,
+        eval_metric: Annotated[
+            str | None,
+            typer.Option(
+                help="fd | kid | precision | recall: the metric that picks best.safetensors. (default: fd)",
+                rich_help_panel=_RUN,
+            ),
+        ] = None,
+        eval_features: Annotated[
+            str | None,
+            typer.Option(
+                help="Features for evaluation (as for artkit eval). (default: auto)",
+                rich_help_panel=_RUN,
+            ),
+        ] = None,
     ) -> None:
         """Train a model on a dataset; writes weights, exact-resume state, metrics and sample grids."""
         given = {
@@ -191,7 +218,8 @@ def attach(app: typer.Typer) -> None:
                 optimizer=optimizer, d_steps=d_steps, loss=loss, r1=r1, augment=augment, ema=ema, data_augment=data_augment,
                 ema_decay=ema_decay, compile=compile, channels_last=channels_last,
                 checkpoint_every=checkpoint_every, sample_every=sample_every, log_every=log_every,
-                max_nan_steps=max_nan_steps,
+                max_nan_steps=max_nan_steps, eval_every=eval_every, eval_n=eval_n,
+                eval_metric=eval_metric, eval_features=eval_features,
             ).items()
             if v is not None
         }  # fmt: skip

@@ -198,6 +198,8 @@ class Trainer:
         )
         self.step = 0
         self._stop_signal: str | None = None
+        self.eval_best: float | None = None  # the best --eval-metric so far (kept on resume)
+        self._eval: tuple[Any, Any] | None = None  # (extractor, reference stats), made once
         self.fingerprint = source.fingerprint() if hasattr(source, "fingerprint") else None
         self.data_ops = parse_ops(options.data_augment)
 
@@ -242,6 +244,8 @@ class Trainer:
                 net = local
             self.forward_nets[name], self.local_nets[name] = net, local
         self.ctx = TrainContext(self)
+        if self.options.eval_every:
+            self.model.require("sample")  # a one-line error before the first step
 
     def _load_data(self) -> torch.Tensor:
         array = self.source.as_array() if hasattr(self.source, "as_array") else None
@@ -322,6 +326,8 @@ class Trainer:
             if self.scaler is not None:
                 meta["scaler"] = self.scaler.state_dict()
             meta["fingerprint"] = self.fingerprint
+            if self.eval_best is not None:
+                meta["eval_best"] = self.eval_best
             tensors, metadata = train_state.pack(tensors, meta)
             metadata["artkit.step"] = str(self.step)
             # weights last: a crash in between is detected on resume by the step check
@@ -342,6 +348,7 @@ class Trainer:
                 f"cannot resume {self.out_dir}: weights are at step {w_step} but training state at step "
                 f"{meta.get('step')} (the run was killed while checkpointing); start a new run from the weights"
             )
+        self.eval_best = meta.get("eval_best")
         if meta.get("fingerprint") and self.fingerprint and meta["fingerprint"] != self.fingerprint:
             print(
                 "artkit: warning: the dataset changed since this run was checkpointed; resume is not exact",
@@ -404,6 +411,85 @@ class Trainer:
             },
         )
         return path
+
+    # -- evaluation -------------------------------------------------------------
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / "best.safetensors"
+
+    def run_eval(self) -> None:
+        """Score ``eval_n`` samples against the training data; keep the best weights.
+
+        Only rank 0 evaluates (the others wait at the barrier). The reference
+        statistics of the training images are computed once per run; samples come
+        from fixed seeds, so successive evaluations differ only by the model.
+        """
+        if self.world.is_main:
+            from artkit.device import make_generator
+            from artkit.eval.stats import compare, feature_stats
+            from artkit.torch_images import from_uint8
+
+            opts = self.options
+            n, bs = opts.eval_n, max(1, min(opts.batch_size, 256))
+            if self._eval is None:
+                from artkit.eval.features import get_features
+
+                quiet = self.quiet
+                notice = (
+                    (lambda m: None)
+                    if quiet
+                    else (lambda m: print(f"artkit: {m}", file=sys.stderr))
+                )
+                extractor = get_features(opts.eval_features, device=self.device, notice=notice)
+                data = self.batches.images
+                pick = torch.randperm(
+                    len(data), generator=torch.Generator().manual_seed(opts.seed)
+                )[:n]
+                with torch.inference_mode():
+                    ref = feature_stats(
+                        (
+                            from_uint8(data[pick[i : i + bs]]).float()
+                            for i in range(0, len(pick), bs)
+                        ),
+                        extractor,
+                        self.device,
+                    )
+                self._eval = (extractor, ref)
+            extractor, ref = self._eval
+            model = self.model
+            was_training = model.training
+            model.eval()
+            try:
+                with torch.inference_mode(), self.precision.autocast(self.device):
+                    fakes = (
+                        model.sample(min(bs, n - i), make_generator(10_007 + i)).float()
+                        for i in range(0, n, bs)
+                    )
+                    stats = feature_stats(fakes, extractor, self.device)
+            finally:
+                model.train(was_training)
+                for dst in model.ema_pairs.values():
+                    getattr(model, dst).eval()
+            result = compare(stats, ref, ["fd", "kid", "pr"])
+            value = result[opts.eval_metric]
+            higher = opts.eval_metric in ("precision", "recall")
+            improved = self.eval_best is None or (
+                value > self.eval_best if higher else value < self.eval_best
+            )
+            record = {"step": self.step, **{f"eval_{k}": v for k, v in result.items()},
+                      "eval_features": extractor.name, "eval_n": n}  # fmt: skip
+            if improved:
+                self.eval_best = value
+                if not opts.ema:
+                    self._copy_ema()
+                save_model(
+                    self.model, self.best_path, step=self.step, dataset=self.fingerprint,
+                    extra={"artkit.eval_metric": opts.eval_metric, "artkit.eval_value": repr(value),
+                           "artkit.eval_features": extractor.name},
+                )  # fmt: skip
+                record["eval_best"] = True
+            self._log(record)
+        self.world.barrier()
 
     def _log(self, record: dict[str, Any]) -> None:
         if not self.world.is_main:
@@ -528,6 +614,8 @@ class Trainer:
                         sums, count, interval_t, interval_steps = {}, 0, time.perf_counter(), 0
                     if opts.sample_every and self.step % opts.sample_every == 0:
                         self.write_samples()
+                    if opts.eval_every and self.step % opts.eval_every == 0:
+                        self.run_eval()
                     if self.step % opts.checkpoint_every == 0:
                         self.save_checkpoint()
         finally:

@@ -33,6 +33,10 @@ class TrainOptions:
     sample_every: int = 500
     log_every: int = 50
     max_nan_steps: int = 10
+    eval_every: int = 0  # steps between evaluations (0 = never)
+    eval_n: int = 2000  # images per evaluation, generated and real
+    eval_metric: str = "fd"  # fd | kid | precision | recall: picks best.safetensors
+    eval_features: str = "auto"
     # speed
     compile: bool = False
     channels_last: bool | None = None  # None = where it measures faster (conv nets on CPU/CUDA)
@@ -41,6 +45,12 @@ class TrainOptions:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.eval_every < 0 or (self.eval_every and self.eval_n < 10):
+            raise UsageError("--eval-every must be >= 0 and --eval-n at least 10")
+        if self.eval_metric not in ("fd", "kid", "precision", "recall"):
+            raise UsageError(
+                f"--eval-metric {self.eval_metric!r}: use fd, kid, precision or recall"
+            )
         if self.steps is None and self.epochs is None and self.max_time is None:
             self.steps = 2000
         for name in (

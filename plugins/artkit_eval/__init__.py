@@ -1,0 +1,57 @@
+"""artkit_eval: feature extractors for ``artkit eval`` and ``--eval-every``.
+
+Registered like any plugin (entry point ``eval``); the networks live in
+:mod:`artkit.eval.features` and load only when used. ``vgg16`` (from artkit_style)
+works for evaluation too: its deepest style layer is average-pooled.
+"""
+
+from dataclasses import dataclass, field
+
+from artkit import hookimpl
+
+
+@dataclass
+class RandomConvConfig:
+    """Fixed-seed random conv features (no weights needed)."""
+
+    seed: int = field(default=0, metadata={"help": "seed of the random filters"})
+    width: int = field(default=32, metadata={"help": "channels of the first layer (x2 per layer)"})
+
+
+@dataclass
+class CheckpointFeaturesConfig:
+    """Features of a model trained with artkit."""
+
+    path: str = field(default="", metadata={"help": "weights.safetensors or a run folder"})
+
+
+@dataclass
+class InceptionConfig:
+    """The FID Inception-v3."""
+
+    weights: str = field(default="", metadata={"help": "pt_inception-2015-12-05-6726825d.pth"})
+
+
+@hookimpl
+def register_extractors(register):
+    register(
+        "inception",
+        "artkit.eval.features:build_inception",
+        description="FID Inception-v3 (pytorch-fid weights from --weights or the caches); FID only with them.",
+        params=InceptionConfig,
+        family="embedding",
+    )
+    register(
+        "random-conv",
+        "artkit.eval.features:build_random_conv",
+        description="Random conv features for evaluation: no weights, comparable only with itself.",
+        params=RandomConvConfig,
+        family="embedding",
+    )
+    register(
+        "checkpoint",
+        "artkit.eval.features:build_checkpoint_features",
+        description="Features of an artkit model: a VAE encoder's mean or a GAN discriminator's last layer.",
+        params=CheckpointFeaturesConfig,
+        family="embedding",
+    )
