@@ -141,7 +141,12 @@ class FIDInception(Embedder):
 
     def load_fid_state(self, state: dict[str, Tensor], source: str) -> None:
         state = {k: v for k, v in state.items() if not k.startswith("AuxLogits")}
-        missing, unexpected = self.net.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = self.net.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # shapes that do not fit
+            raise ArtkitError(
+                f"{source}: not the FID Inception weights ({str(exc).splitlines()[-1].strip()})"
+            ) from None
         missing = [k for k in missing if not k.startswith("AuxLogits")]
         if missing or unexpected:
             raise ArtkitError(
@@ -200,8 +205,7 @@ class RandomConv(Embedder):
             torch.manual_seed(seed)
             chans = [3, width, width * 2, width * 4, width * 8]
             self.layers = nn.ModuleList(
-                nn.Conv2d(a, b, 3, stride=2, padding=1)
-                for a, b in itertools.pairwise(chans)
+                nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in itertools.pairwise(chans)
             )
             for conv in self.layers:
                 nn.init.normal_(conv.weight, 0.0, (2.0 / (conv.in_channels * 9)) ** 0.5)
