@@ -37,6 +37,12 @@ def heavy_modules_after(*args: str) -> tuple[set[str], subprocess.CompletedProce
         ["list", "models"],
         ["list", "datasets", "--json"],
         ["list", "post"],
+        ["list", "extractors"],
+        ["render", "--help"],
+        ["reproduce", "--help"],
+        ["eval", "--help"],
+        ["plot", "--help"],
+        ["plugins", "new", "--help"],
     ],
 )
 def test_everyday_commands_do_not_import_torch(args):
