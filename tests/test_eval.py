@@ -82,11 +82,8 @@ def test_fd_on_image_features_grows_for_blurred_and_shifted_copies():
     ]
 
     def tensor(ims):
-        return (
-            torch.stack([torch.from_numpy(np.asarray(i)).permute(2, 0, 1) for i in ims]).float()
-            / 127.5
-            - 1
-        )
+        arrays = np.stack([np.asarray(i) for i in ims])  # a writable copy
+        return torch.from_numpy(arrays).permute(0, 3, 1, 2).float() / 127.5 - 1
 
     blur1 = net.embed(tensor([p.filter(ImageFilter.GaussianBlur(1)) for p in pil]))
     blur3 = net.embed(tensor([p.filter(ImageFilter.GaussianBlur(3)) for p in pil]))
