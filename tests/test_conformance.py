@@ -1,4 +1,4 @@
-"""Every registered model, loss and post-processor passes artkit.testing's conformance checks.
+"""Every registered model, loss, post-processor, dataset and extractor passes artkit.testing's checks.
 
 The same checks a third-party plugin author runs (``artkit.testing``), parametrised
 over the whole registry, so a built-in is held to the plugin contract too. The
@@ -16,7 +16,14 @@ from PIL import Image
 
 import artkit
 from artkit.plugins import get_registry, reset
-from artkit.testing import ConformanceError, check_loss, check_model, check_postprocessor
+from artkit.testing import (
+    ConformanceError,
+    check_dataset,
+    check_extractor,
+    check_loss,
+    check_model,
+    check_postprocessor,
+)
 
 
 def names(kind: str) -> list[str]:
@@ -48,6 +55,17 @@ def test_every_loss_conforms(name):
 @pytest.mark.parametrize("name", names("postprocessors"))
 def test_every_postprocessor_conforms(name):
     check_postprocessor(name)
+
+
+@pytest.mark.parametrize("name", names("datasets"))
+def test_every_dataset_conforms(name, tmp_path):
+    check_dataset(name, tmp_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name", names("extractors"))
+def test_every_extractor_conforms(name, monkeypatch):
+    monkeypatch.setenv("ARTKIT_OFFLINE", "1")  # no VGG download: vgg falls back, with a notice
+    check_extractor(name)
 
 
 # -- the checks catch broken components -------------------------------------------------------
@@ -107,31 +125,161 @@ def test_loss_check_fails_on_a_loss_pointing_the_wrong_way(artkit_plugin):
         check_loss("backwards")
 
 
-def test_model_check_fails_when_sampling_ignores_the_seed(artkit_plugin):
-    class SeedBlind:
+def broken_mlp_gan(name: str, **patches):
+    """A plugin registering ``name``: the real mlp-gan with some methods replaced."""
+
+    class BrokenGAN:
         @artkit.hookimpl
         def register_models(self, register):
+            from artkit_gan.configs import MLPGANConfig
+
             def build(**options):
                 from artkit_gan.torch_model import build_mlp_gan
 
                 model = build_mlp_gan(**options)
-                model.sample = lambda n, generator=None, **kw: torch.zeros(n, 1, 8, 8)
+                for method, make in patches.items():
+                    setattr(model, method, make(model))
                 return model
 
-            from artkit_gan.configs import MLPGANConfig
+            register(name, build, params=MLPGANConfig, test_config={"resolution": 8, "hidden": 8})
 
-            register(
-                "seed-blind", build, params=MLPGANConfig, test_config={"resolution": 8, "hidden": 8}
-            )
+    return BrokenGAN()
 
-    artkit_plugin(SeedBlind(), name="seed-blind")
-    with pytest.raises(ConformanceError, match="different seeds gave the same samples"):
-        check_model("seed-blind", train_steps=0)
+
+def frozen_optimizers(model):
+    return lambda options: {
+        net: torch.optim.SGD(getattr(model, net).parameters(), lr=0.0) for net in ("D", "G")
+    }
+
+
+def one_generator_for_the_batch(model):
+    from artkit.device import make_generator
+
+    return lambda seeds, truncation=1.0: model.latents(len(seeds), make_generator(seeds[0]))
+
+
+@pytest.mark.parametrize(
+    "patches, train, rule",
+    [
+        ({"sample": lambda m: lambda n, generator=None, **kw: torch.zeros(n, 1, 8, 8)}, 0,
+         "different seeds gave the same samples"),
+        ({"sample": lambda m: lambda n, generator=None, **kw: torch.ones(n, 1, 8, 8) * 2}, 0,
+         r"sample\(2\) must be in \[-1, 1\], got \[2.000, 2.000\]"),
+        ({"latents_for_seeds": one_generator_for_the_batch}, 0,
+         "seed 5 gave a different image alone than in a batch with seed 4"),
+        ({"configure_optimizers": frozen_optimizers}, 2, "a training step changed no weights"),
+    ],
+)  # fmt: skip
+def test_model_check_fails_on_broken_models(artkit_plugin, tmp_path, patches, train, rule):
+    artkit_plugin(broken_mlp_gan("broken-gan", **patches), name="broken-gan")
+    with pytest.raises(ConformanceError, match=rule) as info:
+        check_model("broken-gan", train_steps=train, tmp_dir=tmp_path)
+    assert str(info.value).startswith("model 'broken-gan': ")
+
+
+def test_model_check_names_the_methods_artkit_sample_needs(toy_plugin):
+    # tests/toy_plugin.py has sample() only: artkit sample would fail on it
+    with pytest.raises(ConformanceError, match=r"has no latents_for_seeds\(\); artkit sample"):
+        check_model("toy", train_steps=0)
+
+
+def test_model_check_wants_usage_errors_for_bad_options(artkit_plugin):
+    from dataclasses import dataclass
+
+    @dataclass
+    class LaxConfig:
+        z_dim: int = 8
+
+    class Lax:
+        @artkit.hookimpl
+        def register_models(self, register):
+            from artkit_gan.torch_model import build_mlp_gan
+
+            # no params= declared: unknown options reach the dataclass, a TypeError
+            register("lax", lambda **options: build_mlp_gan(**vars(LaxConfig(**options))))
+
+    artkit_plugin(Lax(), name="lax")
+    with pytest.raises(
+        ConformanceError, match=r"must raise UsageError .*, not TypeError; register"
+    ):
+        check_model("lax")
+
+
+class SquashedSource:
+    """A dataset source whose items are half as wide as they must be."""
+
+    def __init__(self, resolution, channels, count=4):
+        self.resolution, self.channels, self.count = resolution, channels, count
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, index):
+        import numpy as np
+
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        return np.zeros((self.resolution, self.resolution // 2, self.channels), np.uint8)
+
+    def fingerprint(self):
+        return "00c0ffee"
+
+
+def test_dataset_check_fails_on_items_of_the_wrong_shape(artkit_plugin, tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass
+    class SquashedConfig:
+        count: int = 4
+
+    class Squashed:
+        @artkit.hookimpl
+        def register_datasets(self, register):
+            register("squashed", SquashedSource, params=SquashedConfig)
+
+    artkit_plugin(Squashed(), name="squashed")
+    with pytest.raises(
+        ConformanceError, match=r"channels=1: item 0 is uint8 \(16, 8, 1\), not uint8 \(16, 16, 1\)"
+    ):
+        check_dataset("squashed", tmp_dir=tmp_path)
+
+
+def test_extractor_check_fails_when_no_gradient_reaches_the_image(artkit_plugin):
+    class Detached:
+        @artkit.hookimpl
+        def register_extractors(self, register):
+            def build(device="cpu", **options):
+                from artkit_style.nn_extractors import build_random_multiscale
+
+                extractor = build_random_multiscale(device=device).freeze()
+                forward = extractor.forward
+                extractor.forward = lambda images, layers: forward(images.detach(), layers)
+                return extractor
+
+            register("detached", build)
+
+    artkit_plugin(Detached(), name="detached")
+    with pytest.raises(ConformanceError, match="no finite gradient reaches the input image"):
+        check_extractor("detached")
+
+
+def test_postprocessor_check_holds_steps_to_keeps_size(artkit_plugin):
+    class Shrinks:
+        @artkit.hookimpl
+        def register_postprocessors(self, register):
+            register("shrink", lambda image: image.resize((4, 4)), keeps_size=True)
+
+    artkit_plugin(Shrinks(), name="shrinks")
+    with pytest.raises(
+        ConformanceError, match=r"keeps_size=True but turned \(24, 24\) into \(4, 4\)"
+    ):
+        check_postprocessor("shrink")
 
 
 def test_the_fixture_unregisters_after_the_test():
     assert "noisy" not in get_registry("postprocessors")
     assert "backwards" not in get_registry("losses")
+    assert "broken-gan" not in get_registry("models")
 
 
 def test_tiny_images_are_real_and_varied():

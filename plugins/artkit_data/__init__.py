@@ -17,6 +17,19 @@ from artkit_data.configs import (
 from artkit_data.paired_configs import PairedConfig, SideBySideConfig
 
 
+# ``test_params`` / ``test_channels`` below: what artkit.testing.check_dataset builds each
+# entry with ("{tiny_folder}" and "{tiny_image}" are small pictures the check writes first).
+def _tiny_idx(scratch):
+    """An IDX file of four small grey pictures, for artkit.testing.check_dataset."""
+    import numpy as np
+
+    from artkit.testing import tiny_images
+    from artkit_data.idx import write_idx
+
+    pictures = np.stack([np.asarray(im) for im in tiny_images(4, 20, mode="L")])
+    return {"path": str(write_idx(scratch / "tiny-idx-ubyte", pictures))}
+
+
 @hookimpl
 def register_datasets(register):
     register(
@@ -24,36 +37,42 @@ def register_datasets(register):
         "artkit_data.shapes:ShapesDataset",
         description="Procedural, seeded compositions of bold colourful shapes; needs no files.",
         params=ShapesConfig,
+        test_params={"count": 4},
     )
     register(
         "folder",
         "artkit_data.folder:FolderDataset",
         description="Your images under a folder (recursive), resized and cropped; unreadable files skipped.",
         params=FolderConfig,
+        test_params={"path": "{tiny_folder}"},
     )
     register(
         "emoji",
         "artkit_data.emoji:EmojiDataset",
         description="About 1,400 colour emoji from the Noto Color Emoji font (fonts-noto-color-emoji), centred and padded.",
         params=EmojiConfig,
+        test_params={"count": 4},
     )
     register(
         "glyphs",
         "artkit_data.glyphs:GlyphsDataset",
         description="Characters drawn from installed fonts, one image per (font, character); missing glyphs skipped.",
         params=GlyphsConfig,
+        test_params={"chars": "A-B"},
     )
     register(
         "idx",
         "artkit_data.idx:IdxDataset",
         description="MNIST-format IDX image files (.gz too), as MNIST, Fashion-MNIST and friends ship.",
         params=IdxConfig,
+        test_params=_tiny_idx,
     )
     register(
         "single-image",
         "artkit_data.single_image:SingleImageDataset",
         description="Seeded random square crops of one picture (flips, quarter turns), for texture models.",
         params=SingleImageConfig,
+        test_params={"path": "{tiny_image}"},
     )
     register(
         "samples",
@@ -66,10 +85,14 @@ def register_datasets(register):
         "artkit_data.paired:PairedDataset",
         description="Image pairs (A, B) from two folders matched by file name, for translation models (pix2pix).",
         params=PairedConfig,
+        test_params={"a": "{tiny_folder}", "b": "{tiny_folder}"},
+        test_channels=(2, 6, 8),  # A and B stacked: what pix2pix trains on
     )
     register(
         "side-by-side",
         "artkit_data.paired:SideBySideDataset",
         description="Image pairs stored side by side (A | B), as pix2pix datasets ship; direction=BtoA swaps.",
         params=SideBySideConfig,
+        test_params={"path": "{tiny_folder}"},
+        test_channels=(2, 6, 8),  # A and B stacked: what pix2pix trains on
     )

@@ -54,4 +54,6 @@ def register_postprocessors(register):
                 description=(config.__doc__ or "").strip(),
                 params=config,
                 test_params=getattr(config, "TEST_PARAMS", {}),
+                # a promise artkit.testing.check_postprocessor holds them to
+                keeps_size=module not in ("geometry", "frames"),
             )

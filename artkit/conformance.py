@@ -1,0 +1,586 @@
+"""Conformance checks: does a registered component keep artkit's contracts?
+
+One check per kind of component, each taking the registry name (so it checks what
+``artkit`` itself would load, through the same registry): :func:`check_model`,
+:func:`check_loss`, :func:`check_postprocessor`, :func:`check_dataset` and
+:func:`check_extractor`. A broken rule raises :class:`ConformanceError` (an
+``AssertionError``, so pytest shows it as a test failure) whose message names the
+component and the rule: ``post-processor 'glitch': modified its input image in place``.
+
+artkit's own suite runs every check over every registered component
+(``tests/test_conformance.py``); plugin authors get the same checks through
+:mod:`artkit.testing`.
+
+Entries may declare small settings for the checks when they register, so a check
+stays quick and needs no files the author does not ship:
+
+- models: ``test_config={...}`` (a small configuration), ``test_data="shapes:count=8"``
+  (the dataset a trainable model trains on for two steps);
+- post-processors: ``test_params={...}`` (options a step needs), ``keeps_size=True``
+  (a promise that the output has the input's size);
+- datasets: ``test_params={...}`` and ``test_channels=(1, 3)`` (the channel counts to try);
+- extractors: ``test_params={...}``.
+
+Values may name throwaway files the check writes first: ``"{tiny_image}"`` (one
+small picture) and ``"{tiny_folder}"`` (a folder of four); or ``test_params`` may be
+a callable ``f(scratch: Path) -> dict`` that writes what it needs into ``scratch``.
+
+Imports torch inside the checks only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, get_args
+
+
+class ConformanceError(AssertionError):
+    """A component breaks artkit's contract; the message says which rule and how."""
+
+
+def _fail(kind: str, name: str, rule: str) -> ConformanceError:
+    return ConformanceError(f"{kind} {name!r}: {rule}")
+
+
+def _entry(kind: str, name: str) -> Any:
+    from artkit.plugins import get_registry
+
+    registry = get_registry(kind)
+    if name not in registry:
+        known = ", ".join(registry.names()) or "none"
+        raise _fail(_KIND_WORD[kind], name, f"not registered (registered {kind}: {known})")
+    return registry.get(name)
+
+
+_KIND_WORD = {
+    "models": "model",
+    "losses": "loss",
+    "postprocessors": "post-processor",
+    "datasets": "dataset",
+    "extractors": "extractor",
+}
+
+
+def _hinted(entry: Any, key: str, scratch: Path, given: dict[str, Any]) -> dict[str, Any]:
+    """The entry's declared test settings (placeholders filled in) overlaid with ``given``."""
+    from artkit.testing import tiny_image_folder, tiny_images
+
+    hint = entry.extra.get(key) or {}
+    if callable(hint):
+        hint = hint(scratch)
+    files: dict[str, Callable[[], str]] = {
+        "{tiny_image}": lambda: _saved(tiny_images(1, 32)[0], scratch / "tiny-image.png"),
+        "{tiny_folder}": lambda: str(tiny_image_folder(scratch / "tiny-folder")),
+    }
+    out = {}
+    for k, v in {**hint, **given}.items():
+        out[k] = files[v]() if isinstance(v, str) and v in files else v
+    return out
+
+
+def _saved(image: Any, path: Path) -> str:
+    if not path.exists():
+        image.save(path)
+    return str(path)
+
+
+def _expect_one_line_error(
+    kind: str, name: str, action: Callable[[], Any], what: str, mention: str
+) -> None:
+    """``action()`` must raise UsageError/ValueError with one line that names ``mention``."""
+    from artkit.errors import UsageError
+
+    try:
+        action()
+    except (UsageError, ValueError) as exc:
+        text = str(exc)
+        if "\n" in text.strip() or mention not in text:
+            raise _fail(
+                kind, name, f"{what}: the error must be one line naming {mention!r}, got {text!r}"
+            ) from None
+        return
+    except Exception as exc:
+        raise _fail(
+            kind,
+            name,
+            f"{what} must raise UsageError (or ValueError), not {type(exc).__name__}; "
+            "register it with params=YourConfig and artkit checks names and types for you",
+        ) from None
+    raise _fail(kind, name, f"{what} must be refused with a one-line UsageError")
+
+
+def _bad_values(params: Any, skip: set[str]) -> list[tuple[str, str]]:
+    """``(param, value)`` pairs every typed parameter must refuse: words for numbers, unknown choices."""
+    bad = []
+    for p in params:
+        if p.name in skip:
+            continue
+        if p.choices:
+            bad.append((p.name, "no-such-choice"))
+        elif p.type in (int, float) or (
+            get_args(p.type) and all(t in (int, float, type(None)) for t in get_args(p.type))
+        ):
+            bad.append((p.name, "not-a-number"))
+    return bad
+
+
+# --------------------------------------------------------------------------- models
+
+
+def check_model(
+    name: str, *, train_steps: int = 2, tmp_dir: str | Path | None = None, **config: Any
+) -> None:
+    """Check the model contract for registry entry ``name`` (with ``config`` or its ``test_config``).
+
+    - an unknown option, a word for a number and an unknown choice are each refused
+      with a one-line UsageError that names the option;
+    - the factory returns an :class:`artkit.model.ArtModel` with its declared networks;
+    - ``sample`` gives (N, C, H, W) finite images in [-1, 1], the same for the same seed
+      and different for different seeds; ``latents_for_seeds`` + ``generate`` (what
+      ``artkit sample`` and ``interpolate`` call) give each seed the same image whatever
+      batch it is drawn in; ``translate`` / ``stylize`` / ``encode`` + ``decode`` give
+      finite images of the right batch size;
+    - a safetensors checkpoint round trip rebuilds a model with the same config and
+      identical outputs;
+    - a trainable model trains ``train_steps`` real steps with ``artkit train`` on a
+      tiny dataset (forward and backward), logs finite losses, writes finite weights
+      that load, and one more step (an exact resume) changes the weights.
+    """
+    import torch
+
+    from artkit.checkpoint import build_model, load_model, read_header, save_model
+    from artkit.model import ArtModel
+
+    entry = _entry("models", name)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(tmp_dir or scratch)
+        cfg = _hinted(entry, "test_config", root, config)
+
+        _expect_one_line_error(
+            "model", name, lambda: build_model(name, {**cfg, "no_such_option_xyz": 1}),
+            "an unknown option", "no_such_option_xyz",
+        )  # fmt: skip
+        for key, value in _bad_values(entry.params, set(cfg)):
+            _expect_one_line_error(
+                "model", name, lambda k=key, v=value: build_model(name, {**cfg, k: v}),
+                f"{key}={value!r}", key,
+            )  # fmt: skip
+
+        torch.manual_seed(0)
+        model = build_model(name, cfg)
+        if not isinstance(model, ArtModel):
+            raise _fail("model", name, f"the factory returned {type(model).__name__}, not ArtModel")
+        for net in model.network_names:
+            if not isinstance(getattr(model, net, None), torch.nn.Module):
+                raise _fail("model", name, f"network {net!r} is declared but missing")
+        model.eval()
+        outputs = _exercise(model, name)
+
+        path = save_model(model, root / "conformance.safetensors")
+        if read_header(path).model != name:
+            raise _fail("model", name, "a saved checkpoint does not record the model's name")
+        again = load_model(path).eval()
+        if again.config_dict() != model.config_dict():
+            raise _fail("model", name, "the config changed in a checkpoint round trip")
+        for key, value in _exercise(again, name).items():
+            if not torch.equal(value, outputs[key]):
+                raise _fail("model", name, f"{key} differs after a checkpoint round trip")
+
+        if train_steps and callable(getattr(model, "training_step", None)):
+            _train(name, cfg, entry, root, train_steps)
+
+
+def _exercise(model: Any, name: str) -> dict[str, Any]:
+    import torch
+
+    from artkit.device import make_generator
+
+    out: dict[str, Any] = {}
+    caps = model.capabilities()
+    with torch.no_grad():
+        if "sample" in caps:
+            a = model.sample(2, make_generator(1))
+            b = model.sample(2, make_generator(1))
+            c = model.sample(2, make_generator(2))
+            _check_images(a, name, "sample(2)", n=2)
+            if not torch.equal(a, b):
+                raise _fail("model", name, "sample is not deterministic for one seed")
+            if torch.equal(a, c):
+                raise _fail("model", name, "different seeds gave the same samples")
+            out["sample"] = a
+            out["generate"] = _check_seed_batches(model, name)
+        for cap in ("translate", "stylize"):
+            if cap in caps:
+                channels = int(getattr(model.config, "in_channels", 3) or 3)
+                size = int(getattr(model.config, "resolution", 32) or 32)
+                g = torch.Generator().manual_seed(3)
+                x = torch.rand(2, channels, size, size, generator=g) * 2 - 1
+                y = getattr(model, cap)(x)
+                _check_images(y, name, f"{cap}(x)", n=2)
+                out[cap] = y
+        if "encode" in caps and "decode" in caps and "sample" in caps:
+            z = model.encode(out["sample"])
+            z = z[0] if isinstance(z, tuple) else z
+            y = model.decode(z)
+            _check_images(y, name, "decode(encode(x))", n=2)
+            out["decode"] = y
+    return out
+
+
+def _check_seed_batches(model: Any, name: str) -> Any:
+    """``artkit sample --seeds 5`` must draw the image that ``-n 8`` drew for seed 5."""
+    import torch
+
+    for method in ("latents_for_seeds", "generate"):
+        if not callable(getattr(model, method, None)):
+            raise _fail(
+                "model", name,
+                f"it can sample but has no {method}(); artkit sample and interpolate call "
+                "latents_for_seeds(seeds, truncation) and generate(z)",
+            )  # fmt: skip
+    both = model.generate(model.latents_for_seeds([4, 5], 1.0))
+    alone = model.generate(model.latents_for_seeds([5], 1.0))
+    _check_images(both, name, "generate(latents_for_seeds([4, 5]))", n=2)
+    if not torch.allclose(both[1:], alone, atol=1e-4):
+        raise _fail(
+            "model", name,
+            "seed 5 gave a different image alone than in a batch with seed 4; "
+            "latents_for_seeds must draw each seed's latent on its own generator",
+        )  # fmt: skip
+    return both
+
+
+def _check_images(x: Any, name: str, what: str, n: int) -> None:
+    import torch
+
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[0] != n:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise _fail("model", name, f"{what} must give ({n}, C, H, W) images, got {shape}")
+    if not torch.isfinite(x).all():
+        raise _fail("model", name, f"{what} gave non-finite values")
+    if x.min() < -1.0001 or x.max() > 1.0001:
+        raise _fail("model", name, f"{what} must be in [-1, 1], got [{x.min():.3f}, {x.max():.3f}]")
+
+
+def _train(name: str, cfg: dict[str, Any], entry: Any, root: Path, steps: int) -> None:
+    import json
+
+    import torch
+
+    from artkit.checkpoint import load_model, load_tensors
+    from artkit.cli.post import format_spec
+    from artkit.testing import run_cli
+
+    spec = format_spec(name, cfg)
+    data = entry.extra.get("test_data", "shapes:count=8")
+    run = root / "run"
+    common = ["--device", "cpu", "--precision", "fp32", "--seed", "0", "-q", "train"]
+    result = run_cli(
+        [*common, spec, "--data", data, "--steps", str(steps), "-b", "4", "--sample-every", "0",
+         "--log-every", "1", "-o", str(run)]
+    )  # fmt: skip
+    if result.exit_code != 0:
+        raise _fail("model", name, f"artkit train failed: {_tail(result)}")
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+    losses = {k: v for row in rows for k, v in row.items() if "loss" in k}
+    if not rows or not losses:
+        raise _fail("model", name, "training logged no losses (name them *loss*)")
+    bad = {k: v for k, v in losses.items() if not isinstance(v, int | float) or not _finite(v)}
+    if bad:
+        raise _fail("model", name, f"training logged non-finite losses: {bad}")
+    load_model(run / "weights.safetensors")
+    before, _ = load_tensors(run / "weights.safetensors")
+
+    result = run_cli(
+        [*common, "--resume", str(run), "--steps", str(steps + 1), "--log-every", "1"]
+    )  # fmt: skip
+    if result.exit_code != 0:
+        raise _fail("model", name, f"resuming training for one more step failed: {_tail(result)}")
+    after, _ = load_tensors(run / "weights.safetensors")
+    broken = [k for k, t in after.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if broken:
+        raise _fail("model", name, f"training wrote non-finite weights: {', '.join(broken[:3])}")
+    if all(torch.equal(after[k], before[k]) for k in before):
+        raise _fail(
+            "model", name, "a training step changed no weights (no gradients reach the networks?)"
+        )
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")
+
+
+def _tail(result: Any) -> str:
+    lines = (result.stderr or result.output or "").strip().splitlines()
+    return " | ".join(lines[-3:]) or f"exit status {result.exit_code}"
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def check_loss(name: str) -> None:
+    """Check a loss: float32 finite scalars with finite gradients, pointing the right way.
+
+    GAN losses (``d_loss`` / ``g_loss``): a discriminator that scores real high and
+    fake low has a lower ``d_loss`` than one that does the opposite, a generator whose
+    fakes score high has a lower ``g_loss``; bf16 logits give float32 losses.
+    Reconstruction losses: one value per image, lower for a perfect reconstruction.
+    """
+    import torch
+
+    loss = _entry("losses", name).create()
+    g = torch.Generator().manual_seed(0)
+    checked = False
+    if callable(getattr(loss, "d_loss", None)) and callable(getattr(loss, "g_loss", None)):
+        checked = True
+        high = (torch.randn(8, generator=g) + 4).requires_grad_()
+        low = (torch.randn(8, generator=g) - 4).requires_grad_()
+        good, bad = loss.d_loss(high, low), loss.d_loss(low, high)
+        for value, what in ((good, "d_loss"), (loss.g_loss(high, low), "g_loss")):
+            if value.dim() != 0 or value.dtype != torch.float32 or not torch.isfinite(value):
+                raise _fail("loss", name, f"{what} must be a finite float32 scalar, got {value}")
+        if not good < bad:
+            raise _fail("loss", name, "d_loss must be lower when real scores high and fake low")
+        if not loss.g_loss(high, high) < loss.g_loss(low, high):
+            raise _fail("loss", name, "g_loss must be lower when the fakes score high")
+        # a discriminator that has it backwards must learn something (the right one may sit
+        # past a margin, as hinge's does, with nothing left to learn)
+        bad.backward()
+        if not (torch.isfinite(high.grad).all() and torch.isfinite(low.grad).all()):
+            raise _fail("loss", name, "d_loss gradients are not finite")
+        if high.grad.abs().sum() == 0 and low.grad.abs().sum() == 0:
+            raise _fail("loss", name, "d_loss gives a wrong discriminator no gradient")
+        half = loss.d_loss(high.detach().bfloat16(), low.detach().bfloat16())
+        if half.dtype != torch.float32:
+            raise _fail("loss", name, "bf16 logits must still give a float32 loss")
+    if callable(getattr(loss, "reconstruction", None)):
+        checked = True
+        x = torch.rand(3, 3, 8, 8, generator=g) * 2 - 1
+        noisy = (x + torch.randn(3, 3, 8, 8, generator=g)).clamp(-1, 1).requires_grad_()
+        perfect, worse = loss.reconstruction(x, x), loss.reconstruction(noisy, x)
+        if perfect.shape != (3,) or not torch.isfinite(worse).all():
+            raise _fail(
+                "loss", name,
+                f"reconstruction must give one finite value per image, got {tuple(worse.shape)}",
+            )  # fmt: skip
+        if not (perfect < worse).all():
+            raise _fail("loss", name, "reconstruction must be lower for a perfect reconstruction")
+        worse.sum().backward()
+        if not torch.isfinite(noisy.grad).all():
+            raise _fail("loss", name, "reconstruction gradients are not finite")
+    if not checked:
+        raise _fail("loss", name, "has neither d_loss/g_loss (GAN) nor reconstruction")
+
+
+# --------------------------------------------------------------------------- post-processors
+
+
+def check_postprocessor(name: str, **params: Any) -> None:
+    """Check a post-processor on L, RGB and RGBA pictures: PIL in, PIL out, deterministic.
+
+    Also: an unknown parameter, a word for a number and an unknown choice are each a
+    one-line UsageError before any image is touched; the input image is never
+    modified in place; an entry registered with ``keeps_size=True`` returns the
+    input's size; the result is in a mode artkit can save (L, LA, RGB, RGBA, P, 1, I, F).
+    """
+    from PIL import Image
+
+    from artkit.cli.post import format_spec, resolve_step
+    from artkit.errors import ArtkitError
+    from artkit.plugins import get_registry
+
+    registry = get_registry("postprocessors")
+    entry = _entry("postprocessors", name)
+    with tempfile.TemporaryDirectory() as scratch:
+        params = _hinted(entry, "test_params", Path(scratch), params)
+        if entry.params:  # declared parameters: anything else must be refused up front
+            _expect_one_line_error(
+                "post-processor", name,
+                lambda: resolve_step(f"{name}:no_such_parameter_xyz=1", registry.get),
+                "an unknown parameter", "no_such_parameter_xyz",
+            )  # fmt: skip
+            for key, value in _bad_values(entry.params, set()):
+                spec = format_spec(name, {**params, key: value})
+                _expect_one_line_error(
+                    "post-processor", name, lambda s=spec: resolve_step(s, registry.get),
+                    f"{key}={value!r}", key,
+                )  # fmt: skip
+        step = resolve_step(format_spec(name, params), registry.get)
+        for mode in ("RGB", "RGBA", "L"):
+            source = _tiny_picture(mode)
+            given = source.copy()
+            try:
+                first, second = step(given), step(source.copy())
+            except ArtkitError as exc:  # artkit's own wrapper names the broken rule
+                text = str(exc).removeprefix(f"{name} ")
+                raise _fail("post-processor", name, f"on a {mode} image: {text}") from None
+            if given.tobytes() != source.tobytes():
+                raise _fail("post-processor", name, "modified its input image in place")
+            if first.tobytes() != second.tobytes() or first.size != second.size:
+                raise _fail("post-processor", name, f"not deterministic on a {mode} image")
+            if min(first.size) < 1:
+                raise _fail("post-processor", name, f"returned an empty {first.size} image")
+            if entry.extra.get("keeps_size") and first.size != source.size:
+                raise _fail(
+                    "post-processor", name,
+                    f"is registered with keeps_size=True but turned {source.size} into {first.size}",
+                )  # fmt: skip
+            if first.mode not in ("L", "LA", "RGB", "RGBA", "P", "1", "I", "F"):
+                raise _fail(
+                    "post-processor", name, f"returned a {first.mode} image artkit cannot save"
+                )
+            if not isinstance(first, Image.Image):  # pragma: no cover - the step wrapper checks
+                raise _fail("post-processor", name, "did not return a PIL image")
+
+
+def _tiny_picture(mode: str) -> Any:
+    from artkit.testing import tiny_images
+
+    return tiny_images(1, 24, mode=mode, seed=5)[0]
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def check_dataset(name: str, *, tmp_dir: str | Path | None = None, **params: Any) -> None:
+    """Check a dataset: ``factory(resolution=R, channels=C, **params)`` gives an ImageSource.
+
+    - an unknown parameter, a word for a number and an unknown choice are each refused
+      with a one-line UsageError naming it;
+    - for each channel count (``test_channels``, default 1, 3 and 4) at 16 and 24 px:
+      at least one image; every item a uint8 array of shape (R, R, C); ``source[-1]``
+      works and ``source[len(source)]`` raises IndexError (so iteration stops);
+      ``resolution``/``channels`` attributes match what was asked;
+    - ``fingerprint()`` is a short hex string, the same for a second build with the
+      same parameters, which also gives the same pixels.
+    """
+    import re
+
+    import numpy as np
+
+    from artkit.data import ImageSource
+
+    entry = _entry("datasets", name)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(tmp_dir or scratch)
+        opts = _hinted(entry, "test_params", root, params)
+        _expect_one_line_error(
+            "dataset", name,
+            lambda: entry.create({**opts, "no_such_parameter_xyz": 1}, resolution=16, channels=3),
+            "an unknown parameter", "no_such_parameter_xyz",
+        )  # fmt: skip
+        for key, value in _bad_values(entry.params, set(opts)):
+            _expect_one_line_error(
+                "dataset", name,
+                lambda k=key, v=value: entry.create({**opts, k: v}, resolution=16, channels=3),
+                f"{key}={value!r}", key,
+            )  # fmt: skip
+        for channels in entry.extra.get("test_channels", (1, 3, 4)):
+            for resolution in (16, 24):
+                where = f"at resolution={resolution}, channels={channels}"
+                source = entry.create(opts, resolution=resolution, channels=channels)
+                if not isinstance(source, ImageSource):
+                    raise _fail(
+                        "dataset", name,
+                        f"{type(source).__name__} is not an ImageSource (needs resolution, "
+                        "channels, __len__, __getitem__ and fingerprint())",
+                    )  # fmt: skip
+                if (source.resolution, source.channels) != (resolution, channels):
+                    raise _fail(
+                        "dataset", name,
+                        f"{where}: the source says resolution={source.resolution}, "
+                        f"channels={source.channels}",
+                    )  # fmt: skip
+                n = len(source)
+                if n < 1:
+                    raise _fail("dataset", name, f"{where}: no images")
+                for index in dict.fromkeys((0, n // 2, n - 1, -1)):
+                    item = np.asarray(source[index])
+                    if item.dtype != np.uint8 or item.shape != (resolution, resolution, channels):
+                        raise _fail(
+                            "dataset", name,
+                            f"{where}: item {index} is {item.dtype} {item.shape}, "
+                            f"not uint8 {(resolution, resolution, channels)}",
+                        )  # fmt: skip
+                try:
+                    source[n]
+                except IndexError:
+                    pass
+                else:
+                    raise _fail("dataset", name, f"source[len(source)] must raise IndexError ({n})")
+                mark = source.fingerprint()
+                if not isinstance(mark, str) or not re.fullmatch(r"[0-9a-f]{8,64}", mark):
+                    raise _fail(
+                        "dataset", name, f"fingerprint() must be a short hex string, got {mark!r}"
+                    )
+            again = entry.create(opts, resolution=resolution, channels=channels)
+            if again.fingerprint() != mark:
+                raise _fail(
+                    "dataset", name, "two builds with the same parameters differ in fingerprint"
+                )
+            if not np.array_equal(np.asarray(again[n - 1]), np.asarray(source[n - 1])):
+                raise _fail(
+                    "dataset", name, "two builds with the same parameters gave other pixels"
+                )
+
+
+# --------------------------------------------------------------------------- extractors
+
+
+def check_extractor(name: str, **params: Any) -> None:
+    """Check a feature extractor: a frozen module, ``extractor(images, layers) -> {layer: features}``.
+
+    - it declares ``layers``, and its ``content_layers`` and ``style_layers`` are among them;
+    - on (2, 3, 32, 32) images in [-1, 1] every requested layer comes back as a finite
+      (2, C, H, W) tensor, the same for the same input;
+    - its parameters are frozen, yet gradients reach the input image (style transfer
+      optimises the image through it) and are finite;
+    - asking for a layer it does not have is a one-line UsageError naming it.
+    """
+    import torch
+
+    entry = _entry("extractors", name)
+    with tempfile.TemporaryDirectory() as scratch:
+        opts = _hinted(entry, "test_params", Path(scratch), params)
+        torch.manual_seed(0)
+        extractor = entry.create(opts, device="cpu")
+    if not isinstance(extractor, torch.nn.Module):
+        raise _fail(
+            "extractor", name, f"the factory returned {type(extractor).__name__}, not a module"
+        )
+    layers = list(getattr(extractor, "layers", ()) or ())
+    if not layers:
+        raise _fail("extractor", name, "declares no layers")
+    for attr in ("content_layers", "style_layers"):
+        missing = [x for x in getattr(extractor, attr, ()) if x not in layers]
+        if missing:
+            raise _fail("extractor", name, f"{attr} names unknown layers: {', '.join(missing)}")
+    if any(p.requires_grad for p in extractor.parameters()):
+        raise _fail("extractor", name, "its parameters must be frozen (requires_grad=False)")
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(2, 3, 32, 32, generator=g) * 2 - 1).requires_grad_()
+    wanted = list(dict.fromkeys([*getattr(extractor, "style_layers", ()), layers[-1]]))
+    features = extractor(x, wanted)
+    if not isinstance(features, dict) or set(features) != set(wanted):
+        got = sorted(features) if isinstance(features, dict) else type(features).__name__
+        raise _fail("extractor", name, f"asked for {wanted}, got {got}")
+    for layer, f in features.items():
+        if not isinstance(f, torch.Tensor) or f.dim() != 4 or f.shape[0] != 2:
+            raise _fail("extractor", name, f"layer {layer!r} must be (2, C, H, W) features")
+        if not torch.isfinite(f).all():
+            raise _fail("extractor", name, f"layer {layer!r} has non-finite values")
+    # RuntimeError "element 0 of tensors does not require grad": features cut off from x
+    with contextlib.suppress(RuntimeError):
+        sum(f.float().square().mean() for f in features.values()).backward()
+    if x.grad is None or not torch.isfinite(x.grad).all() or x.grad.abs().sum() == 0:
+        raise _fail("extractor", name, "no finite gradient reaches the input image")
+    again = extractor(x.detach(), wanted)
+    if any(not torch.equal(again[k], features[k].detach()) for k in wanted):
+        raise _fail("extractor", name, "the same images gave different features")
+    _expect_one_line_error(
+        "extractor", name, lambda: extractor(x.detach(), ["no_such_layer_xyz"]),
+        "an unknown layer", "no_such_layer_xyz",
+    )  # fmt: skip
