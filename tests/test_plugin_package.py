@@ -120,7 +120,7 @@ def test_the_example_plugins_own_tests_pass(env_python, tmp_path):
         capture_output=True, text=True, cwd=copy, env=ENV, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "7 passed" in result.stdout
+    assert "10 passed" in result.stdout
 
 
 def test_new_scaffolds_a_plugin_that_installs_and_passes_its_tests(env_python, tmp_path):

@@ -23,7 +23,8 @@ def register_models(register):
         "artkit_plugin_cppn.torch_cppn:build_cppn",
         description="Random CPPN patterns (Stanley 2007): no training, any resolution, latent walks.",
         params=CPPNConfig,
-        test_config={"width": 24, "height": 16},
+        # what artkit.testing.check_model builds it with: small and quick
+        test_config={"width": 24, "height": 16, "colour": "hsv"},
     )
 
 
@@ -34,6 +35,7 @@ def register_postprocessors(register):
         "artkit_plugin_cppn.pixelsort:pixelsort",
         description=PixelSortConfig.__doc__,
         params=PixelSortConfig,
+        keeps_size=True,  # a promise artkit.testing.check_postprocessor holds it to
     )
 
 

@@ -32,7 +32,10 @@ class CPPNConfig:
 
     width: int = _opt(256, "image width in pixels (any size: the network is resolution-free)")
     height: int = _opt(256, "image height in pixels")
-    channels: int = _opt(3, "1 grey or 3 RGB")
+    colour: Literal["rgb", "hsv", "grey"] = _opt(
+        "rgb", "rgb (soft blends), hsv (the outputs are hue, saturation, value: every hue) or grey"
+    )
+    net_seed: int = _opt(0, "which random network: its palette and style (the sample seed picks z)")
     z_dim: int = _opt(8, "latent size: each seed's z picks one pattern of the family")
     hidden: int = _opt(32, "width of the hidden layers")
     layers: int = _opt(4, "hidden layers")
@@ -46,7 +49,16 @@ class CPPNConfig:
         for name in ("width", "height"):
             v = getattr(self, name)
             _need(_int_in(v, 1, 16384), "cppn", name, v, "an integer from 1 to 16384")
-        _need(self.channels in (1, 3), "cppn", "channels", self.channels, "1 or 3")
+        _need(
+            self.colour in ("rgb", "hsv", "grey"), "cppn", "colour", self.colour, "rgb, hsv or grey"
+        )
+        _need(
+            _int_in(self.net_seed, 0, 2**63 - 1),
+            "cppn",
+            "net_seed",
+            self.net_seed,
+            "an integer >= 0",
+        )
         _need(_int_in(self.z_dim, 1, 512), "cppn", "z_dim", self.z_dim, "an integer from 1 to 512")
         _need(_int_in(self.hidden, 2, 1024), "cppn", "hidden", self.hidden, "from 2 to 1024")
         _need(_int_in(self.layers, 1, 32), "cppn", "layers", self.layers, "from 1 to 32")
@@ -58,6 +70,11 @@ class CPPNConfig:
             v = getattr(self, name)
             ok = isinstance(v, int | float) and math.isfinite(v) and 0 < v <= 1e4
             _need(ok, "cppn", name, v, "a number above 0")
+
+    @property
+    def channels(self) -> int:
+        """Image channels: 1 for grey, else 3."""
+        return 1 if self.colour == "grey" else 3
 
 
 @dataclass

@@ -1,12 +1,13 @@
 """The ``cppn`` model: a random MLP painting f(x, y, r, z) -> colour at every pixel.
 
 A compositional pattern-producing network (Stanley 2007) never sees an image: its
-weights are drawn at random (from the seed artkit uses for untrained model specs,
-or saved in a checkpoint), and each pixel's colour is the network evaluated at that
-pixel's coordinates plus a latent vector ``z``. Coordinates are continuous, so the
-same pattern renders at any resolution, and nearby ``z`` give related patterns,
-which makes latent walks smooth. Pixels are evaluated in chunks, so a 1024x1024
-image needs a few MB at a time, not the whole hidden activation grid at once.
+weights are drawn at random from ``net_seed`` (or read from a checkpoint), and each
+pixel's colour is the network evaluated at that pixel's coordinates plus a latent
+vector ``z``. Coordinates are continuous, so the same pattern renders at any
+resolution, and nearby ``z`` give related patterns, which makes latent walks smooth.
+``net_seed`` picks the network (its palette and style), the sample seed picks ``z``.
+Pixels are evaluated in chunks, so a 1024x1024 image needs a few MB at a time, not
+the whole hidden activation grid at once.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class CPPNNet(nn.Module):
 
     def __init__(self, cfg: CPPNConfig):
         super().__init__()
+        # the weights are the picture: drawn from net_seed alone, never from torch's global RNG
+        g = torch.Generator().manual_seed(cfg.net_seed)
         layers: list[nn.Module] = []
         width = 3 + cfg.z_dim
         for i in range(cfg.layers):
@@ -57,11 +60,28 @@ class CPPNNet(nn.Module):
             if isinstance(m, nn.Linear):
                 # unit-variance weights, not PyTorch's small default: CPPNs need large
                 # pre-activations to fold the plane into interesting shapes
-                nn.init.normal_(m.weight, 0.0, 1.0 / math.sqrt(m.in_features) * 2.0)
-                nn.init.normal_(m.bias, 0.0, 0.5)
+                nn.init.normal_(m.weight, 0.0, 2.0 / math.sqrt(m.in_features), generator=g)
+                nn.init.normal_(m.bias, 0.0, 0.5, generator=g)
 
     def forward(self, features: Tensor) -> Tensor:
         return self.body(features)
+
+
+def hsv_to_rgb(hsv: Tensor) -> Tensor:
+    """(P, 3) hue, saturation, value in [0, 1] -> (P, 3) RGB in [0, 1]."""
+    h, s, v = hsv[:, :1], hsv[:, 1:2], hsv[:, 2:]
+    k = (torch.tensor([5.0, 3.0, 1.0], device=hsv.device) + h * 6) % 6
+    return v - v * s * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
+
+
+def paint(out: Tensor, colour: str) -> Tensor:
+    """Network outputs (P, C) in [-1, 1] -> pixels (P, C) in [-1, 1] for the colour mode."""
+    if colour != "hsv":
+        return out
+    unit = (out + 1) / 2
+    # full hue circle; saturation and value kept off zero so the hues show
+    hsv = torch.cat([unit[:, :1], 0.35 + 0.65 * unit[:, 1:2], 0.3 + 0.7 * unit[:, 2:]], dim=1)
+    return hsv_to_rgb(hsv) * 2 - 1
 
 
 class CPPN(ArtModel):
@@ -104,7 +124,7 @@ class CPPN(ArtModel):
             for start in range(0, len(coords), CHUNK):
                 part = coords[start : start + CHUNK]
                 x = torch.cat([part, zz[: len(part)]], dim=1)
-                out[i, :, start : start + len(part)] = self.net(x).float().T
+                out[i, :, start : start + len(part)] = paint(self.net(x).float(), cfg.colour).T
         return out.reshape(len(z), cfg.channels, h, w)
 
     def sample(self, n: int, generator: torch.Generator | None = None, *, truncation: float = 1.0):

@@ -21,6 +21,8 @@ def cppn_zoom(
         float, typer.Option(help="Total magnification from first to last frame.")
     ] = 8.0,
     fps: Annotated[float, typer.Option(help="Frames per second.")] = 24.0,
+    net_seed: Annotated[int, typer.Option(help="Which random network (palette, style).")] = 0,
+    colour: Annotated[str, typer.Option(help="rgb, hsv or grey.")] = "rgb",
     hidden: Annotated[int, typer.Option(help="CPPN hidden width.")] = 32,
     layers: Annotated[int, typer.Option(help="CPPN hidden layers.")] = 4,
     out: Annotated[Path, typer.Option("--out", "-o", help="zoom.gif, .webp, .png or .mp4")] = Path(
@@ -33,7 +35,6 @@ def cppn_zoom(
     from artkit import __version__
     from artkit.animation import write_animation
     from artkit.cli.context import say
-    from artkit.cli.sample import MODEL_SPEC_SEED
     from artkit.errors import UsageError
     from artkit.torch_images import to_pil
     from artkit_plugin_cppn.configs import CPPNConfig
@@ -41,15 +42,16 @@ def cppn_zoom(
 
     if frames < 2 or not 1.0 < zoom <= 1e6 or not 0 < fps <= 120:
         raise UsageError("cppn-zoom: --frames >= 2, 1 < --zoom <= 1e6 and 0 < --fps <= 120")
-    cfg = CPPNConfig(width=size, height=size, hidden=hidden, layers=layers)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(MODEL_SPEC_SEED)  # the same weights `artkit sample cppn` uses
-        model = CPPN(cfg)
+    cfg = CPPNConfig(
+        width=size, height=size, hidden=hidden, layers=layers, net_seed=net_seed, colour=colour
+    )
+    model = CPPN(cfg)  # the same network as `artkit sample cppn:net_seed=...` draws from
     z = model.latents_for_seeds([seed])
     images = []
-    for k in range(frames):
-        model.config.scale = cfg.scale / zoom ** (k / (frames - 1))
-        images.extend(to_pil(model.generate(z)))
+    with torch.inference_mode():
+        for k in range(frames):
+            model.config.scale = cfg.scale / zoom ** (k / (frames - 1))
+            images.extend(to_pil(model.generate(z)))
     provenance = {
         "artkit": __version__,
         "command": "cppn-zoom",
@@ -58,6 +60,8 @@ def cppn_zoom(
         "size": size,
         "frames": frames,
         "zoom": zoom,
+        "net_seed": net_seed,
+        "colour": colour,
         "hidden": hidden,
         "layers": layers,
     }

@@ -3,6 +3,7 @@ plugin is installed in artkit's environment (``artkit plugins install -e .``).""
 
 from __future__ import annotations
 
+import colorsys
 import json
 
 import numpy as np
@@ -34,10 +35,11 @@ def test_cppn_is_resolution_free():
 
 def test_a_saved_cppn_samples_the_same_pixels(tmp_path):
     out_spec, out_ckpt = tmp_path / "spec", tmp_path / "ckpt"
-    spec = "cppn:width=40,height=24"
+    spec = "cppn:width=40,height=24,net_seed=3"
     assert run_cli(["sample", spec, "--seeds", "3,4", "-o", str(out_spec)]).exit_code == 0
-    torch.manual_seed(0)  # MODEL_SPEC_SEED: the weights `artkit sample` builds for a spec
-    save_model(build_model("cppn", {"width": 40, "height": 24}), tmp_path / "c.safetensors")
+    torch.manual_seed(123)  # the weights come from net_seed alone, not torch's global RNG
+    model = build_model("cppn", {"width": 40, "height": 24, "net_seed": 3})
+    save_model(model, tmp_path / "c.safetensors")
     result = run_cli(
         ["sample", str(tmp_path / "c.safetensors"), "--seeds", "3,4", "-o", str(out_ckpt)]
     )
@@ -47,6 +49,46 @@ def test_a_saved_cppn_samples_the_same_pixels(tmp_path):
         assert a.shape == (24, 40, 3)
         assert (a == np.asarray(Image.open(out_ckpt / name))).all()
     assert load_model(tmp_path / "c.safetensors").config.width == 40
+
+
+def test_net_seed_picks_the_network_and_colour_the_palette():
+    from artkit_plugin_cppn.torch_cppn import hsv_to_rgb
+
+    def render(**options):
+        model = build_model("cppn", {"width": 32, "height": 32, **options})
+        return model.generate(model.latents_for_seeds([1, 2]))
+
+    rgb = render()
+    assert not torch.equal(rgb, render(net_seed=1))  # another network, another family
+    assert torch.equal(rgb, render(net_seed=0))
+    hsv = render(colour="hsv")
+    assert hsv.shape == rgb.shape and not torch.equal(hsv, rgb)
+    assert hsv.min() >= -1 and hsv.max() <= 1
+    assert render(colour="grey").shape == (2, 1, 32, 32)
+    triples = torch.rand(200, 3, generator=torch.Generator().manual_seed(0))
+    expected = torch.tensor([colorsys.hsv_to_rgb(*t.tolist()) for t in triples])
+    assert torch.allclose(hsv_to_rgb(triples), expected, atol=1e-5)
+
+
+def test_grey_cppn_samples_are_grey_pngs(tmp_path):
+    result = run_cli(
+        ["sample", "cppn:width=20,height=12,colour=grey", "-n", "2", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    for path in result.stdout.split():
+        with Image.open(path) as im:
+            assert im.mode == "L" and im.size == (20, 12)
+
+
+def test_cppn_options_are_validated():
+    for spec, message in [
+        ("cppn:colour=cmyk", "colour='cmyk' is not one of: rgb, hsv, grey"),
+        ("cppn:width=0", "cppn: width=0 must be an integer from 1 to 16384"),
+        ("cppn:net_seed=-1", "cppn: net_seed=-1 must be an integer >= 0"),
+    ]:
+        result = run_cli(["sample", spec, "-n", "1", "-o", "never-written"])
+        assert result.exit_code == 2, (spec, result.output)
+        assert message in result.stderr, result.stderr
 
 
 def test_pixelsort_sorts_runs_inside_the_band_only():
