@@ -28,18 +28,34 @@ ENV.pop("ARTKIT_DISABLE_PLUGINS", None)
 ENV.pop("ARTKIT_LOAD_PLUGINS", None)
 
 
-def make_env(folder: Path) -> Path:
-    """A venv without pip whose site-packages also loads this environment's (torch, artkit)."""
+def make_env(folder: Path, parent: str | None = None) -> Path:
+    """A venv without pip whose site-packages also loads ``parent``'s (default: this one's)."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
     python = folder / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
-    parent = sysconfig.get_paths()["purelib"]
+    parent = parent or sysconfig.get_paths()["purelib"]
     # addsitedir (not a bare path line) so artkit's own editable-install .pth runs too
     Path(site, "_artkit_parent.pth").write_text(f"import site; site.addsitedir({parent!r})\n")
     return python
+
+
+def site_packages(python: Path) -> str:
+    return subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def torch_version() -> str:
+    from importlib.metadata import version
+
+    return version("torch")
+
+
+TORCH_BEFORE = torch_version()  # must be the same after every test here
 
 
 def artkit(python: Path, *args: str, cwd: Path | None = None, env: dict | None = None, input=None):
@@ -67,7 +83,13 @@ def test_the_plugin_shows_its_version_hooks_and_names(env_python):
     assert set(info["hooks"]) == {
         "register_models", "register_losses", "register_postprocessors", "register_commands",
     }  # fmt: skip
-    assert info["registered"]["models"] == ["cppn"]
+    assert info["registered"] == {
+        "models": ["cppn"], "losses": ["ragan"], "postprocessors": ["pixelsort"],
+        "commands": ["cppn-zoom"],
+    }  # fmt: skip
+    table = artkit(env_python, "plugins")
+    row = next(line for line in table.stdout.splitlines() if line.startswith("cppn "))
+    assert "0.1.0" in row and "loaded" in row
 
 
 def test_sample_post_grid_pipeline_through_the_plugin(env_python, tmp_path):
@@ -154,13 +176,16 @@ def test_new_scaffolds_a_plugin_that_installs_and_passes_its_tests(env_python, t
     "args, message",
     [
         (["new", "Bad_Name"], "use lowercase letters, digits and single dashes"),
-        (["install", "/no/such/folder"], "/no/such/folder: no such folder"),
-        (["install", "-e", "somepackage"], "-e/--editable needs a folder"),
+        (["install", "/no/such/folder"], "/no/such/folder: no such folder or file"),
+        (["install", "-e", "somepackage"], "-e/--editable needs a plugin folder"),
+        (["install", "notes.txt"], "notes.txt: not a plugin folder or a .whl"),
         (["uninstall", "torch"], "torch is not a plugin"),
+        (["uninstall", "gan"], "gan is part of artkit; artkit will not uninstall it"),
         (["uninstall", "artkit-never-installed"], "artkit-never-installed: not installed"),
     ],
 )
 def test_plugin_command_mistakes_are_one_line_errors(env_python, tmp_path, args, message):
+    (tmp_path / "notes.txt").write_text("not a package")
     result = artkit(env_python, "plugins", *args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -176,30 +201,125 @@ def test_new_refuses_a_folder_that_is_not_empty(env_python, tmp_path):
     assert (tmp_path / "busy" / "keep.txt").read_text() == "mine"
 
 
-def test_install_refuses_when_pip_would_change_torch(env_python, tmp_path):
-    """The rule on pip's own install report (pip's JSON format, ``--report``)."""
-    from artkit.cli.plugins import guarded_changes
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+[project]
+name = "{name}"
+version = "{version}"
+dependencies = {dependencies}
+{entry_point}
+[tool.setuptools]
+packages = {packages}
+"""
 
-    installed = {"torch": "2.14.1", "torchvision": "0.29.1", "numpy": "2.1.0"}
-    report = {
-        "version": "1",
-        "install": [
-            {"metadata": {"name": "artkit-plugin-x", "version": "1.0"}},
-            {"metadata": {"name": "Torch", "version": "2.15.0"}},
-            {"metadata": {"name": "numpy", "version": "2.2.0"}},
-        ],
-    }
-    assert guarded_changes(report, installed) == ["torch 2.14.1 -> 2.15.0"]
-    same = {"install": [{"metadata": {"name": "torch", "version": "2.14.1"}}]}
-    assert guarded_changes(same, installed) == []
-    # and a real install that pip cannot resolve is one line, nothing changed
-    fake = tmp_path / "fakevision"
-    fake.mkdir()
-    (fake / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
-        '[project]\nname = "torchvision"\nversion = "99.0"\n[tool.setuptools]\npackages = []\n'
+
+def write_package(folder: Path, name: str, version: str, *, requires=(), plugin: str = "") -> Path:
+    """A tiny real distribution; with ``plugin`` it is an artkit plugin with one post-processor."""
+    module = name.replace("-", "_")
+    entry_point = f'[project.entry-points.artkit]\n{plugin} = "{module}"' if plugin else ""
+    folder.mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(
+        PYPROJECT.format(
+            name=name, version=version, dependencies=json.dumps(list(requires)),
+            entry_point=entry_point, packages=json.dumps([module] if plugin else []),
+        )
+    )  # fmt: skip
+    if plugin:
+        (folder / module).mkdir()
+        (folder / module / "__init__.py").write_text(
+            "from artkit import hookimpl\n\n\n@hookimpl\ndef register_postprocessors(register):\n"
+            f"    register('{plugin}-copy', lambda image: image.copy(), keeps_size=True)\n"
+        )
+    return folder
+
+
+def test_install_refuses_a_plugin_that_would_change_torch(env_python, tmp_path):
+    """A plugin pinning another torch: pip's plan says so, artkit refuses, nothing is installed.
+
+    The other torch is a metadata-only wheel (version 1.0.0) served from a local folder,
+    so pip resolves it offline; ``--allow-torch-change`` then lets it through, in a
+    throwaway environment of its own (pip never touches the parent ``.venv``).
+    """
+    wheels = tmp_path / "wheels"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q",
+         "-w", str(wheels), str(write_package(tmp_path / "torch", "torch", "1.0.0"))],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    greedy = write_package(
+        tmp_path / "greedy", "artkit-greedy", "0.1.0", requires=["torch==1.0.0"], plugin="greedy"
     )
-    result = artkit(env_python, "plugins", "install", str(fake), "--no-build-isolation")
-    assert result.returncode == 1
-    assert [ln for ln in result.stderr.splitlines() if ln.startswith("artkit: error: ")]
-    assert "Traceback" not in result.stderr
+    offline = {**ENV, "PIP_FIND_LINKS": str(wheels), "PIP_NO_INDEX": "1"}
+    install = ("plugins", "install", str(greedy), "--no-build-isolation")
+
+    refused = artkit(env_python, *install, env=offline)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"artkit: error: installing {greedy} would change torch {torch_version()} -> 1.0.0; "
+        "pass --allow-torch-change if that is what you want"
+    ]
+    listed = artkit(env_python, "list", "post", "--json")
+    assert "greedy-copy" not in listed.stdout  # nothing was installed
+
+    allowed_env = make_env(tmp_path / "allowed")
+    allowed = artkit(allowed_env, *install, "--allow-torch-change", env=offline)
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.splitlines() == [
+        "added artkit-greedy 0.1.0",
+        f"added torch 1.0.0 (was {torch_version()})",
+        "plugin greedy: postprocessors: greedy-copy",
+    ]
+    assert torch_version() == TORCH_BEFORE  # this environment's torch is untouched
+
+
+def test_install_mistakes_and_pip_failures_are_one_line(env_python, tmp_path):
+    offline = {**ENV, "PIP_NO_INDEX": "1"}
+    missing = artkit(env_python, "plugins", "install", "artkit-no-such-plugin", env=offline)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        "artkit: error: pip cannot install artkit-no-such-plugin: ERROR: Could not find a version "
+        "that satisfies the requirement artkit-no-such-plugin (from versions: none)"
+    ]
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "pyproject.toml").write_text("[project\nname = ")  # not TOML
+    failed = artkit(env_python, "plugins", "install", str(broken), "--no-build-isolation")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"artkit: error: pip cannot install {broken}")
+
+
+def test_reinstalling_with_upgrade_changes_nothing(env_python):
+    again = artkit(
+        env_python, "plugins", "install", str(EXAMPLE), "--upgrade", "--no-build-isolation"
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == ""
+    assert "already installed at this version, nothing changed" in again.stderr
+    assert "pixelsort" in artkit(env_python, "list", "post", "--json").stdout
+
+
+def test_uninstall_by_plugin_name_and_what_it_refuses(env_python, tmp_path):
+    package = write_package(tmp_path / "pkg", "artkit-copier", "0.2.0", plugin="copier")
+    installed = artkit(env_python, "plugins", "install", str(package), "--no-build-isolation")
+    assert installed.stdout.splitlines() == [
+        "added artkit-copier 0.2.0",
+        "plugin copier: postprocessors: copier-copy",
+    ]
+    # a package that is no plugin (artkit's own dependencies above all) is left alone
+    refused = artkit(env_python, "plugins", "uninstall", "pluggy")
+    assert refused.returncode == 2
+    assert "pluggy is not an artkit plugin (it has no artkit entry point)" in refused.stderr
+    # a plugin installed in a parent environment: pip skips it, artkit says so
+    child = make_env(tmp_path / "child", parent=site_packages(env_python))
+    outside = artkit(child, "plugins", "uninstall", "copier")
+    assert outside.returncode == 1
+    assert "pip left artkit-copier in" in outside.stderr and "it is outside" in outside.stderr
+    # by its plugin name, as `artkit plugins` shows it
+    removed = artkit(env_python, "plugins", "uninstall", "copier")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout == "removed artkit-copier 0.2.0 (plugins: copier)\n"
+    assert "copier-copy" not in artkit(env_python, "list", "post", "--json").stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -28,10 +29,18 @@ def attach(app: typer.Typer) -> None:
             return
         from artkit.plugins import get_host
 
-        infos = get_host().plugin_infos()
+        host = get_host()
+        infos = host.plugin_infos()
+        commands = commands_by_plugin(host)
+        rows = []
+        for info in infos:
+            row = info.as_dict()
+            if commands.get(info.name):
+                row["registered"] = {**row["registered"], "commands": commands[info.name]}
+            rows.append(row)
         if as_json:
-            for info in infos:
-                print(json.dumps(info.as_dict()))
+            for row in rows:
+                print(json.dumps(row))
             return
         from rich.table import Table
 
@@ -40,15 +49,17 @@ def attach(app: typer.Typer) -> None:
         table = Table(box=None, pad_edge=False)
         for col in ("plugin", "version", "source", "status", "hooks", "registered"):
             table.add_column(col)
-        for info in infos:
-            registered = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.registered.items() if v)
-            status = info.status if not info.error else f"{info.status}: {info.error}"
+        for row in rows:
+            registered = "; ".join(
+                f"{k}: {', '.join(v)}" for k, v in row["registered"].items() if v
+            )
+            status = row["status"] if not row["error"] else f"{row['status']}: {row['error']}"
             table.add_row(
-                info.name,
-                info.version or "-",
-                info.source,
+                row["name"],
+                row["version"] or "-",
+                row["source"],
                 status,
-                ", ".join(h.removeprefix("register_") for h in info.hooks) or "-",
+                ", ".join(h.removeprefix("register_") for h in row["hooks"]) or "-",
                 registered or "-",
             )
         out_console().print(table)
@@ -59,17 +70,52 @@ def attach(app: typer.Typer) -> None:
     app.add_typer(plugins_app, name="plugins")
 
 
+def commands_by_plugin(host) -> dict[str, list[str]]:
+    """The subcommands each plugin's ``register_commands`` adds, by plugin name.
+
+    Each implementation is called once more on a scratch app (registering a command
+    has no other effect), so this works whether or not the real app was built.
+    """
+    from typer.main import get_command_name
+
+    found: dict[str, list[str]] = {}
+    for impl in host.pm.hook.register_commands.get_hookimpls():
+        info = host.infos.get(impl.plugin_name)
+        if info is not None and info.status != "loaded":
+            continue
+        scratch = typer.Typer()
+        try:
+            impl.function(**{arg: scratch for arg in impl.argnames})
+        except Exception:  # already reported by name when the real app was built
+            continue
+        names = [
+            c.name or get_command_name(c.callback.__name__)
+            for c in scratch.registered_commands
+            if c.callback is not None
+        ]
+        names += [g.name or g.typer_instance.info.name for g in scratch.registered_groups]
+        found[impl.plugin_name] = [str(n) for n in names if n]
+    return found
+
+
 # --------------------------------------------------------------------------- install
 
 
 #: Installing a plugin must never swap these under artkit (a CUDA build for a CPU one...).
 GUARDED = ("torch", "torchvision")
+#: what pip installs from a file
+ARCHIVES = (".whl", ".tar.gz", ".zip")
 
 
 def _installed() -> dict[str, str]:
+    """Name -> version of every distribution Python would import (the first on sys.path wins)."""
     from importlib.metadata import distributions
 
-    return {_canon(d.metadata["Name"]): d.version for d in distributions() if d.metadata["Name"]}
+    found: dict[str, str] = {}
+    for dist in distributions():
+        if dist.metadata["Name"]:
+            found.setdefault(_canon(dist.metadata["Name"]), dist.version)
+    return found
 
 
 def _canon(name: str) -> str:
@@ -91,20 +137,20 @@ def guarded_changes(report: dict, installed: dict[str, str]) -> list[str]:
     ]
 
 
-def _plugin_entry_points() -> dict[str, str]:
+def _plugin_entry_points() -> dict[str, tuple[str, str]]:
+    """Plugin name -> (module, canonical distribution name) for every ``artkit`` entry point."""
     from importlib.metadata import entry_points
 
-    return {ep.name: ep.value for ep in entry_points(group="artkit")}
+    return {
+        ep.name: (ep.value, _canon(ep.dist.metadata["Name"]) if ep.dist else "")
+        for ep in entry_points(group="artkit")
+    }
 
 
-def _pip(args: list[str], *, capture: bool) -> subprocess.CompletedProcess:
-    import sys
-
-    command = [sys.executable, "-m", "pip", *args]
+def _pip(args: list[str]) -> subprocess.CompletedProcess:
+    """Run pip in artkit's own environment (the interpreter running artkit), output captured."""
     try:
-        return subprocess.run(
-            command, capture_output=capture, text=True, stdout=None if capture else sys.stderr
-        )
+        return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
     except OSError as exc:
         from artkit.errors import ArtkitError
 
@@ -122,8 +168,6 @@ def _pip_error(result: subprocess.CompletedProcess, what: str) -> Exception:
 
 def _registered_by(names: set[str]) -> dict[str, dict[str, list[str]]]:
     """What the plugins called ``names`` register, asked of a fresh process (new entry points)."""
-    import sys
-
     if not names:
         return {}
     result = subprocess.run(
@@ -161,17 +205,19 @@ def install(
     ] = False,
 ) -> None:
     """Install a plugin with pip into artkit's own environment; prints what was added."""
-    from pathlib import Path
-
     from artkit.cli.context import say
     from artkit.errors import ArtkitError, UsageError
 
-    looks_like_path = target.startswith((".", "/", "~")) or Path(target).exists()
-    if looks_like_path and not Path(target).expanduser().is_dir():
-        raise UsageError(f"{target}: no such folder (give a package name or a plugin folder)")
-    if editable and not looks_like_path:
-        raise UsageError("-e/--editable needs a folder, not a package name")
-    spec = str(Path(target).expanduser().resolve()) if looks_like_path else target
+    path = Path(target).expanduser()
+    looks_like_path = target.startswith((".", "/", "~")) or path.exists()
+    if looks_like_path and not path.is_dir():
+        if not path.exists():
+            raise UsageError(f"{target}: no such folder or file (give a package name or a folder)")
+        if not target.endswith(ARCHIVES):
+            raise UsageError(f"{target}: not a plugin folder or a {', '.join(ARCHIVES)} file")
+    if editable and not (looks_like_path and path.is_dir()):
+        raise UsageError("-e/--editable needs a plugin folder")
+    spec = str(path.resolve()) if looks_like_path else target
     flags = (["--upgrade"] if upgrade else []) + (
         ["--no-build-isolation"] if no_build_isolation else []
     )
@@ -179,9 +225,7 @@ def install(
     before, plugins_before = _installed(), _plugin_entry_points()
 
     # 1. ask pip what it would do, and refuse to swap torch under artkit
-    plan = _pip(
-        ["install", "--dry-run", "--quiet", "--report", "-", *flags, *pip_target], capture=True
-    )
+    plan = _pip(["install", "--dry-run", "--quiet", "--report", "-", *flags, *pip_target])
     if plan.returncode != 0:
         raise _pip_error(plan, f"pip cannot install {target}")
     try:
@@ -195,16 +239,19 @@ def install(
             "pass --allow-torch-change if that is what you want"
         )
 
-    # 2. install for real; pip's own progress goes to stderr
-    say(f"installing {target} into {Path(__import__('sys').prefix)}")
-    done = _pip(["install", "--quiet", *flags, *pip_target], capture=True)
+    # 2. install for real (pip's messages are kept for a one-line error)
+    say(f"installing {target} into {sys.prefix}")
+    done = _pip(["install", "--quiet", *flags, *pip_target])
     if done.returncode != 0:
         raise _pip_error(done, f"pip failed to install {target}")
 
     # 3. say what changed
     after, plugins_after = _installed(), _plugin_entry_points()
     added = {n: v for n, v in after.items() if before.get(n) != v}
-    new_plugins = {n for n in plugins_after if plugins_after[n] != plugins_before.get(n)}
+    new_plugins = {
+        n for n, (module, dist) in plugins_after.items()
+        if dist in added or (module, dist) != plugins_before.get(n)
+    }  # fmt: skip
     for name, version in sorted(added.items()):
         was = f" (was {before[name]})" if name in before else ""
         print(f"added {name} {version}{was}")
@@ -212,32 +259,52 @@ def install(
         listed = "; ".join(f"{k}: {', '.join(v)}" for k, v in registered.items() if v) or "nothing"
         print(f"plugin {plugin}: {listed}")
     if not added:
-        say(f"{target}: already installed, nothing changed")
+        say(f"{target}: already installed at this version, nothing changed")
 
 
 def uninstall(
-    name: Annotated[str, typer.Argument(help="The plugin's package name (see pip list).")],
+    name: Annotated[
+        str, typer.Argument(help="The plugin's package name (pip list) or its plugin name.")
+    ],
 ) -> None:
     """Remove a plugin package from artkit's environment with pip."""
     from importlib.metadata import PackageNotFoundError, distribution
 
-    from artkit.errors import UsageError
+    from artkit.errors import ArtkitError, UsageError
 
-    canon = _canon(name)
+    dist_name = _distribution_of_plugin(name) or name
+    canon = _canon(dist_name)
     if canon in ("artkit", *GUARDED):
-        raise UsageError(f"{name} is not a plugin; artkit will not uninstall it")
+        what = "part of artkit" if canon == "artkit" else "not a plugin"
+        raise UsageError(f"{name} is {what}; artkit will not uninstall it")
     try:
-        dist = distribution(name)
+        dist = distribution(dist_name)
     except PackageNotFoundError:
-        raise UsageError(f"{name}: not installed") from None
+        raise UsageError(f"{name}: not installed (see artkit plugins)") from None
     plugins = [ep.name for ep in dist.entry_points if ep.group == "artkit"]
+    if not plugins:
+        raise UsageError(
+            f"{name} is not an artkit plugin (it has no artkit entry point); remove it with pip"
+        )
     version = _installed().get(canon, "")
-    done = _pip(["uninstall", "--yes", "--quiet", name], capture=True)
+    where = dist.locate_file("")
+    done = _pip(["uninstall", "--yes", "--quiet", dist_name])
     if done.returncode != 0:
-        raise _pip_error(done, f"pip failed to uninstall {name}")
+        raise _pip_error(done, f"pip failed to uninstall {dist_name}")
+    if canon in _installed():  # pip skips what lies outside this environment, quietly
+        raise ArtkitError(f"pip left {dist_name} in {where}: it is outside {sys.prefix}")
     # (read before pip ran: the distribution's metadata files are gone now)
-    shown = f" (plugins: {', '.join(plugins)})" if plugins else ""
-    print(f"removed {canon} {version}{shown}")
+    print(f"removed {canon} {version} (plugins: {', '.join(plugins)})")
+
+
+def _distribution_of_plugin(plugin: str) -> str | None:
+    """The distribution that provides the plugin called ``plugin`` (``cppn`` -> ``artkit-plugin-cppn``)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="artkit", name=plugin):
+        if ep.dist is not None:
+            return ep.dist.metadata["Name"]
+    return None
 
 
 def new(
