@@ -37,12 +37,28 @@ test = ["pytest>=8"]
 
 [tool.setuptools]
 packages = ["{module}"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = ["E", "F", "W", "I", "B", "UP", "TID", "SIM", "RUF"]
+
+[tool.ruff.lint.flake8-tidy-imports]
+# artkit imports every plugin when it starts: import these inside functions only
+banned-module-level-imports = ["torch", "torchvision", "numpy"]
+
+[tool.ruff.lint.per-file-ignores]
+"tests/**" = ["TID253"]
 """
 
 README = """\
 # {project}
 
-An [artkit](https://github.com/) plugin. It registers the post-processor `{step}`:
+An artkit plugin. It registers the post-processor `{step}`:
 
 ```sh
 artkit sample runs/my-model -n 8 -o raw | artkit post {step}:amount=0.5 -o tinted
@@ -55,6 +71,11 @@ artkit plugins install -e .      # into artkit's own environment
 pytest                           # runs tests/ (artkit.testing checks + a CLI run)
 artkit plugins                   # shows "{name}" and what it registered
 ```
+
+Add models, losses, datasets, feature extractors or commands with more hooks in
+`{module}/__init__.py` (artkit's README lists every hook with an example), and
+check each with `artkit.testing` (`check_model`, `check_loss`, `check_dataset`...).
+Publish with `python -m build` and `twine upload dist/*`.
 """
 
 INIT = '''\
@@ -91,7 +112,13 @@ class TintConfig:
 
 @hookimpl
 def register_postprocessors(register):
-    register("{step}", "{module}.steps:tint", description=TintConfig.__doc__, params=TintConfig)
+    register(
+        "{step}",
+        "{module}.steps:tint",  # imported the first time the step is used
+        description=TintConfig.__doc__,
+        params=TintConfig,
+        keeps_size=True,  # a promise artkit.testing.check_postprocessor holds it to
+    )
 '''
 
 STEPS = '''\
@@ -113,9 +140,8 @@ def tint(image: Image.Image, amount: float = 0.3, color: str = "orange") -> Imag
 TEST = '''\
 """Tests for {project}: artkit's conformance check, then the real command line."""
 
-from PIL import Image
-
 from artkit.testing import check_postprocessor, run_cli, tiny_images
+from PIL import Image
 
 
 def test_{ident}_passes_the_artkit_conformance_check():
@@ -125,11 +151,12 @@ def test_{ident}_passes_the_artkit_conformance_check():
 def test_{ident}_tints_through_the_cli(tmp_path):
     source = tmp_path / "in.png"
     tiny_images(1, 16)[0].save(source)
-    out = tmp_path / "out"
-    result = run_cli(["post", "{step}:amount=1,color=red", "-i", str(source), "-o", str(out)])
+    step = "{step}:amount=1,color=red"
+    result = run_cli(["post", step, "-i", str(source), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    out = Image.open(result.stdout.strip())
-    assert out.convert("RGB").getpixel((8, 8)) == (255, 0, 0)
+    tinted = Image.open(result.stdout.strip())
+    assert tinted.size == (16, 16)
+    assert tinted.convert("RGB").getpixel((8, 8)) == (255, 0, 0)
 
 
 def test_a_bad_amount_is_a_one_line_error():

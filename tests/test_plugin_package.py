@@ -156,6 +156,14 @@ def test_new_scaffolds_a_plugin_that_installs_and_passes_its_tests(env_python, t
         "README.md", "artkit_glitch/__init__.py", "artkit_glitch/steps.py",
         "pyproject.toml", "tests/test_plugin.py",
     ]  # fmt: skip
+    for lint in (["check", "--no-cache", "."], ["format", "--check", "."]):  # its own ruff config
+        ruff = subprocess.run(
+            [sys.executable, "-m", "ruff", *lint],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path / "glitch",
+        )
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     installed = artkit(
         env_python, "plugins", "install", "-e", str(tmp_path / "glitch"), "--no-build-isolation"
     )
