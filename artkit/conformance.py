@@ -531,7 +531,10 @@ def check_dataset(name: str, *, tmp_dir: str | Path | None = None, **params: Any
 
 
 def check_extractor(name: str, **params: Any) -> None:
-    """Check a feature extractor: a frozen module, ``extractor(images, layers) -> {layer: features}``.
+    """Check a feature extractor, of either kind artkit uses.
+
+    Style extractors (``extractor(images, layers) -> {layer: features}``, used by
+    style transfer and perceptual losses):
 
     - it declares ``layers``, and its ``content_layers`` and ``style_layers`` are among them;
     - on (2, 3, 32, 32) images in [-1, 1] every requested layer comes back as a finite
@@ -539,6 +542,10 @@ def check_extractor(name: str, **params: Any) -> None:
     - its parameters are frozen, yet gradients reach the input image (style transfer
       optimises the image through it) and are finite;
     - asking for a layer it does not have is a one-line UsageError naming it.
+
+    Embedders (``embed(images) -> (N, D)``, used by ``artkit eval``): float32 finite
+    features, the same for the same images, different for different ones, and each
+    image's features the same alone as in a batch.
     """
     import torch
 
@@ -551,6 +558,36 @@ def check_extractor(name: str, **params: Any) -> None:
         raise _fail(
             "extractor", name, f"the factory returned {type(extractor).__name__}, not a module"
         )
+    if callable(getattr(extractor, "embed", None)):
+        _check_embedder(extractor, name)
+    else:
+        _check_feature_maps(extractor, name)
+
+
+def _check_embedder(extractor: Any, name: str) -> None:
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 3, 48, 48, generator=g) * 2 - 1
+    with torch.no_grad():
+        batch, again, alone = extractor.embed(x), extractor.embed(x), extractor.embed(x[2:])
+    if not isinstance(batch, torch.Tensor) or batch.dim() != 2 or batch.shape[0] != 3:
+        shape = tuple(batch.shape) if isinstance(batch, torch.Tensor) else type(batch).__name__
+        raise _fail("extractor", name, f"embed(3 images) must give (3, D) features, got {shape}")
+    if batch.dtype != torch.float32 or not torch.isfinite(batch).all():
+        raise _fail("extractor", name, "embed must give finite float32 features")
+    if not torch.equal(batch, again):
+        raise _fail("extractor", name, "the same images gave different features")
+    if torch.allclose(batch[0], batch[1]):
+        raise _fail("extractor", name, "two different images gave the same features")
+    scale = batch.abs().max().clamp(min=1e-6)
+    if not torch.allclose(alone, batch[2:], atol=1e-4 * float(scale), rtol=1e-3):
+        raise _fail("extractor", name, "an image's features depend on the rest of its batch")
+
+
+def _check_feature_maps(extractor: Any, name: str) -> None:
+    import torch
+
     layers = list(getattr(extractor, "layers", ()) or ())
     if not layers:
         raise _fail("extractor", name, "declares no layers")

@@ -62,10 +62,23 @@ def test_every_dataset_conforms(name, tmp_path):
     check_dataset(name, tmp_dir=tmp_path)
 
 
+def tiny_model_file(folder):
+    from artkit.checkpoint import build_model, save_model
+
+    model = build_model("vae", {"resolution": 32, "width": 0.125, "z_dim": 8})
+    return {"path": str(save_model(model, folder / "tiny-vae.safetensors"))}
+
+
+#: settings for components whose plugin declares no ``test_params`` of its own (yet)
+UNDECLARED = {"checkpoint": tiny_model_file}
+
+
 @pytest.mark.parametrize("name", names("extractors"))
-def test_every_extractor_conforms(name, monkeypatch):
-    monkeypatch.setenv("ARTKIT_OFFLINE", "1")  # no VGG download: vgg falls back, with a notice
-    check_extractor(name)
+def test_every_extractor_conforms(name, monkeypatch, tmp_path):
+    monkeypatch.setenv("ARTKIT_OFFLINE", "1")  # no weight downloads: vgg falls back, with a notice
+    declared = get_registry("extractors").get(name).extra.get("test_params")
+    params = UNDECLARED[name](tmp_path) if name in UNDECLARED and not declared else {}
+    check_extractor(name, **params)
 
 
 # -- the checks catch broken components -------------------------------------------------------
@@ -261,6 +274,22 @@ def test_extractor_check_fails_when_no_gradient_reaches_the_image(artkit_plugin)
     artkit_plugin(Detached(), name="detached")
     with pytest.raises(ConformanceError, match="no finite gradient reaches the input image"):
         check_extractor("detached")
+
+
+def test_extractor_check_fails_when_features_depend_on_the_batch(artkit_plugin):
+    class BatchNormed:
+        @artkit.hookimpl
+        def register_extractors(self, register):
+            class Embedder(torch.nn.Module):
+                def embed(self, images):  # centred over the batch: one image alone is all 0
+                    flat = images.flatten(1)
+                    return flat - flat.mean(0)
+
+            register("batch-normed", lambda device="cpu": Embedder())
+
+    artkit_plugin(BatchNormed(), name="batch-normed")
+    with pytest.raises(ConformanceError, match="features depend on the rest of its batch"):
+        check_extractor("batch-normed")
 
 
 def test_postprocessor_check_holds_steps_to_keeps_size(artkit_plugin):
