@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,9 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
+
+from artkit.testing import tiny_images
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "artkit-plugin-cppn"
@@ -143,6 +146,43 @@ def test_the_example_plugins_own_tests_pass(env_python, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     assert "10 passed" in result.stdout
+
+
+def readme_plugin() -> dict[str, str]:
+    """The minimal plugin in README's "Plugins" section: {file name: text}."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Plugins\n") : text.index("### Hook reference")]
+    files = {}
+    for block in re.findall(r"```(?:toml|python)\n(.*?)```", section, re.S):
+        name = block.split("\n", 1)[0].removeprefix("# ").split(" ")[0]  # "# pyproject.toml"
+        files[name] = block
+    return files
+
+
+def test_the_readme_minimal_plugin_works(env_python, tmp_path):
+    files = readme_plugin()
+    assert set(files) == {"pyproject.toml", "artkit_solarize/__init__.py"}
+    assert sum(text.count("\n") for text in files.values()) < 30  # "under 30 lines"
+    for name, text in files.items():
+        (tmp_path / "plugin" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "plugin" / name).write_text(text)
+    installed = artkit(
+        env_python, "plugins", "install", str(tmp_path / "plugin"), "--no-build-isolation"
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert "plugin solarize: postprocessors: solarize" in installed.stdout
+    source = tmp_path / "in.png"
+    tiny_images(1, 32)[0].save(source)
+    result = artkit(
+        env_python, "post", "solarize:threshold=100", "-i", str(source), "-o", str(tmp_path / "o")
+    )
+    assert result.returncode == 0, result.stderr
+    expected = ImageOps.solarize(Image.open(source).convert("RGB"), 100)
+    assert Image.open(result.stdout.strip()).convert("RGB").tobytes() == expected.tobytes()
+    bad = artkit(env_python, "post", "solarize:threshold=high", "-i", str(source))
+    assert bad.returncode == 2 and "threshold='high' is not a valid int" in bad.stderr
+    removed = artkit(env_python, "plugins", "uninstall", "solarize")
+    assert removed.stdout == "removed artkit-solarize 0.1.0 (plugins: solarize)\n"
 
 
 def test_new_scaffolds_a_plugin_that_installs_and_passes_its_tests(env_python, tmp_path):
