@@ -1,280 +1,369 @@
-"""Evaluation metrics, extractors, ``artkit eval``, ``--eval-every`` and ``artkit plot``.
+"""Evaluation extractors and ``artkit eval``: the FID Inception and its weights, the
+weight-free features, features from a trained checkpoint, the CLI on folders, record
+streams and dataset specs, and the reference-statistics cache.
 
-The formulas are checked against independent computations (scipy's ``sqrtm``) and
-against their defining properties on controlled data; the commands run for real
-on real (tiny) images and trainings.
+The real FID weights cannot be downloaded here, so the Inception is checked
+structurally with random weights (every tensor name and shape loads strictly, the
+forward pass gives 2048 features) and the FID label is shown to depend on the file's
+SHA-256 alone.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageFilter
 
-from artkit.eval.features import FIDInception, RandomConv
-from artkit.eval.metrics import (
-    frechet_distance,
-    frechet_distance_of,
-    kernel_inception_distance,
-    mean_cov,
-    precision_recall,
-)
+from artkit.eval import weight_paths
+from artkit.eval.features import RandomConv, get_features
+from artkit.eval.inception import FIDInception, build_inception, download_fid_weights
 from artkit.plugins import get_registry
 from artkit.testing import run_cli
 from tests.helpers import one_error_line
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def offline_and_one_thread(monkeypatch, tmp_path_factory):
+    monkeypatch.setenv("ARTKIT_OFFLINE", "1")  # no download attempts from tests
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch-home")))
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
 
 
-def shapes(n: int, size: int = 32) -> torch.Tensor:
+def save_shapes(folder, n, seed=0, size=32, blur=0.0, **options):
     source = (
-        get_registry("datasets").get("shapes").create({"count": n}, resolution=size, channels=3)
+        get_registry("datasets")
+        .get("shapes")
+        .create({"count": n, "seed": seed, **options}, resolution=size, channels=3)
     )
-    array = torch.from_numpy(np.stack([source[i] for i in range(n)])).permute(0, 3, 1, 2)
-    return array.float() / 127.5 - 1
-
-
-# -- the formulas ------------------------------------------------------------------------
-
-
-def test_frechet_matches_scipy_sqrtm_on_random_features():
-    from scipy import linalg
-
-    g = torch.Generator().manual_seed(0)
-    a = torch.randn(300, 16, generator=g, dtype=torch.float64)
-    b = (
-        torch.randn(300, 16, generator=g, dtype=torch.float64)
-        @ torch.randn(16, 16, generator=g, dtype=torch.float64)
-        * 0.5
-        + 0.3
-    )
-    mu1, c1 = mean_cov(a)
-    mu2, c2 = mean_cov(b)
-    covmean = linalg.sqrtm(c1.numpy() @ c2.numpy()).real
-    expected = float(((mu1 - mu2) ** 2).sum() + np.trace(c1.numpy() + c2.numpy() - 2 * covmean))
-    assert abs(frechet_distance(mu1, c1, mu2, c2) - expected) < 1e-3
-
-
-def test_frechet_of_a_set_with_itself_is_zero_and_grows_with_shift():
-    g = torch.Generator().manual_seed(1)
-    a = torch.randn(500, 8, generator=g)
-    assert frechet_distance_of(a, a) < 1e-6
-    assert frechet_distance_of(a, a + 0.5) == pytest.approx(8 * 0.25, rel=1e-3)
-
-
-def test_fd_on_image_features_grows_for_blurred_and_shifted_copies():
-    images = shapes(96)
-    net = RandomConv()
-    feats = net.embed(images)
-    pil = [
-        Image.fromarray(((im.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()) for im in images
-    ]
-
-    def tensor(ims):
-        arrays = np.stack([np.asarray(i) for i in ims])  # a writable copy
-        return torch.from_numpy(arrays).permute(0, 3, 1, 2).float() / 127.5 - 1
-
-    blur1 = net.embed(tensor([p.filter(ImageFilter.GaussianBlur(1)) for p in pil]))
-    blur3 = net.embed(tensor([p.filter(ImageFilter.GaussianBlur(3)) for p in pil]))
-    shifted = net.embed(torch.roll(images, shifts=(6, 6), dims=(2, 3)))
-    same = frechet_distance_of(feats, feats)
-    assert same < 1e-6
-    assert frechet_distance_of(feats, blur3) > frechet_distance_of(feats, blur1) > 0.01
-    assert frechet_distance_of(feats, shifted) > 0.01
-
-
-def test_kid_is_unbiased_for_one_distribution_and_positive_for_two():
-    g = torch.Generator().manual_seed(2)
-    x, y = torch.randn(600, 32, generator=g), torch.randn(600, 32, generator=g)
-    mean, std = kernel_inception_distance(x, y, subsets=50, subset_size=200)
-    assert abs(mean) < 3 * std / np.sqrt(50) + 1e-3  # centred on 0, not biased upward
-    other = torch.randn(600, 32, generator=g) * 1.3 + 0.2
-    far, _ = kernel_inception_distance(x, other, subsets=50, subset_size=200)
-    assert far > 20 * max(abs(mean), 1e-4)
-
-
-def test_precision_recall_identical_sets_and_dropped_modes():
-    g = torch.Generator().manual_seed(3)
-    centres = torch.randn(4, 16, generator=g) * 10
-    real = torch.cat([c + torch.randn(100, 16, generator=g) for c in centres])
-    assert precision_recall(real, real) == (1.0, 1.0)
-    two_modes = torch.cat([c + torch.randn(100, 16, generator=g) for c in centres[:2]])
-    precision, recall = precision_recall(real, two_modes)
-    assert precision > 0.75  # what it makes is realistic...
-    assert 0.3 < recall < 0.6  # ...but half the modes are missing
-
-
-# -- extractors ---------------------------------------------------------------------------
-
-
-def test_fid_inception_architecture_loads_its_state_and_gives_2048_features():
-    torch.manual_seed(0)
-    net = FIDInception()
-    state = {k: v.clone() for k, v in net.net.state_dict().items()}
-    assert state["fc.weight"].shape == (1008, 2048)  # the TF graph's 1008 classes
-    assert state["Mixed_7c.branch_pool.conv.weight"].shape == (192, 2048, 1, 1)
-    fresh = FIDInception()
-    fresh.load_fid_state(state, "random")
-    assert fresh.standard_fid
-    fresh.eval()
-    out = fresh.embed(torch.rand(2, 3, 64, 64) * 2 - 1)
-    assert out.shape == (2, 2048) and torch.isfinite(out).all()
-    with pytest.raises(Exception, match="not the FID Inception weights"):
-        FIDInception().load_fid_state({"fc.weight": torch.zeros(3)}, "bad.pth")
-
-
-def test_random_conv_is_deterministic():
-    x = torch.rand(3, 3, 40, 40) * 2 - 1
-    assert torch.equal(RandomConv().embed(x), RandomConv().embed(x))
-    assert not torch.equal(RandomConv(seed=1).embed(x), RandomConv().embed(x))
-
-
-# -- artkit eval ---------------------------------------------------------------------------
+    folder.mkdir(parents=True)
+    for i in range(n):
+        im = Image.fromarray(source[i])
+        if blur:
+            im = im.filter(ImageFilter.GaussianBlur(blur))
+        im.save(folder / f"{i:03d}.png")
+    return folder
 
 
 @pytest.fixture
 def folders(tmp_path):
-    images = shapes(64)
-    for name, batch in (("a", images[:32]), ("b", images[32:])):
-        (tmp_path / name).mkdir()
-        for i, im in enumerate(batch):
-            arr = ((im.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()
-            Image.fromarray(arr).save(tmp_path / name / f"{i:03d}.png")
-    (tmp_path / "blur").mkdir()
-    for p in sorted((tmp_path / "a").iterdir()):
-        Image.open(p).filter(ImageFilter.GaussianBlur(2)).save(tmp_path / "blur" / p.name)
+    save_shapes(tmp_path / "a", 32, seed=0)
+    save_shapes(tmp_path / "b", 32, seed=1)
+    save_shapes(tmp_path / "blur", 32, seed=0, blur=2)
+    save_shapes(tmp_path / "dark", 32, seed=2, background="dark")
     return tmp_path
 
 
-def test_eval_folders_json_names_its_features_and_never_says_fid(folders):
-    def evaluate(samples: str, ref: str, *extra: str):
-        args = ["--device", "cpu", "eval", str(folders / samples), "--ref", str(folders / ref)]
-        return run_cli([*args, *extra])
+def evaluate(*args: str, input: str | None = None):
+    result = run_cli(["--device", "cpu", "eval", *args], input=input)
+    return result
 
-    result = evaluate("a", "a", "--json")
-    assert result.exit_code == 0, result.output
-    same = json.loads(result.stdout)
-    assert same["fd"] < 1e-6 and same["precision"] == same["recall"] == 1.0
-    assert same["features"] == "random-conv" and same["standard_fid"] is False
-    assert same["fd_label"] == "FD (random-conv)" and same["samples"] == 32
-    assert "FID Inception weights" in result.stderr
-    blurred = json.loads(evaluate("blur", "a", "--json").stdout)
-    assert blurred["fd"] > 0.1 and blurred["kid"] > same["kid"]
-    other = json.loads(evaluate("b", "a", "--json").stdout)
-    assert other["fd"] > 0.1  # another sample of the same distribution: small but not 0
-    text = evaluate("a", "b").stdout
-    assert "FD (random-conv)" in text and "FID" not in text.replace("(not FID)", "")
+
+# -- the FID Inception --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def random_fid_state():
+    torch.manual_seed(0)
+    net = FIDInception()
+    for m in net.modules():  # random, but with activations that neither vanish nor explode
+        if isinstance(m, torch.nn.Conv2d | torch.nn.Linear):
+            torch.nn.init.kaiming_normal_(m.weight)
+    state = {k: v.clone() for k, v in net.net.state_dict().items()}
+    return {
+        k: v for k, v in state.items() if not k.endswith("num_batches_tracked")
+    }  # as in the file
+
+
+def test_fid_inception_architecture_loads_its_state_and_gives_2048_features(random_fid_state):
+    state = random_fid_state
+    assert state["fc.weight"].shape == (1008, 2048)  # the TF graph's 1008 classes
+    assert state["Mixed_7c.branch_pool.conv.weight"].shape == (192, 2048, 1, 1)
+    assert state["Conv2d_1a_3x3.bn.running_var"].shape == (32,)
+    assert not any(k.startswith("AuxLogits") for k in state)  # built with aux_logits=False
+    net = FIDInception()
+    net.load_fid_state(state, "random", standard=False)
+    out = net.embed(torch.rand(2, 3, 48, 48) * 2 - 1)  # resized to 299 inside, as pytorch-fid does
+    assert out.shape == (2, 2048) and torch.isfinite(out).all() and (out >= 0).all()
+    assert net.label == "FD (inception-unverified)"
+    with pytest.raises(Exception, match="not the FID Inception weights"):
+        FIDInception().load_fid_state({"fc.weight": torch.zeros(3)}, "bad.pth", standard=True)
+    smaller = {k: v for k, v in state.items() if not k.startswith("Mixed_7c")}
+    with pytest.raises(Exception, match="missing"):
+        FIDInception().load_fid_state(smaller, "cut.pth", standard=True)
+
+
+def test_fid_blocks_pool_as_tensorflow_did(random_fid_state):
+    """The FID variants differ from torchvision's blocks exactly in their pooling."""
+    from torchvision.models import inception as tv
+
+    net = FIDInception()
+    net.load_fid_state(random_fid_state, "random", standard=False)
+    x = torch.rand(1, 1280, 8, 8)
+    block_b, block_c = net.net.Mixed_7b, net.net.Mixed_7c
+    plain = tv.InceptionE(1280)
+    plain.load_state_dict(block_b.state_dict())
+    plain.eval()
+    with torch.no_grad():
+        # avg pool without padded zeros: the border of the pooled branch differs, the centre not
+        ours, theirs = block_b(x), plain(x)
+        pooled = slice(2048 - 192, 2048)
+        assert torch.allclose(ours[:, : pooled.start], theirs[:, : pooled.start])
+        assert not torch.allclose(ours[:, pooled], theirs[:, pooled])
+        assert torch.allclose(ours[:, pooled, 2:-2, 2:-2], theirs[:, pooled, 2:-2, 2:-2], atol=1e-5)
+        y = torch.rand(1, 2048, 8, 8)
+        manual = block_c.branch_pool(torch.nn.functional.max_pool2d(y, 3, stride=1, padding=1))
+        assert torch.allclose(block_c(y)[:, pooled], manual)  # the last block pools with max
+
+
+def test_fid_label_only_for_the_published_file(tmp_path, monkeypatch, random_fid_state):
+    from artkit.checkpoint import sha256_file
+    from artkit.eval import inception
+
+    hub = weight_paths.torch_hub_checkpoints()
+    hub.mkdir(parents=True)
+    pth = hub / weight_paths.FID_WEIGHTS
+    torch.save(random_fid_state, pth)
+    notices: list[str] = []
+    unverified = build_inception(notice=notices.append)
+    assert not unverified.standard_fid and unverified.label == "FD (inception-unverified)"
+    assert any("not the published FID file" in m for m in notices)
+    # the hub file was converted once into artkit's cache, as safetensors
+    cached = weight_paths.cached_fid_path()
+    assert cached.is_file()
+    # with the published hash equal to this file's, the very same weights are the FID ones
+    monkeypatch.setattr(weight_paths, "FID_SHA256", sha256_file(pth))
+    cached.unlink()
+    standard = build_inception(notice=notices.append)
+    assert standard.standard_fid and standard.label == "FID" and standard.name == "inception"
+    assert build_inception().standard_fid  # now from artkit's cache
+    # a cache file changed after conversion is no longer trusted as standard
+    from artkit.checkpoint import load_tensors, save_tensors
+
+    tensors, meta = load_tensors(cached)
+    tensors["fc.bias"] = tensors["fc.bias"] + 1
+    save_tensors(cached, tensors, meta)
+    assert not build_inception().standard_fid
+    assert inception.FIDInception is FIDInception
+
+
+def test_weights_file_pickles_with_code_are_refused(tmp_path, random_fid_state):
+    evil = tmp_path / "evil.pth"
+    torch.save({"state": random_fid_state, "args": argparse.Namespace(lr=1)}, evil)
+    result = run_cli(["weights", "import", "inception", str(evil)])
+    assert result.exit_code == 1 and "refused" in one_error_line(result.stderr)
+    assert not weight_paths.cached_fid_path().exists()
+
+
+def test_weights_import_and_list_show_the_inception(tmp_path, random_fid_state):
+    pth = tmp_path / "pt_inception.pth"
+    torch.save(random_fid_state, pth)
+    result = run_cli(["weights", "import", "inception", str(pth)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(weight_paths.cached_fid_path())
+    assert "NOT the published FID file" in result.stderr
+    rows = [json.loads(line) for line in run_cli(["weights", "list", "--json"]).stdout.splitlines()]
+    assert {"name": "inception", "source": "cache", "present": True}.items() <= next(
+        r for r in rows if r["name"] == "inception" and r["source"] == "cache"
+    ).items()
+
+
+def test_download_goes_to_the_hub_cache_and_checks_the_hash(
+    tmp_path, monkeypatch, random_fid_state
+):
+    from artkit.checkpoint import sha256_file
+
+    served = tmp_path / "served" / weight_paths.FID_WEIGHTS
+    served.parent.mkdir()
+    torch.save(random_fid_state, served)
+    url = served.as_uri()
+    notices: list[str] = []
+    assert download_fid_weights(notices.append, url) is None  # ARTKIT_OFFLINE: never tried
+    monkeypatch.delenv("ARTKIT_OFFLINE")
+    assert download_fid_weights(notices.append, url) is None  # hash prefix differs: refused
+    assert "download failed" in notices[-1]
+    monkeypatch.setattr(weight_paths, "FID_SHA256", sha256_file(served))
+    got = download_fid_weights(notices.append, url)
+    assert got == weight_paths.torch_hub_checkpoints() / weight_paths.FID_WEIGHTS
+    assert sha256_file(got) == sha256_file(served)
+
+
+def test_eval_says_fid_with_the_standard_weights(folders, monkeypatch, random_fid_state):
+    from artkit.checkpoint import sha256_file
+
+    pth = folders / "fid.pth"
+    torch.save(random_fid_state, pth)
+    args = [str(folders / "a"), "--ref", str(folders / "b"), "-n", "3", "--metrics", "fd"]
+    plain = evaluate(*args, "--weights", str(pth))
+    assert plain.exit_code == 0, plain.stderr
+    assert "FD (inception-unverified)" in plain.stdout and "FID" not in plain.stdout
+    assert json.loads(evaluate(*args, "--weights", str(pth), "--json").stdout)["fd"] > 0
+    monkeypatch.setattr(weight_paths, "FID_SHA256", sha256_file(pth))
+    fid = json.loads(evaluate(*args, "--weights", str(pth), "--json").stdout)
+    assert fid["fd_label"] == "FID" and fid["standard_fid"] is True and fid["fd"] > 0
+
+
+# -- weight-free and checkpoint features --------------------------------------------------------
+
+
+def test_random_conv_is_deterministic_and_leaves_the_global_rng_alone():
+    x = torch.rand(3, 3, 40, 40) * 2 - 1
+    torch.manual_seed(7)
+    expected = torch.rand(1)
+    torch.manual_seed(7)
+    a = RandomConv().embed(x)
+    assert torch.equal(torch.rand(1), expected)  # building it drew nothing from torch's RNG
+    assert torch.equal(a, RandomConv().embed(x))
+    assert not torch.equal(RandomConv(seed=1).embed(x), a)
+    assert RandomConv(seed=1).name == "random-conv:seed=1"
+
+
+def test_vgg16_without_weights_falls_back_and_says_so():
+    notices: list[str] = []
+    extractor = get_features("vgg16", notice=notices.append)
+    assert extractor.name == "random-multiscale" and not extractor.standard_fid
+    assert len(notices) == 1 and "VGG16" in notices[0]
+    assert extractor.embed(torch.rand(2, 3, 32, 32) * 2 - 1).shape[0] == 2
+
+
+def test_checkpoint_features_of_a_trained_vae_and_gan(tmp_path, folders):
+    for model, run in (
+        ("vae:resolution=32,z_dim=8,width=0.25", "vae"),
+        ("dcgan:resolution=32,width=0.125", "gan"),
+    ):
+        trained = run_cli(
+            ["--device", "cpu", "-q", "train", model, "--data", "shapes:count=16", "--steps", "2",
+             "-b", "8", "--sample-every", "0", "-o", str(tmp_path / run)]
+        )  # fmt: skip
+        assert trained.exit_code == 0, trained.stderr
+    vae = get_features(f"checkpoint:path={tmp_path / 'vae'}")
+    x = torch.rand(5, 3, 48, 48) * 2 - 1
+    assert vae.how == "encode" and vae.embed(x).shape == (5, 8)  # the encoder's mean
+    gan = get_features(f"checkpoint:path={tmp_path / 'gan' / 'weights.safetensors'}")
+    assert gan.how == "discriminator" and gan.embed(x).shape[0] == 5
+    result = evaluate(str(folders / "a"), "--ref", str(folders / "b"), "--features",
+                      f"checkpoint:path={tmp_path / 'vae'}", "--json")  # fmt: skip
+    report = json.loads(result.stdout)
+    assert report["features"].startswith("checkpoint:vae@") and report["standard_fid"] is False
+    missing = evaluate(
+        str(folders / "a"), "--ref", str(folders / "b"), "--features", "checkpoint:path=nope"
+    )
+    assert missing.exit_code == 2 and "no such file" in one_error_line(missing.stderr)
+
+
+# -- artkit eval --------------------------------------------------------------------------------
+
+
+def test_eval_folders_json_names_its_features_and_never_says_fid(folders):
+    same = evaluate(str(folders / "a"), "--ref", str(folders / "a"), "--json")
+    assert same.exit_code == 0, same.stderr
+    report = json.loads(same.stdout)
+    assert report["fd"] < 1e-6 and report["precision"] == report["recall"] == 1.0
+    assert report["features"] == "random-conv" and report["standard_fid"] is False
+    assert report["fd_label"] == "FD (random-conv)" and report["samples"] == 32
+    notice = [line for line in same.stderr.splitlines() if "FID Inception weights" in line]
+    assert len(notice) == 1 and notice[0].startswith("artkit: notice:")
+    other = json.loads(evaluate(str(folders / "b"), "--ref", str(folders / "a"), "--json").stdout)
+    blurred = json.loads(
+        evaluate(str(folders / "blur"), "--ref", str(folders / "a"), "--json").stdout
+    )
+    dark = json.loads(evaluate(str(folders / "dark"), "--ref", str(folders / "a"), "--json").stdout)
+    # the same images blurred: > 0; another sample of the same distribution: > 0 (sampling
+    # noise, large at n=32), and a dropped mode (dark backgrounds only) well above that
+    assert blurred["fd"] > 0.1 and other["fd"] > 0.1 and dark["fd"] > 2 * other["fd"]
+    assert dark["kid"] > other["kid"] and dark["recall"] < other["recall"]
+    text = evaluate(str(folders / "a"), "--ref", str(folders / "b")).stdout
+    assert "FD (random-conv)" in text and "KID" in text and "recall (k=3)" in text
+    assert "FID" not in text
 
 
 def test_eval_against_a_dataset_spec_caches_the_reference(folders):
-    args = [
-        "--device",
-        "cpu",
-        "eval",
-        str(folders / "a"),
-        "--ref",
-        "shapes:count=48",
-        "--json",
-        "--metrics",
-        "fd,pr",
-    ]
-    first = json.loads(run_cli(args).stdout)
-    second = json.loads(run_cli(args).stdout)
+    args = [str(folders / "a"), "--ref", "shapes:count=48", "--json", "--metrics", "fd,pr"]
+    first = json.loads(evaluate(*args).stdout)
+    second = json.loads(evaluate(*args).stdout)
     assert first["reference"] == 48 and first["reference_cached"] is False
     assert second["reference_cached"] is True and second["fd"] == pytest.approx(first["fd"])
     assert set(first) >= {"fd", "precision", "recall"} and "kid" not in first
+    # another count, other features or --no-cache: computed again
+    assert json.loads(evaluate(*args, "-n", "40").stdout)["reference_cached"] is False
+    assert (
+        json.loads(evaluate(*args, "--features", "random-conv:seed=1").stdout)["reference_cached"]
+        is False
+    )
+    assert json.loads(evaluate(*args, "--no-cache").stdout)["reference_cached"] is False
+    # the same spec built from the same images is the dataset of the samples: tiny distance
+    own = json.loads(evaluate(str(folders / "a"), "--ref", "shapes:count=32", "--json").stdout)
+    assert own["fd"] < 1e-3 and own["recall"] == 1.0
+
+
+def test_eval_reads_records_from_stdin_and_a_records_file(folders):
+    paths = sorted(str(p) for p in (folders / "b").iterdir())
+    stdin = "\n".join(json.dumps({"path": p, "seed": i}) for i, p in enumerate(paths)) + "\n"
+    piped = json.loads(evaluate("--ref", str(folders / "a"), "--json", input=stdin).stdout)
+    direct = json.loads(evaluate(str(folders / "b"), "--ref", str(folders / "a"), "--json").stdout)
+    assert piped["fd"] == pytest.approx(direct["fd"]) and piped["samples"] == 32
+    listing = folders / "ref.txt"
+    listing.write_text("\n".join(sorted(str(p) for p in (folders / "a").iterdir())) + "\n")
+    from_file = json.loads(evaluate(str(folders / "b"), "--ref", str(listing), "--json").stdout)
+    assert from_file["fd"] == pytest.approx(direct["fd"])
+    ref_stdin = "\n".join(sorted(str(p) for p in (folders / "a").iterdir())) + "\n"
+    from_stdin = evaluate(str(folders / "b"), "--ref", "-", "--json", input=ref_stdin)
+    assert json.loads(from_stdin.stdout)["fd"] == pytest.approx(direct["fd"])
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--metrics", "fid"], "--metrics 'fid': use some of fd, kid, pr"),
         (["--features", "nope"], "unknown extractor 'nope'"),
         (["-n", "1"], "-n must be at least 2"),
+        (["--features", "inception"], "no FID Inception weights"),
+        (["--weights", "missing.pth"], "--weights missing.pth: no such file"),
     ],
 )
 def test_eval_mistakes_are_one_line_errors(folders, args, message):
-    result = run_cli(["eval", str(folders / "a"), "--ref", str(folders / "b"), *args])
-    assert result.exit_code == 2
+    result = evaluate(str(folders / "a"), "--ref", str(folders / "b"), *args)
+    assert result.exit_code in (1, 2)
     assert message in one_error_line(result.stderr)
 
 
-# -- training and plotting -----------------------------------------------------------------
-
-
-def test_eval_every_logs_the_metric_and_keeps_the_best_weights(tmp_path):
-    from artkit.checkpoint import load_model, read_header
-
-    run = tmp_path / "run"
-    result = run_cli(
-        ["--device", "cpu", "--precision", "fp32", "-q", "train", "dcgan:resolution=32,width=0.125",
-         "--data", "shapes:count=48", "--steps", "6", "-b", "8", "--eval-every", "3",
-         "--eval-n", "24", "--sample-every", "0", "--log-every", "3", "-o", str(run)]
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    evals = [r for r in rows if "eval_fd" in r]
-    assert [r["step"] for r in evals] == [3, 6]
-    assert all(r["eval_features"] == "random-conv" and np.isfinite(r["eval_fd"]) for r in evals)
-    best = min(evals, key=lambda r: r["eval_fd"])
-    header = read_header(run / "best.safetensors")
-    assert header.step == best["step"]
-    assert header.metadata["artkit.eval_metric"] == "fd"
-    assert float(header.metadata["artkit.eval_value"]) == pytest.approx(best["eval_fd"])
-    load_model(run / "best.safetensors")
-
-
-def test_eval_every_needs_a_model_that_samples(tmp_path):
-    Image.new("RGB", (16, 16), "red").save(tmp_path / "style.png")
-    result = run_cli(
-        ["--device", "cpu", "train", f"fast-style:width=4,residual_blocks=1,resolution=32,style={tmp_path / 'style.png'}",
-         "--data", "shapes:count=8", "-b", "4", "--steps", "2", "--eval-every", "1", "-o", str(tmp_path / "r")]
-    )  # fmt: skip
-    assert result.exit_code == 2
-    assert "cannot sample" in one_error_line(result.stderr)
-
-
-def test_plot_draws_curves_of_several_runs(tmp_path):
-    pytest.importorskip("matplotlib")
-    for name, scale in (("run-a", 1.0), ("run-b", 2.0)):
-        (tmp_path / name).mkdir()
-        lines = [
-            json.dumps({"step": s, "d_loss": scale / s, "g_loss": s * 0.1, "eval_fd": 100 / s})
-            for s in range(1, 30)
-        ]
-        (tmp_path / name / "metrics.jsonl").write_text("\n".join(lines) + "\n{broken")
-    result = run_cli(
-        ["plot", str(tmp_path / "run-a"), str(tmp_path / "run-b"), "-o", str(tmp_path / "c.png")]
+def test_eval_reference_mistakes_are_one_line_errors(folders):
+    one = evaluate(str(folders / "a"), "--ref", str(folders / "b" / "000.png"))
+    assert one.exit_code == 2 and "one image is not a reference" in one_error_line(one.stderr)
+    unknown = evaluate(str(folders / "a"), "--ref", "no-such-thing")
+    assert unknown.exit_code == 2 and "neither a folder nor a dataset" in one_error_line(
+        unknown.stderr
     )
-    assert result.exit_code == 0, result.output
-    assert "3 panels, 2 runs" in result.stderr
-    with Image.open(tmp_path / "c.png") as im:
-        assert im.width > 800 and im.height > 200
-        assert len(set(im.convert("RGB").resize((64, 16)).tobytes())) > 5  # not blank
+    missing_ref = evaluate(str(folders / "a"))
+    assert missing_ref.exit_code == 2 and "--ref" in one_error_line(missing_ref.stderr)
+    both_stdin = evaluate("--ref", "-", input="x.png\n")
+    assert both_stdin.exit_code == 2 and "stdin cannot carry both" in one_error_line(
+        both_stdin.stderr
+    )
 
 
-def test_plot_without_matplotlib_names_the_extra(tmp_path):
-    (tmp_path / "r").mkdir()
-    (tmp_path / "r" / "metrics.jsonl").write_text('{"step": 1, "d_loss": 1.0}\n')
-    code = (
-        "import sys; sys.modules['matplotlib'] = None\n"
-        "from artkit.cli import main\n"
-        f"main(['plot', {str(tmp_path / 'r')!r}, '-o', {str(tmp_path / 'c.png')!r}])"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert (
-        one_error_line(proc.stderr)
-        == "artkit: error: artkit plot needs matplotlib: pip install 'artkit[plot]'"
-    )
+def test_fd_grows_with_the_blur_radius_through_the_cli(tmp_path):
+    for radius in (1, 3):
+        save_shapes(tmp_path / f"blur{radius}", 24, blur=radius)
+    save_shapes(tmp_path / "sharp", 24)
+    fds = [
+        json.loads(
+            evaluate(
+                str(tmp_path / f"blur{r}"),
+                "--ref",
+                str(tmp_path / "sharp"),
+                "--json",
+                "--metrics",
+                "fd",
+            ).stdout
+        )["fd"]
+        for r in (1, 3)
+    ]
+    assert 0 < fds[0] < fds[1]
+    assert np.isfinite(fds).all()

@@ -32,15 +32,28 @@ def attach(app: typer.Typer) -> None:
 
 @weights_app.command("import")
 def import_weights(
-    name: Annotated[str, typer.Argument(help="Extractor: vgg19 or vgg16.")],
+    name: Annotated[str, typer.Argument(help="Extractor: vgg19, vgg16 or inception (FID).")],
     file: Annotated[Path, typer.Argument(help="A torchvision checkpoint (.pth) or .safetensors.")],
 ) -> None:
-    """Convert a torchvision VGG checkpoint to safetensors in artkit's cache; prints its path."""
+    """Convert a torchvision VGG or FID Inception checkpoint to safetensors in artkit's cache; prints its path."""
     from artkit.cli.context import say
     from artkit_style.extractors import PRETRAINED
 
+    if name == "inception":  # the FID Inception-v3 of pytorch-fid (artkit.eval)
+        from artkit.eval.inception import import_fid_weights
+
+        target, standard = import_fid_weights(file)
+        say(
+            f"inception: {file} "
+            + ("is the standard FID file (SHA-256 verified)" if standard else
+               "is NOT the published FID file (SHA-256 differs): distances will not be called FID")
+        )  # fmt: skip
+        print(target, flush=True)
+        return
     if name not in PRETRAINED:
-        raise UsageError(f"unknown pretrained extractor {name!r}; use {' or '.join(PRETRAINED)}")
+        raise UsageError(
+            f"unknown pretrained extractor {name!r}; use {' or '.join(PRETRAINED)} or inception"
+        )
     from artkit_style.nn_extractors import (
         import_torchvision_checkpoint,
         load_vgg_weights,
@@ -63,9 +76,10 @@ def list_weights(
 ) -> None:
     """Where extractor weights are looked for, in order, and which are present."""
     from artkit.cli.context import out_console, say
+    from artkit.eval.weight_paths import list_fid_weights
     from artkit_style.extractors import list_cached, offline
 
-    rows = list_cached()
+    rows = list_cached() + list_fid_weights()
     if as_json:
         for row in rows:
             print(json.dumps(row), flush=True)
@@ -86,7 +100,7 @@ def list_weights(
             str(row["path"]),
         )
     out_console().print(table)
-    if not any(row["present"] for row in rows):
+    if not any(row["present"] for row in rows if row["name"] != "inception"):
         note = (
             "no VGG weights: `artkit stylize` uses random-multiscale features. "
             "Get them with `artkit weights import vgg19 vgg19-dcbb9e9d.pth`"

@@ -36,7 +36,7 @@ class InceptionConfig:
 def register_extractors(register):
     register(
         "inception",
-        "artkit.eval.features:build_inception",
+        "artkit.eval.inception:build_inception",
         description="FID Inception-v3 (pytorch-fid weights from --weights or the caches); FID only with them.",
         params=InceptionConfig,
         family="embedding",

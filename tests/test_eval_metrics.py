@@ -1,0 +1,207 @@
+"""The evaluation formulas: Fréchet distance, KID, precision/recall, streamed statistics.
+
+Checked against an independent computation (scipy's ``sqrtm``) and against their
+defining properties on controlled data: Gaussian features whose true distances are
+known, and real images (the shapes dataset) through the weight-free features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageFilter
+
+from artkit.eval.features import RandomConv
+from artkit.eval.metrics import (
+    frechet_distance,
+    frechet_distance_of,
+    kernel_inception_distance,
+    mean_cov,
+    precision_recall,
+)
+from artkit.eval.stats import feature_stats
+from artkit.plugins import get_registry
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def shapes(n: int, size: int = 64, **options) -> list[Image.Image]:
+    source = (
+        get_registry("datasets")
+        .get("shapes")
+        .create({"count": n, **options}, resolution=size, channels=3)
+    )
+    return [Image.fromarray(source[i]) for i in range(n)]
+
+
+def tensor(images: list[Image.Image]) -> torch.Tensor:
+    arrays = np.stack([np.asarray(im) for im in images])  # stacking makes a writable copy
+    return torch.from_numpy(arrays).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def scipy_frechet(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The textbook formula, as pytorch-fid computes it (scipy sqrtm of the product)."""
+    from scipy import linalg
+
+    mu1, c1 = (t.numpy() for t in mean_cov(a))
+    mu2, c2 = (t.numpy() for t in mean_cov(b))
+    covmean = linalg.sqrtm(c1 @ c2)
+    covmean = np.real(covmean)
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(c1 + c2 - 2 * covmean))
+
+
+# -- Fréchet distance ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "d"), [(300, 16), (400, 64)])
+def test_frechet_matches_scipy_sqrtm_on_random_features(n, d):
+    g = torch.Generator().manual_seed(d)
+    a = torch.randn(n, d, generator=g, dtype=torch.float64)
+    mix = torch.randn(d, d, generator=g, dtype=torch.float64)
+    b = torch.randn(n, d, generator=g, dtype=torch.float64) @ mix * 0.5 + 0.3
+    ours = frechet_distance_of(a, b)
+    assert ours == pytest.approx(scipy_frechet(a, b), abs=1e-3)
+    assert ours > 1.0  # a real distance, not a degenerate 0 = 0
+
+
+def test_frechet_of_a_set_with_itself_is_zero_and_grows_with_shift():
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(500, 8, generator=g)
+    assert frechet_distance_of(a, a) < 1e-6
+    # a mean shift of 0.5 in each of 8 dimensions: |mu1 - mu2|^2 = 8 * 0.25, covariances equal
+    assert frechet_distance_of(a, a + 0.5) == pytest.approx(8 * 0.25, rel=1e-6)
+    assert frechet_distance_of(a, a + 1.0) == pytest.approx(8.0, rel=1e-6)
+
+
+def test_frechet_is_stable_with_fewer_images_than_dimensions():
+    """Singular covariances (N < D, as in small training evaluations): finite, symmetric, 0 for a set with itself."""
+    g = torch.Generator().manual_seed(2)
+    a = torch.randn(24, 200, generator=g)
+    b = torch.randn(24, 200, generator=g) * 1.5
+    ab, ba = frechet_distance_of(a, b), frechet_distance_of(b, a)
+    assert np.isfinite(ab) and ab == pytest.approx(ba, rel=1e-6)
+    assert frechet_distance_of(a, a) < 1e-6
+    # the n x m SVD path (N < D) and the D x D eigendecomposition path give one number
+    assert ab == pytest.approx(frechet_distance(*mean_cov(a), *mean_cov(b)), rel=1e-6)
+    # the exact value for diagonal Gaussians: sum (s1 - s2)^2 over matching spectra
+    d = torch.linspace(0.5, 2.0, 10, dtype=torch.float64)
+    exact = float(((d.sqrt() - (2 * d).sqrt()) ** 2).sum())
+    zero = torch.zeros(10, dtype=torch.float64)
+    assert frechet_distance(zero, torch.diag(d), zero, torch.diag(2 * d)) == pytest.approx(exact)
+
+
+def test_fd_on_image_features_grows_for_blurred_and_shifted_copies():
+    images = shapes(48)
+    net = RandomConv()
+    feats = net.embed(tensor(images))
+    blur1 = net.embed(tensor([im.filter(ImageFilter.GaussianBlur(1)) for im in images]))
+    blur3 = net.embed(tensor([im.filter(ImageFilter.GaussianBlur(3)) for im in images]))
+    shift4 = net.embed(torch.roll(tensor(images), shifts=(4, 4), dims=(2, 3)))
+    shift12 = net.embed(torch.roll(tensor(images), shifts=(12, 12), dims=(2, 3)))
+    assert frechet_distance_of(feats, feats) < 1e-6
+    assert frechet_distance_of(feats, blur3) > frechet_distance_of(feats, blur1) > 0.01
+    assert frechet_distance_of(feats, shift12) > frechet_distance_of(feats, shift4) > 0.001
+
+
+# -- KID ----------------------------------------------------------------------------------------
+
+
+def test_kid_is_unbiased_for_one_distribution_and_positive_for_two():
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(600, 32, generator=g), torch.randn(600, 32, generator=g)
+    mean, std = kernel_inception_distance(x, y, subsets=50, subset_size=200)
+    assert abs(mean) < 3 * std / np.sqrt(50) + 1e-4  # centred on 0: the estimator has no bias
+    # the biased (V-statistic) estimator, which keeps the diagonal, would sit well above 0
+    assert std > 0
+    other = torch.randn(600, 32, generator=g) * 1.3 + 0.2
+    far, _ = kernel_inception_distance(x, other, subsets=50, subset_size=200)
+    assert far > 20 * max(abs(mean), 1e-4)
+
+
+def test_kid_whole_kernel_and_per_subset_paths_agree(monkeypatch):
+    import artkit.eval.metrics as metrics
+
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.randn(300, 16, generator=g), torch.randn(250, 16, generator=g) + 0.1
+    whole = kernel_inception_distance(x, y, subsets=10, subset_size=100)
+    monkeypatch.setattr(metrics, "GRAM_ROWS", 10)  # force kernels per subset
+    per_subset = kernel_inception_distance(x, y, subsets=10, subset_size=100)
+    assert whole == pytest.approx(per_subset, rel=1e-9, abs=1e-12)
+
+
+# -- precision / recall -------------------------------------------------------------------------
+
+
+def test_precision_recall_identical_sets_and_dropped_modes():
+    g = torch.Generator().manual_seed(3)
+    centres = torch.randn(4, 16, generator=g) * 10
+    real = torch.cat([c + torch.randn(100, 16, generator=g) for c in centres])
+    assert precision_recall(real, real) == (1.0, 1.0)
+    two_modes = torch.cat([c + torch.randn(100, 16, generator=g) for c in centres[:2]])
+    precision, recall = precision_recall(real, two_modes)
+    assert precision > 0.75  # what it makes is realistic...
+    assert 0.3 < recall < 0.6  # ...but half the modes are missing
+
+
+def test_recall_falls_when_an_image_mode_is_dropped():
+    """Real images: shapes on dark and light backgrounds; a 'generator' that only makes dark ones."""
+    net = RandomConv()
+
+    def mixed(seed: int) -> torch.Tensor:
+        return net.embed(
+            tensor(
+                shapes(60, seed=seed, background="dark")
+                + shapes(60, seed=seed + 1, background="light")
+            )
+        )
+
+    real, both = mixed(0), mixed(2)
+    dark = net.embed(tensor(shapes(120, seed=4, background="dark")))
+    p_both, r_both = precision_recall(real, both)
+    p_dark, r_dark = precision_recall(real, dark)
+    assert p_dark > 0.7 and p_both > 0.7  # every image is a plausible one
+    assert r_dark < 0.65 < r_both  # but half of the real variety is never made
+    assert frechet_distance_of(dark, real) > 3 * frechet_distance_of(both, real)
+
+
+# -- streamed statistics ------------------------------------------------------------------------
+
+
+class _Identity:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def test_streamed_statistics_equal_the_direct_ones_and_keep_a_uniform_sample():
+    g = torch.Generator().manual_seed(5)
+    # a large offset: one-pass sums of squares would lose digits without the shift
+    x = torch.randn(5000, 6, generator=g, dtype=torch.float64) + 1e4
+    x[:, 0] = torch.arange(5000) + 1e4  # each row's position, exact even in float32
+    stats = feature_stats(x.split(128), _Identity(), "cpu", keep=500, seed=1)
+    mu, cov = mean_cov(x)
+    assert stats.count == 5000
+    assert torch.allclose(stats.mu, mu, rtol=0, atol=1e-9)
+    assert torch.allclose(stats.cov, cov, rtol=1e-9, atol=1e-9)
+    assert stats.features.shape == (500, 6)
+    # the kept rows are real rows, and spread over the whole stream, not its first 500
+    rows = {tuple(r) for r in x.float().tolist()}
+    assert all(tuple(r) in rows for r in stats.features.tolist())
+    positions = stats.features[:, 0].double() - 1e4
+    assert len(set(positions.tolist())) == 500
+    assert positions.mean() == pytest.approx(2500, rel=0.1) and positions.max() > 4500
+
+
+def test_non_finite_features_are_a_clear_error():
+    from artkit.errors import ArtkitError
+
+    x = torch.randn(10, 3)
+    x[7, 1] = float("nan")
+    with pytest.raises(ArtkitError, match="image 7 are not finite"):
+        feature_stats([x[:5], x[5:]], _Identity(), "cpu")
