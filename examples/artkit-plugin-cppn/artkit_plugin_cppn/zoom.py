@@ -48,9 +48,10 @@ def cppn_zoom(
     model = CPPN(cfg)  # the same network as `artkit sample cppn:net_seed=...` draws from
     z = model.latents_for_seeds([seed])
     images = []
+    start = cfg.scale  # (model.config is cfg: read the first scale once, then shrink it)
     with torch.inference_mode():
         for k in range(frames):
-            model.config.scale = cfg.scale / zoom ** (k / (frames - 1))
+            model.config.scale = start / zoom ** (k / (frames - 1))
             images.extend(to_pil(model.generate(z)))
     provenance = {
         "artkit": __version__,

@@ -125,14 +125,22 @@ def test_dcgan_trains_with_the_relativistic_loss(tmp_path):
     assert json.loads((run / "config.json").read_text())["options"]["loss"] == "ragan"
 
 
-def test_cppn_zoom_command_writes_an_animation(tmp_path):
-    out = tmp_path / "zoom.gif"
-    result = run_cli(["cppn-zoom", "5", "--size", "32", "--frames", "6", "-o", str(out)])
+def test_cppn_zoom_command_flies_into_the_pattern(tmp_path):
+    out = tmp_path / "zoom.png"  # APNG: lossless frames
+    result = run_cli(
+        ["cppn-zoom", "5", "--size", "64", "--frames", "5", "--zoom", "4", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(out)
-    with Image.open(out) as gif:
-        assert gif.n_frames == 6 and gif.size == (32, 32)
-        first = np.asarray(gif.convert("RGB"))
-        gif.seek(5)
-        last = np.asarray(gif.convert("RGB"))
-    assert (first != last).any()  # it really zooms
+    frames = []
+    with Image.open(out) as apng:
+        for k in range(apng.n_frames):
+            apng.seek(k)
+            frames.append(np.asarray(apng.convert("RGB"), np.float32) / 255)
+    assert len(frames) == 5  # every frame different (identical ones would be merged)
+    # the last frame magnifies the middle quarter of the first, 4 times: averaged back
+    # down to 16x16 it matches the first frame's central 16x16 pixels
+    first, last = frames[0], frames[-1]
+    shrunk = last.reshape(16, 4, 16, 4, 3).mean((1, 3))
+    assert np.abs(shrunk - first[24:40, 24:40]).mean() < 0.05
+    assert np.abs(last - first).mean() > 0.05  # and it is not just the same picture
