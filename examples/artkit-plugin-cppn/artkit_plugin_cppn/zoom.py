@@ -1,8 +1,10 @@
 """``artkit cppn-zoom``: fly into a CPPN pattern -- something only a resolution-free model can do.
 
-Each frame renders the same pattern with a smaller coordinate range, so detail keeps
-appearing instead of pixels getting bigger. Writes a GIF, WebP, APNG or MP4 through
-artkit's own animation writer (with provenance) and prints its path.
+Each frame renders the same pattern over a smaller coordinate range, so the picture
+stays sharp at every magnification instead of breaking into blocks (the network is a
+smooth function: it gets calmer, never pixelated, the deeper you go). Writes a GIF,
+WebP, APNG or MP4 through artkit's own animation writer (with provenance) and prints
+its path.
 """
 
 from __future__ import annotations
