@@ -19,6 +19,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
@@ -96,24 +97,27 @@ def test_the_plugin_shows_its_version_hooks_and_names(env_python):
 
 
 def test_sample_post_grid_pipeline_through_the_plugin(env_python, tmp_path):
-    sample = artkit(
-        env_python, "sample", "cppn:width=48,height=32", "-n", "4", "-o", "a", cwd=tmp_path
+    """The issue's pipeline, through real shell pipes: cppn -> pixelsort -> contact sheet."""
+    ak = f"{env_python} -m artkit"
+    pipeline = (
+        f"set -o pipefail; {ak} sample cppn:width=48,height=32,colour=hsv -n 4 -o a"
+        f" | {ak} post pixelsort:lo=0.2,hi=0.8,direction=vertical -o b | {ak} grid -o sheet.png"
     )
-    assert sample.returncode == 0, sample.stderr
-    post = artkit(
-        env_python, "post", "pixelsort:lo=0.2,hi=0.8", "-o", "b", cwd=tmp_path, input=sample.stdout
+    run = subprocess.run(
+        ["bash", "-c", pipeline], capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300
     )
-    assert post.returncode == 0, post.stderr
-    grid = artkit(env_python, "grid", "-o", "sheet.png", cwd=tmp_path, input=post.stdout)
-    assert grid.returncode == 0, grid.stderr
-    sheet = Image.open(tmp_path / "sheet.png")
-    assert sheet.size == (2 * (48 + 2) + 2, 2 * (32 + 2) + 2)  # 4 images, 2 columns
-    sorted_images = sorted((tmp_path / "b").iterdir())
-    assert len(sorted_images) == 4
-    assert (
-        Image.open(sorted_images[0]).tobytes()
-        != Image.open(tmp_path / "a" / sorted_images[0].name).tobytes()
-    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "sheet.png"
+    sheet = Image.open(tmp_path / "sheet.png").convert("RGB")
+    assert sheet.size == (2 * (48 + 2) + 2, 2 * (32 + 2) + 2)  # 4 images, 2 columns, 2 px gaps
+    for k in range(4):
+        sample = Image.open(tmp_path / "a" / f"{k:06d}.png").convert("RGB")
+        sorted_ = Image.open(tmp_path / "b" / f"{k:06d}.png").convert("RGB")
+        x, y = 2 + (k % 2) * (48 + 2), 2 + (k // 2) * (32 + 2)
+        assert sheet.crop((x, y, x + 48, y + 32)).tobytes() == sorted_.tobytes()  # tile k
+        assert sorted_.tobytes() != sample.tobytes()  # pixelsort moved pixels...
+        pixels = [np.asarray(im).reshape(-1, 3) for im in (sorted_, sample)]
+        assert (np.sort(pixels[0], 0) == np.sort(pixels[1], 0)).all()  # ...and only moved them
 
 
 def test_latent_walk_through_a_cppn(env_python, tmp_path):
