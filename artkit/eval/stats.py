@@ -194,6 +194,8 @@ def compare(
         else:
             out["fd"] = frechet_distance(samples.mu, samples.cov, reference.mu, reference.cov)
     if "kid" in wanted:
+        if min(len(samples.features), len(reference.features)) < 4:
+            raise UsageError("KID needs at least 4 images in each set")
         mean, std = kernel_inception_distance(
             samples.features,
             reference.features,
