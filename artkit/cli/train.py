@@ -198,14 +198,14 @@ def attach(app: typer.Typer) -> None:
         eval_metric: Annotated[
             str | None,
             typer.Option(
-                help="fd | kid | precision | recall: the metric that picks best.safetensors. (default: fd)",
+                help="fd | kid | precision | recall | pr (harmonic mean of both): picks best.safetensors. (default: fd)",
                 rich_help_panel=_RUN,
             ),
         ] = None,
         eval_features: Annotated[
             str | None,
             typer.Option(
-                help="Features for evaluation (as for artkit eval). (default: auto)",
+                help="Features for evaluation, as for artkit eval: auto, inception, vgg16, random-conv, checkpoint:path=RUN. (default: auto)",
                 rich_help_panel=_RUN,
             ),
         ] = None,

@@ -199,7 +199,7 @@ class Trainer:
         self.step = 0
         self._stop_signal: str | None = None
         self.eval_best: float | None = None  # the best --eval-metric so far (kept on resume)
-        self._eval: tuple[Any, Any] | None = None  # (extractor, reference stats), made once
+        self._eval: Any = None  # artkit.train.evaluation.TrainingEval, made at start
         self.fingerprint = source.fingerprint() if hasattr(source, "fingerprint") else None
         self.data_ops = parse_ops(options.data_augment)
 
@@ -246,6 +246,10 @@ class Trainer:
         self.ctx = TrainContext(self)
         if self.options.eval_every:
             self.model.require("sample")  # a one-line error before the first step
+            if self.world.is_main:  # features and the training images' statistics, once
+                from artkit.train.evaluation import TrainingEval
+
+                self._eval = TrainingEval(self)
 
     def _load_data(self) -> torch.Tensor:
         array = self.source.as_array() if hasattr(self.source, "as_array") else None
@@ -396,6 +400,8 @@ class Trainer:
         from artkit.images import save_image
 
         n = 64 if self.source.resolution <= 64 else 16
+        if not self.options.ema:
+            self._copy_ema()  # samples come from the inference copy: make it current
         with torch.no_grad():
             images = self.model.sample(n, generator=make_generator(self.options.seed + 1))
         grid = grid_from_array(to_uint8(images))
@@ -418,74 +424,37 @@ class Trainer:
         return self.out_dir / "best.safetensors"
 
     def run_eval(self) -> None:
-        """Score ``eval_n`` samples against the training data; keep the best weights.
+        """Score samples against the training data (rank 0); keep ``best.safetensors``.
 
-        Only rank 0 evaluates (the others wait at the barrier). The reference
-        statistics of the training images are computed once per run; samples come
-        from fixed seeds, so successive evaluations differ only by the model.
+        See :mod:`artkit.train.evaluation`. A failed evaluation (non-finite
+        features from a diverging model) is a warning and a logged error, not the
+        end of the run; the other ranks wait at the barrier.
         """
         if self.world.is_main:
-            from artkit.device import make_generator
-            from artkit.eval.stats import compare, feature_stats
-            from artkit.torch_images import from_uint8
+            from artkit.train.evaluation import RANKING, TrainingEval, improved
 
             opts = self.options
-            n, bs = opts.eval_n, max(1, min(opts.batch_size, 256))
             if self._eval is None:
-                from artkit.eval.features import get_features
-
-                quiet = self.quiet
-                notice = (
-                    (lambda m: None)
-                    if quiet
-                    else (lambda m: print(f"artkit: {m}", file=sys.stderr))
-                )
-                extractor = get_features(opts.eval_features, device=self.device, notice=notice)
-                data = self.batches.images
-                pick = torch.randperm(
-                    len(data), generator=torch.Generator().manual_seed(opts.seed)
-                )[:n]
-                with torch.inference_mode():
-                    ref = feature_stats(
-                        (
-                            from_uint8(data[pick[i : i + bs]]).float()
-                            for i in range(0, len(pick), bs)
-                        ),
-                        extractor,
-                        self.device,
-                    )
-                self._eval = (extractor, ref)
-            extractor, ref = self._eval
-            model = self.model
-            was_training = model.training
-            model.eval()
+                self._eval = TrainingEval(self)
+            if not opts.ema:
+                self._copy_ema()  # without EMA the inference copy is refreshed on demand
             try:
-                with torch.inference_mode(), self.precision.autocast(self.device):
-                    fakes = (
-                        model.sample(min(bs, n - i), make_generator(10_007 + i)).float()
-                        for i in range(0, n, bs)
-                    )
-                    stats = feature_stats(fakes, extractor, self.device)
-            finally:
-                model.train(was_training)
-                for dst in model.ema_pairs.values():
-                    getattr(model, dst).eval()
-            result = compare(stats, ref, ["fd", "kid", "pr"])
-            value = result[opts.eval_metric]
-            higher = opts.eval_metric in ("precision", "recall")
-            improved = self.eval_best is None or (
-                value > self.eval_best if higher else value < self.eval_best
-            )
-            record = {"step": self.step, **{f"eval_{k}": v for k, v in result.items()},
-                      "eval_features": extractor.name, "eval_n": n}  # fmt: skip
-            if improved:
+                record = self._eval.run()
+            except ArtkitError as exc:
+                print(
+                    f"artkit: warning: evaluation at step {self.step} failed: {exc}",
+                    file=sys.stderr,
+                )
+                record = {"step": self.step, "eval_error": str(exc)}
+            key = RANKING[opts.eval_metric][0]
+            value = record.get(f"eval_{key}", math.nan)
+            if improved(opts.eval_metric, value, self.eval_best):
                 self.eval_best = value
-                if not opts.ema:
-                    self._copy_ema()
                 save_model(
                     self.model, self.best_path, step=self.step, dataset=self.fingerprint,
                     extra={"artkit.eval_metric": opts.eval_metric, "artkit.eval_value": repr(value),
-                           "artkit.eval_features": extractor.name},
+                           "artkit.eval_features": record["eval_features"],
+                           "artkit.eval_n": str(record["eval_n"])},
                 )  # fmt: skip
                 record["eval_best"] = True
             self._log(record)

@@ -35,7 +35,7 @@ class TrainOptions:
     max_nan_steps: int = 10
     eval_every: int = 0  # steps between evaluations (0 = never)
     eval_n: int = 2000  # images per evaluation, generated and real
-    eval_metric: str = "fd"  # fd | kid | precision | recall: picks best.safetensors
+    eval_metric: str = "fd"  # fd | kid | precision | recall | pr: picks best.safetensors
     eval_features: str = "auto"
     # speed
     compile: bool = False
@@ -47,9 +47,9 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.eval_every < 0 or (self.eval_every and self.eval_n < 10):
             raise UsageError("--eval-every must be >= 0 and --eval-n at least 10")
-        if self.eval_metric not in ("fd", "kid", "precision", "recall"):
+        if self.eval_metric not in ("fd", "kid", "precision", "recall", "pr"):
             raise UsageError(
-                f"--eval-metric {self.eval_metric!r}: use fd, kid, precision or recall"
+                f"--eval-metric {self.eval_metric!r}: use fd, kid, precision, recall or pr"
             )
         if self.steps is None and self.epochs is None and self.max_time is None:
             self.steps = 2000
