@@ -149,7 +149,7 @@ def test_the_example_plugins_own_tests_pass(env_python, tmp_path):
         capture_output=True, text=True, cwd=copy, env=ENV, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "10 passed" in result.stdout
+    assert "11 passed" in result.stdout
 
 
 def readme_plugin() -> dict[str, str]:

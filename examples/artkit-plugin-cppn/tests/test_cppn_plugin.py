@@ -106,6 +106,30 @@ def test_pixelsort_sorts_runs_inside_the_band_only():
     assert pixels == sorted(np.asarray(sorted_rgba).reshape(-1, 4).tolist())  # moved, not changed
 
 
+def test_pixelsort_chains_with_an_inline_step(artkit_plugin, tmp_path):
+    """``artkit_plugin`` (a pytest fixture every artkit install provides) registers a plugin for one test."""
+    from artkit import hookimpl
+
+    class Stamp:
+        @hookimpl
+        def register_postprocessors(self, register):
+            def stamp(image):
+                out = image.copy()
+                out.paste((255, 0, 0), (0, 0, 4, 4))
+                return out
+
+            register("stamp", stamp, keeps_size=True)
+
+    artkit_plugin(Stamp())
+    source = tmp_path / "in.png"
+    tiny_images(1, 16)[0].save(source)
+    result = run_cli(["post", "pixelsort", "stamp", "-i", str(source), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    with Image.open(result.stdout.strip()) as out:
+        assert out.convert("RGB").getpixel((1, 1)) == (255, 0, 0)
+        assert "pixelsort" in out.text["artkit"] and "stamp" in out.text["artkit"]  # provenance
+
+
 def test_pixelsort_options_are_validated():
     result = run_cli(["post", "pixelsort:lo=0.9,hi=0.2", "-i", "x.png"])
     assert result.exit_code == 2 and "pixelsort: lo=0.9 must be at most hi=0.2" in result.stderr
