@@ -57,7 +57,24 @@ SUPPORTED_SUFFIXES = {
     ".mp4": "MP4",
 }
 
-MP4_MISSING = "mp4 needs the optional imageio-ffmpeg package: pip install imageio-ffmpeg"
+MP4_MISSING = (
+    "mp4 needs the optional imageio-ffmpeg package: pip install 'artkit[video]' "
+    "(or write .gif, .webp or .png)"
+)
+
+
+def _ffmpeg():
+    """imageio_ffmpeg, or a one-line UsageError (also when ARTKIT_SYSTEM_ASSETS=none hides it)."""
+    from artkit import assets
+
+    if assets.hidden():
+        raise UsageError(MP4_MISSING + assets.hidden_note())
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise UsageError(MP4_MISSING) from None
+    return imageio_ffmpeg
+
 
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _WEBP_LOSSLESS_PIXELS = 128 * 128
@@ -239,10 +256,7 @@ def _even(im: Image.Image) -> Image.Image:
 
 
 def _write_mp4(frames, target: Path, fps, provenance) -> None:
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise UsageError(MP4_MISSING) from None
+    imageio_ffmpeg = _ffmpeg()
     frames = [_even(im if im.mode == "RGB" else _flatten(im)) for im in frames]
     output_params = ["-movflags", "+faststart"]
     if provenance is not None:
@@ -314,10 +328,7 @@ def write_animation(
         raise UsageError(f"fps must be a positive number, not {fps!r}")
     if fmt == "MP4":
         # Fail before doing any work when the optional package is missing.
-        try:
-            import imageio_ffmpeg  # noqa: F401
-        except ImportError:
-            raise UsageError(MP4_MISSING) from None
+        _ffmpeg()
 
     images = [_as_image(frame, i) for i, frame in enumerate(frames)]
     if not images:
@@ -383,10 +394,7 @@ def read_frames(path: str | os.PathLike[str]) -> list[Image.Image]:
 
 
 def _read_mp4(name: str) -> list[Image.Image]:
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise UsageError(MP4_MISSING) from None
+    imageio_ffmpeg = _ffmpeg()
     try:
         reader = imageio_ffmpeg.read_frames(name)
         meta = next(reader)

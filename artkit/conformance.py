@@ -52,7 +52,30 @@ def _entry(kind: str, name: str) -> Any:
     if name not in registry:
         known = ", ".join(registry.names()) or "none"
         raise _fail(_KIND_WORD[kind], name, f"not registered (registered {kind}: {known})")
-    return registry.get(name)
+    entry = registry.get(name)
+    _skip_without_assets(entry)
+    return entry
+
+
+def _skip_without_assets(entry: Any) -> None:
+    """A component registered with ``requires=("asset", ...)`` is skipped where one is missing.
+
+    Under pytest that is a skip whose reason names the asset and its install line;
+    elsewhere a ConformanceError saying the same.
+    """
+    import sys
+
+    from artkit.assets import skip_reason
+
+    for asset in entry.extra.get("requires", ()):
+        reason = skip_reason(asset)
+        if reason is None:
+            continue
+        if "pytest" in sys.modules:
+            import pytest
+
+            pytest.skip(f"{entry.name}: {reason}")
+        raise _fail(_KIND_WORD.get(entry.kind, entry.kind), entry.name, reason)
 
 
 _KIND_WORD = {

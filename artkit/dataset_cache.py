@@ -65,12 +65,9 @@ def enabled() -> bool:
 
 def cache_dir() -> Path:
     """``$ARTKIT_CACHE_DIR/datasets``, else ``$XDG_CACHE_HOME/artkit/datasets``, else ``~/.cache/artkit/datasets``."""
-    env = os.environ.get("ARTKIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / "datasets"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "artkit" / "datasets"
+    from artkit.assets import cache_root
+
+    return cache_root() / "datasets"
 
 
 def max_bytes() -> int:

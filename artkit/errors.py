@@ -34,6 +34,7 @@ _SINGULAR = {
     "datasets": "dataset",
     "postprocessors": "post-processor",
     "extractors": "extractor",
+    "assets": "asset",
 }
 
 

@@ -47,5 +47,10 @@ def register_extractors(register):
 
 
 @hookspec
+def register_assets(register):
+    """Declare optional system assets (fonts, weights, programs) by calling ``register(name, check, install=..., instead=...)``; ``artkit doctor`` shows them."""
+
+
+@hookspec
 def register_commands(app):
     """Add subcommands to the ``artkit`` command line by calling ``app.command()`` or ``app.add_typer()`` on it."""

@@ -31,6 +31,7 @@ KINDS: dict[str, str] = {
     "datasets": "register_datasets",
     "postprocessors": "register_postprocessors",
     "extractors": "register_extractors",
+    "assets": "register_assets",
 }
 
 _MISSING = object()

@@ -6,6 +6,9 @@
   point :mod:`artkit.pytest_plugin`; no conftest needed);
 - :func:`run_cli` runs the artkit command line in-process, with every plugin the
   current host sees, and returns the result (exit code, stdout, stderr);
+- :func:`requires_asset` skips a test that needs an optional system asset (a
+  font, weights, ffmpeg) where it is missing -- or hidden by
+  ``ARTKIT_SYSTEM_ASSETS=none`` -- with a reason that says how to install it;
 - :func:`tiny_images` makes a few small, varied, real pictures in code;
   :func:`tiny_image_folder` writes them into a folder, a dataset for
   ``artkit train --data folder:path=...`` or input for ``artkit post -i``;
@@ -50,6 +53,20 @@ def plugin_registered(plugin: Any, name: str | None = None) -> Iterator[Any]:
     finally:
         host.pm.unregister(name=name)
         host.infos.pop(name, None)
+
+
+def requires_asset(name: str) -> Any:
+    """A pytest mark: skip unless the optional asset ``name`` (see ``artkit doctor``) is here.
+
+    The reason names the asset and the line that installs it, e.g.
+    ``needs the Noto Color Emoji font (the emoji dataset): apt-get install fonts-noto-color-emoji``.
+    """
+    import pytest
+
+    from artkit.assets import skip_reason
+
+    reason = skip_reason(name)
+    return pytest.mark.skipif(reason is not None, reason=reason or "")
 
 
 def run_cli(args: Sequence[str], *, input: str | None = None, env: dict[str, str] | None = None):

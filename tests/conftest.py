@@ -26,3 +26,10 @@ def toy_plugin():
 
     with plugin_registered(toy_plugin, name="toy"):
         yield toy_plugin
+
+
+@pytest.fixture
+def own_assets(monkeypatch):
+    """For a test that makes its own stand-in asset (a font folder, a hub cache) in tmp:
+    look it up even in CI's bare leg, where ARTKIT_SYSTEM_ASSETS=none hides the machine's."""
+    monkeypatch.delenv("ARTKIT_SYSTEM_ASSETS", raising=False)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import artkit.assets
 import artkit_data.folder as folder_mod
 import artkit_data.glyphs as glyphs_mod
 import artkit_data.samples as samples_mod
@@ -65,7 +66,7 @@ def _installed_font() -> str | None:
 FONT = _installed_font()
 needs_font = pytest.mark.skipif(
     FONT is None,
-    reason="no scalable font installed (Debian/Ubuntu: apt-get install fonts-dejavu-core)",
+    reason=artkit.assets.skip_reason("fonts") or "no scalable font among the system fonts",
 )
 needs_samples = pytest.mark.skipif(
     not samples_mod.installed(),
@@ -305,15 +306,19 @@ def test_glyphs_invert_is_black_on_white():
     assert (rgba[0][..., :3] == 0).all() and rgba[0][0, 0, 3] == 0
 
 
-def test_glyphs_no_fonts_is_one_line_with_install_hint(tmp_path, monkeypatch):
+def test_glyphs_no_fonts_is_one_line_with_install_hint(tmp_path, monkeypatch, own_assets):
     with pytest.raises(UsageError) as info:
         GlyphsDataset(resolution=16, channels=1, fonts=str(tmp_path / "*.ttf"))
     msg = str(info.value)
     assert "\n" not in msg and "no fonts match" in msg and str(tmp_path) in msg
     assert "apt-get install fonts-dejavu-core fonts-noto-core" in msg
     assert "fonts=/path/*.ttf" in msg
-    monkeypatch.setattr(glyphs_mod, "SEARCH_DIRS", (str(tmp_path),))
-    with pytest.raises(UsageError, match=r"no fonts match '/usr/share/fonts/\*\*/\*\.ttf\|otf'"):
+    monkeypatch.setattr(artkit.assets, "SYSTEM_FONT_DIRS", (str(tmp_path),))
+    with pytest.raises(UsageError, match=r"no fonts match '/usr/share/fonts/\*\*/\*\.ttf\|otf'; "):
+        GlyphsDataset(resolution=16, channels=1)
+    monkeypatch.setenv("ARTKIT_SYSTEM_ASSETS", "none")  # the switch hides the system fonts
+    assert glyphs_mod.locate_fonts() is None
+    with pytest.raises(UsageError, match=r"otf' \(hidden by ARTKIT_SYSTEM_ASSETS=none\); "):
         GlyphsDataset(resolution=16, channels=1)
 
 

@@ -5,27 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import artkit.assets
 import artkit_data.emoji as emoji_mod
 from artkit.data import ImageSource, describe
 from artkit.errors import ArtkitError, UsageError
+from artkit.testing import requires_asset
 from artkit_data.configs import EmojiConfig
 from artkit_data.emoji import EmojiDataset, find_font
 
 INSTALL = "apt-get install fonts-noto-color-emoji"
 
 
-def _installed_font() -> str | None:
-    try:
-        return find_font("")
-    except ArtkitError:
-        return None
-
-
-FONT = _installed_font()
-needs_font = pytest.mark.skipif(
-    FONT is None,
-    reason="Noto Color Emoji is not installed (Debian/Ubuntu: apt-get install fonts-noto-color-emoji)",
-)
+FONT = emoji_mod.locate_font()
+needs_font = requires_asset("emoji-font")
 
 
 @pytest.fixture(scope="module")
@@ -45,23 +37,36 @@ def test_missing_font_path_is_one_line_with_install_hint():
     assert INSTALL in text and "font=/path/to/NotoColorEmoji.ttf" in text
 
 
-def test_no_font_anywhere_says_what_to_install(monkeypatch, tmp_path):
-    monkeypatch.setattr(emoji_mod, "SEARCH_PATHS", (str(tmp_path / "**/NotoColorEmoji*.ttf"),))
-    monkeypatch.setattr(emoji_mod.shutil, "which", lambda name: None)
+def test_no_font_anywhere_says_what_to_install(monkeypatch, tmp_path, own_assets):
+    monkeypatch.setattr(artkit.assets, "system_font_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(artkit.assets, "which", lambda name: None)
     with pytest.raises(UsageError) as info:
         EmojiDataset(resolution=32, channels=3)
     assert str(info.value) == (
-        "emoji dataset: no Noto Color Emoji font found; install it (Debian/Ubuntu: "
-        "apt-get install fonts-noto-color-emoji) or pass font=/path/to/NotoColorEmoji.ttf"
+        "emoji dataset: no Noto Color Emoji font found; install it ("
+        "apt-get install fonts-noto-color-emoji) or pass font=/path/to/NotoColorEmoji.ttf; "
+        "the built-in `shapes` dataset works without it"
     )
+
+
+def test_the_switch_hides_an_installed_font(monkeypatch, tmp_path, own_assets):
+    """ARTKIT_SYSTEM_ASSETS=none: a font in a system folder is not found, and the error says why."""
+    (tmp_path / "noto").mkdir()
+    (tmp_path / "noto" / "NotoColorEmoji.ttf").write_bytes(b"font bytes")
+    monkeypatch.setattr(artkit.assets, "SYSTEM_FONT_DIRS", (str(tmp_path),))
+    assert emoji_mod.locate_font() == str(tmp_path / "noto" / "NotoColorEmoji.ttf")
+    monkeypatch.setenv("ARTKIT_SYSTEM_ASSETS", "none")
+    assert emoji_mod.locate_font() is None
+    with pytest.raises(UsageError, match=r"font found \(hidden by ARTKIT_SYSTEM_ASSETS=none\); "):
+        find_font("")
 
 
 def test_fc_match_fallback_font_is_not_taken(monkeypatch, tmp_path):
     """fontconfig answers with some other font when there is no emoji font: ignore it."""
     other = tmp_path / "DejaVuSans.ttf"
     other.write_bytes(b"not really a font")
-    monkeypatch.setattr(emoji_mod, "SEARCH_PATHS", ())
-    monkeypatch.setattr(emoji_mod.shutil, "which", lambda name: "/usr/bin/fc-match")
+    monkeypatch.setattr(artkit.assets, "system_font_dirs", lambda: [])
+    monkeypatch.setattr(artkit.assets, "which", lambda name: "/usr/bin/fc-match")
 
     class Done:
         stdout = str(other)

@@ -122,7 +122,7 @@ def test_fid_blocks_pool_as_tensorflow_did(random_fid_state):
         assert torch.allclose(block_c(y)[:, pooled], manual)  # the last block pools with max
 
 
-def test_fid_label_only_for_the_published_file(tmp_path, monkeypatch, random_fid_state):
+def test_fid_label_only_for_the_published_file(tmp_path, monkeypatch, random_fid_state, own_assets):
     from artkit.checkpoint import sha256_file
     from artkit.eval import inception
 
@@ -175,7 +175,7 @@ def test_weights_import_and_list_show_the_inception(tmp_path, random_fid_state):
 
 
 def test_download_goes_to_the_hub_cache_and_checks_the_hash(
-    tmp_path, monkeypatch, random_fid_state
+    tmp_path, monkeypatch, random_fid_state, own_assets
 ):
     from artkit.checkpoint import sha256_file
 

@@ -8,7 +8,6 @@ and a real ``artkit sample | artkit grid`` shell pipeline.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -19,12 +18,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import artkit.assets
 from artkit.animation import read_frames
 from artkit.grid import make_grid
 from artkit.images import load_image, read_provenance, save_image
-from artkit.testing import run_cli
+from artkit.testing import requires_asset, run_cli
 
-HAS_FFMPEG = importlib.util.find_spec("imageio_ffmpeg") is not None
+HAS_FFMPEG = artkit.assets.find_module("imageio_ffmpeg")
 SUB_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_COLOR": "1"}
 COLOURS = ["red", "lime", "blue", "yellow", "cyan", "magenta", "black", "gray"]
 
@@ -323,14 +323,14 @@ def test_animate_errors(tmp_path):
     assert not (tmp_path / "a.gif").exists()
 
 
-@pytest.mark.skipif(HAS_FFMPEG, reason="imageio-ffmpeg is installed")
+@pytest.mark.skipif(HAS_FFMPEG, reason="imageio-ffmpeg is installed (the other test covers it)")
 def test_animate_mp4_without_ffmpeg_is_one_line(tmp_path):
     paths = _frames(tmp_path, 2)
     result = run_cli(["animate", *map(str, paths), "-o", str(tmp_path / "a.mp4")])
     assert "imageio-ffmpeg" in _one_line_error(result, 2)
 
 
-@pytest.mark.skipif(not HAS_FFMPEG, reason="needs imageio-ffmpeg")
+@requires_asset("ffmpeg")
 def test_animate_mp4(tmp_path):
     paths = _frames(tmp_path, 6, size=(33, 17))
     out = tmp_path / "a.mp4"

@@ -192,7 +192,7 @@ def test_artkit_cache_is_used(vgg19_state):
     assert isinstance(e, VGGExtractor) and e.pretrained
 
 
-def test_torch_hub_checkpoint_is_converted_into_the_cache(vgg19_state):
+def test_torch_hub_checkpoint_is_converted_into_the_cache(vgg19_state, own_assets):
     hub = where.hub_checkpoint_path("vgg19")
     hub.parent.mkdir(parents=True)
     full = {**vgg19_state, "classifier.0.weight": torch.zeros(2, 2)}  # like torchvision's file
@@ -230,7 +230,7 @@ def test_bad_weights_file_is_a_one_line_checkpoint_error(tmp_path, kind, vgg19_s
     assert "\n" not in message and str(path) in message
 
 
-def test_download_is_tried_only_when_online(monkeypatch, vgg19_state):
+def test_download_is_tried_only_when_online(monkeypatch, vgg19_state, own_assets):
     monkeypatch.delenv("ARTKIT_OFFLINE")
     monkeypatch.setattr(nx, "_network_reachable", lambda host, timeout=2.0: False)
     assert isinstance(get_extractor("auto", notice=Notices()), RandomMultiscaleExtractor)

@@ -33,12 +33,12 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def colouriser(tmp_path_factory, one_thread):
-    """A tiny colouriser trained from the command line (40 steps on emoji): its run folder."""
+    """A tiny colouriser trained from the command line (40 steps on shapes): its run folder."""
     run = tmp_path_factory.mktemp("translate") / "run"
     result = run_cli(
         [
             "--device", "cpu", "--precision", "fp32", "--seed", "3",
-            "train", "pix2pix:resolution=32,width=8,d_width=8", "--data", "emoji:count=64",
+            "train", "pix2pix:resolution=32,width=8,d_width=8", "--data", "shapes:count=64",
             "--steps", "40", "-b", "8", "--log-every", "20", "-o", str(run),
         ]
     )  # fmt: skip

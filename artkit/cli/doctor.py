@@ -1,4 +1,9 @@
-"""``artkit doctor``: versions, accelerators, precisions and plugin health in one screen."""
+"""``artkit doctor``: versions, accelerators, precisions, plugin health and optional assets.
+
+Optional assets (:mod:`artkit.assets`: the emoji font, system fonts, ffmpeg,
+pretrained weights, the ``samples`` extra, a GPU) are each shown as found or
+missing, with the one line that installs a missing one and what works now.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,10 @@ def attach(app: typer.Typer) -> None:
     def doctor(
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
-        """Check the installation: torch, accelerators, precisions, plugins."""
+        """Check the installation: torch, accelerators, precisions, plugins, optional assets."""
         import torch
 
-        from artkit import __version__
+        from artkit import __version__, assets
         from artkit.cli.context import settings
         from artkit.device import available_devices, resolve_device, supported_precisions
         from artkit.plugins import get_host
@@ -34,6 +39,8 @@ def attach(app: typer.Typer) -> None:
             "devices": {d: supported_precisions(torch.device(d)) for d in devices},
             "auto_device": str(chosen),
             "plugins": {i.name: i.error or i.status for i in get_host().plugin_infos()},
+            "system_assets": "none" if assets.hidden() else "auto",
+            "assets": [row.as_dict() for row in assets.reports()],
         }
         if as_json:
             print(json.dumps(report))
@@ -55,4 +62,14 @@ def attach(app: typer.Typer) -> None:
         for name, status in report["plugins"].items():
             print(f"    {name:<12} {status}")
             broken += status not in ("loaded", "blocked")
+        hidden = report["system_assets"] == "none"
+        print("optional assets" + (" (hidden by ARTKIT_SYSTEM_ASSETS=none)" if hidden else ""))
+        for row in report["assets"]:
+            if row["found"]:
+                print(f"  found   {row['name']:<18} {row['where']}")
+            else:
+                print(f"  missing {row['name']:<18} {row['description']}")
+                print(f"          {'':<18} install: {row['install']}")
+                if row["instead"]:
+                    print(f"          {'':<18} now: {row['instead']}")
         print("ok" if not broken else f"{broken} plugin(s) need attention (see `artkit plugins`)")

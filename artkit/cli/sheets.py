@@ -311,20 +311,21 @@ def animate(
     Frames whose size differs from the first frame's are resized (stretched) to it,
     with a warning. MP4 needs the optional imageio-ffmpeg package and ignores --loop.
     """
-    import importlib.util
 
     from PIL import Image
 
     from artkit import __version__
-    from artkit.animation import MP4_MISSING, SUPPORTED_SUFFIXES, ping_pong, write_animation
+    from artkit.animation import SUPPORTED_SUFFIXES, ping_pong, write_animation
     from artkit.cli.context import say, warn
     from artkit.images import load_image
 
     if not fps > 0 or math.isinf(fps):
         raise UsageError(f"--fps must be a positive number, not {fps}")
     _check_out(out, SUPPORTED_SUFFIXES, "animation")
-    if out.suffix.lower() == ".mp4" and importlib.util.find_spec("imageio_ffmpeg") is None:
-        raise UsageError(MP4_MISSING)
+    if out.suffix.lower() == ".mp4":
+        from artkit.animation import _ffmpeg
+
+        _ffmpeg()  # one line before any work when the optional package is missing
 
     frames: list[Image.Image] = []
     paths: list[str] = []

@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from artkit import assets
+
 #: pytorch-fid's file name for the TF 2015-12-05 Inception graph ported to PyTorch
 FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
 #: torch-fidelity's name for the same file
@@ -32,42 +34,29 @@ FID_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 FID_SIZE_MB = 92
 
 
-def artkit_weights_dir() -> Path:
-    from artkit.dataset_cache import cache_dir
-
-    return cache_dir().parent / "weights"
-
-
 def cached_fid_path() -> Path:
     """Where ``artkit weights import inception`` puts the converted weights."""
-    return artkit_weights_dir() / "inception.safetensors"
-
-
-def torch_hub_checkpoints() -> Path:
-    """``torch.hub.get_dir() / "checkpoints"`` computed without torch."""
-    env = os.environ.get("TORCH_HOME")
-    if env:
-        return Path(env).expanduser() / "hub" / "checkpoints"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "torch" / "hub" / "checkpoints"
-
-
-def offline() -> bool:
-    """True when ``ARTKIT_OFFLINE`` is set (to anything but 0/false/no): never download."""
-    return os.environ.get("ARTKIT_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
+    return assets.weights_cache_dir() / "inception.safetensors"
 
 
 def fid_weight_sources(explicit: str | os.PathLike[str] | None = None) -> list[tuple[str, Path]]:
-    """``[(kind, path), ...]`` in lookup order; an explicit file comes alone."""
-    if explicit is not None and str(explicit) != "":
-        return [("file", Path(explicit).expanduser())]
-    hub = torch_hub_checkpoints()
-    return [
-        ("cache", cached_fid_path()),
-        ("hub", hub / FID_WEIGHTS),
-        ("hub", hub / FID_WEIGHTS_ALT),
-    ]
+    """``[(kind, path), ...]`` in lookup order (:func:`artkit.assets.weight_sources`)."""
+    return assets.weight_sources(
+        "inception.safetensors", (FID_WEIGHTS, FID_WEIGHTS_ALT), explicit=explicit
+    )
+
+
+def locate_fid_weights() -> str | None:
+    """The first FID Inception weights file found, or None (the ``inception-weights`` asset)."""
+    for _, path in fid_weight_sources():
+        if path.is_file():
+            return str(path)
+    return None
+
+
+# kept for callers that import them from here
+torch_hub_checkpoints = assets.torch_hub_checkpoints
+offline = assets.offline
 
 
 def list_fid_weights() -> list[dict[str, object]]:

@@ -52,6 +52,7 @@ def register_datasets(register):
         description="About 1,400 colour emoji from the Noto Color Emoji font (fonts-noto-color-emoji), centred and padded.",
         params=EmojiConfig,
         test_params={"count": 4},
+        requires=("emoji-font",),
     )
     register(
         "glyphs",
@@ -59,6 +60,7 @@ def register_datasets(register):
         description="Characters drawn from installed fonts, one image per (font, character); missing glyphs skipped.",
         params=GlyphsConfig,
         test_params={"chars": "A-B"},
+        requires=("fonts",),
     )
     register(
         "idx",
@@ -79,6 +81,7 @@ def register_datasets(register):
         "artkit_data.samples:SamplesDataset",
         description="The real photos bundled with scikit-image / scikit-learn (the optional extra: samples).",
         params=SamplesConfig,
+        requires=("samples",),
     )
     register(
         "paired",
@@ -95,4 +98,29 @@ def register_datasets(register):
         params=SideBySideConfig,
         test_params={"path": "{tiny_folder}"},
         test_channels=(2, 6, 8),  # A and B stacked: what pix2pix trains on
+    )
+
+
+@hookimpl
+def register_assets(register):
+    register(
+        "emoji-font",
+        "artkit_data.emoji:locate_font",
+        description="the Noto Color Emoji font (the emoji dataset)",
+        install="apt-get install fonts-noto-color-emoji",
+        instead="train on `shapes` (or folder:path=DIR)",
+    )
+    register(
+        "fonts",
+        "artkit_data.glyphs:locate_fonts",
+        description="system fonts (the glyphs dataset without fonts=)",
+        install="apt-get install fonts-dejavu-core fonts-noto-core",
+        instead="pass glyphs:fonts=/path/*.ttf, or train on `shapes`",
+    )
+    register(
+        "samples",
+        "artkit_data.samples:locate_samples",
+        description="the photos of scikit-image / scikit-learn (the samples dataset, sample:NAME)",
+        install="pip install 'artkit[samples]'",
+        instead="single-image:path=PHOTO or folder:path=DIR",
     )

@@ -27,7 +27,6 @@ import json
 import operator
 import os
 import random
-import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
+from artkit import assets
 from artkit.data import DecodedImages
 from artkit.errors import ArtkitError, UsageError
 
@@ -44,18 +44,14 @@ from .configs import EmojiConfig, check_geometry
 RENDER_VERSION = 1
 #: the ppem of Noto Color Emoji's only bitmap strike (CBDT fonts load at no other size)
 STRIKE_PPEM = 109
-#: where the font is looked for when ``font=`` is empty, in order (globs allowed)
-SEARCH_PATHS: tuple[str, ...] = (
-    "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
-    "/usr/share/fonts/**/NotoColorEmoji*.ttf",
-    "/usr/local/share/fonts/**/NotoColorEmoji*.ttf",
-    "~/.local/share/fonts/**/NotoColorEmoji*.ttf",
-    "~/.fonts/**/NotoColorEmoji*.ttf",
-)
-INSTALL_HINT = (
-    "install it (Debian/Ubuntu: apt-get install fonts-noto-color-emoji) "
-    "or pass font=/path/to/NotoColorEmoji.ttf"
-)
+#: the font's file name pattern, looked for under the system font folders
+#: (:func:`artkit.assets.system_font_dirs`) when ``font=`` is empty
+FONT_PATTERN = "NotoColorEmoji*.ttf"
+#: the one line that installs the font (``artkit doctor`` shows it too)
+INSTALL = "apt-get install fonts-noto-color-emoji"
+INSTALL_HINT = f"install it ({INSTALL}) or pass font=/path/to/NotoColorEmoji.ttf"
+#: what works on any machine instead
+INSTEAD = "the built-in `shapes` dataset works without it"
 _OWNER = "emoji dataset"
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
@@ -239,19 +235,26 @@ def find_font(font: str = "") -> str:
             what = "is a folder, not a font file" if path.is_dir() else "does not exist"
             raise UsageError(f"{_OWNER}: font {font!r} {what}; {INSTALL_HINT}")
         return str(path)
-    for pattern in SEARCH_PATHS:
-        for path in sorted(glob.glob(os.path.expanduser(pattern), recursive=True)):
-            if os.path.isfile(path):
-                return path
-    path = _fc_match()
+    path = locate_font()
     if path:
         return path
-    raise UsageError(f"{_OWNER}: no Noto Color Emoji font found; {INSTALL_HINT}")
+    raise UsageError(
+        f"{_OWNER}: no Noto Color Emoji font found{assets.hidden_note()}; {INSTALL_HINT}; {INSTEAD}"
+    )
+
+
+def locate_font() -> str | None:
+    """The installed Noto Color Emoji font, or None (the ``emoji-font`` asset's check)."""
+    for folder in assets.system_font_dirs():
+        for path in sorted(glob.glob(str(folder / "**" / FONT_PATTERN), recursive=True)):
+            if os.path.isfile(path):
+                return path
+    return _fc_match()
 
 
 def _fc_match() -> str | None:
     """Ask fontconfig; it answers with a fallback font when it has no emoji font, so check."""
-    exe = shutil.which("fc-match")
+    exe = assets.which("fc-match")
     if exe is None:
         return None
     try:

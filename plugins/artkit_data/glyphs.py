@@ -38,6 +38,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from artkit import assets
 from artkit.data import DecodedImages
 from artkit.errors import ArtkitError, UsageError
 
@@ -47,18 +48,12 @@ from .configs import GlyphsConfig, check_geometry, parse_chars
 RENDER_VERSION = 1
 #: font files read from folders and globs (compared case-insensitively)
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
-#: where fonts are looked for when ``fonts=`` is empty
-SEARCH_DIRS: tuple[str, ...] = (
-    "/usr/share/fonts",
-    "/usr/local/share/fonts",
-    "~/.local/share/fonts",
-    "~/.fonts",
-)
 DEFAULT_PATTERN = "/usr/share/fonts/**/*.ttf|otf"
-INSTALL_HINT = (
-    "install some (Debian/Ubuntu: apt-get install fonts-dejavu-core fonts-noto-core) "
-    "or pass fonts=/path/*.ttf"
-)
+#: the one line that installs some fonts (``artkit doctor`` shows it too)
+INSTALL = "apt-get install fonts-dejavu-core fonts-noto-core"
+INSTALL_HINT = f"install some ({INSTALL}) or pass fonts=/path/*.ttf"
+#: what works on any machine instead
+INSTEAD = "the built-in `shapes` dataset works without them"
 #: a code point no font assigns: what it draws is the font's .notdef glyph
 _UNASSIGNED = chr(0x10FFFD)
 _OWNER = "glyphs dataset"
@@ -273,17 +268,16 @@ def _walk(folder: str) -> list[str]:
 def find_fonts(fonts: str = "") -> list[str]:
     """The font files ``fonts`` names (globs, folders, files joined with ``:``), sorted.
 
-    Empty: every font under :data:`SEARCH_DIRS`. The same file reached twice (a
+    Empty: every font under the system font folders (:func:`artkit.assets.system_font_dirs`). The same file reached twice (a
     symlink) counts once. No match is a one-line :class:`UsageError` saying what to
     install.
     """
     spec = fonts.strip()
     candidates: list[str] = []
     if not spec:
-        for folder in SEARCH_DIRS:
-            folder = os.path.expanduser(folder)
-            if os.path.isdir(folder):
-                candidates.extend(_walk(folder))
+        # the system font folders (artkit.assets: none when ARTKIT_SYSTEM_ASSETS=none)
+        for folder in assets.system_font_dirs():
+            candidates.extend(_walk(str(folder)))
         shown = DEFAULT_PATTERN
     else:
         shown = spec
@@ -306,7 +300,8 @@ def find_fonts(fonts: str = "") -> list[str]:
         unique.setdefault(os.path.realpath(path), path)
     found = sorted(unique.values())
     if not found:
-        raise UsageError(f"{_OWNER}: no fonts match {shown!r}; {INSTALL_HINT}")
+        note = assets.hidden_note() if not spec else ""
+        raise UsageError(f"{_OWNER}: no fonts match {shown!r}{note}; {INSTALL_HINT}; {INSTEAD}")
     return found
 
 
@@ -334,3 +329,9 @@ def _fingerprint(fonts: list[str], spec: dict[str, Any]) -> str:
             files.append([os.path.abspath(path), -1, -1])
     blob = json.dumps({"fonts": files, **spec}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def locate_fonts() -> str | None:
+    """How many system fonts there are, or None (the ``fonts`` asset's check)."""
+    count = sum(len(_walk(str(folder))) for folder in assets.system_font_dirs())
+    return f"{count} font files" if count else None

@@ -93,6 +93,12 @@ def installed() -> bool:
     return any(_package_dir(p) is not None for p in _PACKAGES)
 
 
+def locate_samples() -> str | None:
+    """How many sample photos are installed, or None (the ``samples`` asset's check)."""
+    names = available_samples()
+    return f"{len(names)} photos" if names else None
+
+
 def available_samples() -> list[str]:
     """The sample names whose files are installed, in :data:`SAMPLE_NAMES` order."""
     out = []

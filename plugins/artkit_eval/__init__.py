@@ -55,3 +55,14 @@ def register_extractors(register):
         params=CheckpointFeaturesConfig,
         family="embedding",
     )
+
+
+@hookimpl
+def register_assets(register):
+    register(
+        "inception-weights",
+        "artkit.eval.weight_paths:locate_fid_weights",
+        description="the FID Inception-v3 weights (standard FID numbers)",
+        install="artkit weights import inception pt_inception-2015-12-05-6726825d.pth",
+        instead="artkit eval --features random-conv (comparable only with itself)",
+    )

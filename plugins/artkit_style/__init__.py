@@ -49,3 +49,15 @@ def register_extractors(register):
         description="Random conv features on an image pyramid (Ustyuzhaninov 2017); needs no weights.",
         params=RandomMultiscaleConfig,
     )
+
+
+@hookimpl
+def register_assets(register):
+    for name, label in (("vgg19", "VGG19"), ("vgg16", "VGG16")):
+        register(
+            f"{name}-weights",
+            f"artkit_style.extractors:locate_{name}",
+            description=f"ImageNet {label} weights (perceptual style features)",
+            install=f"artkit weights import {name} {name}-*.pth (torchvision's file)",
+            instead="style transfer falls back to extractor=random-multiscale",
+        )

@@ -25,6 +25,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from artkit import assets
+
 #: The one-line notice printed (on stderr) when no VGG weights can be found.
 NO_WEIGHTS_NOTICE = (
     "artkit: notice: no {label} weights found (see `artkit weights import`); "
@@ -61,43 +63,14 @@ PRETRAINED: dict[str, PretrainedInfo] = {
 }
 
 
-def artkit_cache_dir() -> Path:
-    """artkit's cache root: ``$ARTKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/artkit``, else ``~/.cache/artkit``."""
-    env = os.environ.get("ARTKIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "artkit"
-
-
-def weights_dir() -> Path:
-    return artkit_cache_dir() / "weights"
-
-
 def cached_weights_path(name: str) -> Path:
     """Where ``artkit weights import NAME`` puts the converted weights."""
-    return weights_dir() / f"{name}.safetensors"
-
-
-def torch_hub_dir() -> Path:
-    """``torch.hub.get_dir()`` computed without torch: ``$TORCH_HOME/hub`` (default ``~/.cache/torch/hub``)."""
-    env = os.environ.get("TORCH_HOME")
-    if env:
-        return Path(env).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "torch" / "hub"
+    return assets.weights_cache_dir() / f"{name}.safetensors"
 
 
 def hub_checkpoint_path(name: str) -> Path | None:
     info = PRETRAINED.get(name)
-    return torch_hub_dir() / "checkpoints" / info.hub_file if info else None
-
-
-def offline() -> bool:
-    """True when ``ARTKIT_OFFLINE`` is set (to anything but 0/false): never try a download."""
-    return os.environ.get("ARTKIT_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
+    return assets.torch_hub_checkpoints() / info.hub_file if info else None
 
 
 def weight_sources(
@@ -106,16 +79,32 @@ def weight_sources(
     """The places to look for ``name``'s weights, in order: ``[(kind, path), ...]``.
 
     ``kind`` is ``"file"`` (explicit), ``"cache"`` (artkit) or ``"hub"`` (torch hub
-    cache). Paths are listed whether or not they exist; an explicit file comes alone
-    (it is used or it is an error, never silently skipped).
+    cache); see :func:`artkit.assets.weight_sources`, the one resolver.
     """
-    if explicit is not None and str(explicit) != "":
-        return [("file", Path(explicit).expanduser())]
-    out: list[tuple[str, Path]] = [("cache", cached_weights_path(name))]
-    hub = hub_checkpoint_path(name)
-    if hub is not None:
-        out.append(("hub", hub))
-    return out
+    info = PRETRAINED.get(name)
+    hub = (info.hub_file,) if info else ()
+    return assets.weight_sources(f"{name}.safetensors", hub, explicit=explicit)
+
+
+def locate(name: str) -> str | None:
+    """The first weights file found for ``name``, or None."""
+    for _, path in weight_sources(name):
+        if path.is_file():
+            return str(path)
+    return None
+
+
+def locate_vgg19() -> str | None:
+    """The ``vgg19-weights`` asset's check."""
+    return locate("vgg19")
+
+
+def locate_vgg16() -> str | None:
+    """The ``vgg16-weights`` asset's check."""
+    return locate("vgg16")
+
+
+offline = assets.offline
 
 
 def list_cached() -> list[dict[str, object]]:
