@@ -169,14 +169,12 @@ class Entry:
     @property
     def factory(self) -> Callable[..., Any]:
         """The factory, importing it now if it was registered as ``"module:attr"``."""
-        ref = self.factory_ref
-        if isinstance(ref, str):
-            module, _, attr = ref.partition(":")
-            obj: Any = importlib.import_module(module)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
-            return obj
-        return ref
+        return resolve_ref(self.factory_ref)
+
+    def extra_callable(self, key: str) -> Callable[..., Any] | None:
+        """An extra registered as a callable or a lazy ``"module:attr"`` string, or None."""
+        ref = self.extra.get(key)
+        return None if ref is None else resolve_ref(ref)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -227,6 +225,17 @@ class Entry:
             "plugin": self.plugin,
             "params": [p.describe() for p in self.params],
         }
+
+
+def resolve_ref(ref: Any) -> Any:
+    """``"module:attr"`` -> the object, imported now; anything else is returned as is."""
+    if not isinstance(ref, str):
+        return ref
+    module, _, attr = ref.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 class Registry:

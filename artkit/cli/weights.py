@@ -1,19 +1,23 @@
-"""``artkit weights``: pretrained feature-extractor weights in artkit's cache.
+"""``artkit weights``: pretrained weights in artkit's cache, from whichever plugin needs them.
 
-- ``artkit weights import vgg19 vgg19-dcbb9e9d.pth`` converts a torchvision
-  checkpoint to ``$ARTKIT_CACHE_DIR/weights/vgg19.safetensors`` (default
-  ``~/.cache/artkit``). The ``.pth`` is read with ``torch.load(weights_only=True)``,
-  which refuses pickles that hold anything but tensors; only the convolutional
-  ``features`` are kept (80 MB instead of 548 MB for VGG19) and their shapes checked.
-- ``artkit weights list`` shows, for each known extractor, where weights are looked
-  for (artkit's cache, then the torch hub cache) and what is there. No torch.
+The weight sources are not known here: a plugin declares each one as an optional
+asset (``register_assets``) with the extras ``weights=NAME``, ``importer=`` (a
+function ``(file) -> (cached path, message)``) and ``sources=`` (a function giving
+the places it is looked for, in order; see :func:`artkit.assets.weight_sources`,
+the one resolver). Today: ``vgg19``/``vgg16`` from the style plugin and
+``inception`` from the eval plugin.
+
+- ``artkit weights import NAME FILE`` converts a ``.pth`` (read with
+  ``torch.load(weights_only=True)``, which refuses pickles holding anything but
+  tensors) into ``$ARTKIT_CACHE_DIR/weights/NAME.safetensors`` and prints its path.
+- ``artkit weights list`` shows where each is looked for and what is there. No torch.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +25,7 @@ from artkit.errors import UsageError
 
 weights_app = typer.Typer(
     name="weights",
-    help="Pretrained weights for feature extractors (VGG): import a torchvision .pth, list the cache.",
+    help="Pretrained weights (VGG, FID Inception): import a .pth into artkit's cache, list the caches.",
     no_args_is_help=True,
 )
 
@@ -30,56 +34,53 @@ def attach(app: typer.Typer) -> None:
     app.add_typer(weights_app, name="weights")
 
 
+def weight_entries() -> dict[str, Any]:
+    """``{weights name: asset entry}`` for every registered asset that is a set of weights."""
+    from artkit.plugins import get_registry
+
+    return {str(e.extra["weights"]): e for e in get_registry("assets") if e.extra.get("weights")}
+
+
 @weights_app.command("import")
 def import_weights(
-    name: Annotated[str, typer.Argument(help="Extractor: vgg19, vgg16 or inception (FID).")],
-    file: Annotated[Path, typer.Argument(help="A torchvision checkpoint (.pth) or .safetensors.")],
+    name: Annotated[str, typer.Argument(help="Which weights: see `artkit weights list`.")],
+    file: Annotated[Path, typer.Argument(help="A checkpoint (.pth) or .safetensors.")],
 ) -> None:
-    """Convert a torchvision VGG or FID Inception checkpoint to safetensors in artkit's cache; prints its path."""
+    """Convert pretrained weights (a torchvision VGG or the FID Inception .pth) to safetensors in artkit's cache; prints its path."""
     from artkit.cli.context import say
-    from artkit_style.extractors import PRETRAINED
 
-    if name == "inception":  # the FID Inception-v3 of pytorch-fid (artkit.eval)
-        from artkit.eval.inception import import_fid_weights
-
-        target, standard = import_fid_weights(file)
-        say(
-            f"inception: {file} "
-            + ("is the standard FID file (SHA-256 verified)" if standard else
-               "is NOT the published FID file (SHA-256 differs): distances will not be called FID")
-        )  # fmt: skip
-        print(target, flush=True)
-        return
-    if name not in PRETRAINED:
-        raise UsageError(
-            f"unknown pretrained extractor {name!r}; use {' or '.join(PRETRAINED)} or inception"
-        )
-    from artkit_style.nn_extractors import (
-        import_torchvision_checkpoint,
-        load_vgg_weights,
-        save_cached_weights,
-    )
-
-    if file.suffix.lower() == ".safetensors":
-        state = load_vgg_weights(file, name)
-    else:
-        state = import_torchvision_checkpoint(file, name)
-    target = save_cached_weights(name, state, source=str(file))
-    count = sum(t.numel() for t in state.values())
-    say(f"{name}: {len(state)} tensors, {count:,} parameters from {file}")
+    entries = weight_entries()
+    entry = entries.get(name)
+    if entry is None or entry.extra_callable("importer") is None:
+        known = " or ".join(sorted(entries)) or "none (no plugin declares any)"
+        raise UsageError(f"unknown pretrained weights {name!r}; use {known}")
+    target, message = entry.extra_callable("importer")(file)
+    say(message)
     print(target, flush=True)
+
+
+def _rows() -> list[dict[str, Any]]:
+    rows = []
+    for entry in weight_entries().values():
+        sources = entry.extra_callable("sources")
+        for row in sources() if sources else []:
+            path = Path(row["path"])
+            exists = path.is_file()
+            rows.append(
+                {**row, "present": exists, "bytes": path.stat().st_size if exists else None}
+            )
+    return rows
 
 
 @weights_app.command("list")
 def list_weights(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """Where extractor weights are looked for, in order, and which are present."""
+    """Where pretrained weights are looked for, in order, and which are present."""
+    from artkit import assets
     from artkit.cli.context import out_console, say
-    from artkit.eval.weight_paths import list_fid_weights
-    from artkit_style.extractors import list_cached, offline
 
-    rows = list_cached() + list_fid_weights()
+    rows = _rows()
     if as_json:
         for row in rows:
             print(json.dumps(row), flush=True)
@@ -100,11 +101,16 @@ def list_weights(
             str(row["path"]),
         )
     out_console().print(table)
-    if not any(row["present"] for row in rows if row["name"] != "inception"):
+    if assets.hidden():
+        say(
+            "the torch hub cache and the default artkit cache are hidden by ARTKIT_SYSTEM_ASSETS=none"
+        )
+    vgg = [row for row in rows if str(row["name"]).startswith("vgg")]
+    if vgg and not any(row["present"] for row in vgg):
         note = (
             "no VGG weights: `artkit stylize` uses random-multiscale features. "
             "Get them with `artkit weights import vgg19 vgg19-dcbb9e9d.pth`"
         )
-        if not offline():
+        if not assets.offline():
             note += " (or let torchvision download them on first use)"
         say(note)

@@ -65,4 +65,7 @@ def register_assets(register):
         description="the FID Inception-v3 weights (standard FID numbers)",
         install="artkit weights import inception pt_inception-2015-12-05-6726825d.pth",
         instead="artkit eval --features random-conv (comparable only with itself)",
+        weights="inception",
+        importer="artkit_eval.weights:import_inception",
+        sources="artkit_eval.weights:sources_inception",
     )

@@ -60,4 +60,8 @@ def register_assets(register):
             description=f"ImageNet {label} weights (perceptual style features)",
             install=f"artkit weights import {name} {name}-*.pth (torchvision's file)",
             instead="style transfer falls back to extractor=random-multiscale",
+            # `artkit weights import NAME FILE` / `artkit weights list` use these
+            weights=name,
+            importer=f"artkit_style.weights:import_{name}",
+            sources=f"artkit_style.weights:sources_{name}",
         )
