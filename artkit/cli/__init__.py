@@ -94,7 +94,6 @@ def build_app() -> typer.Typer:
         sheets,
         stylize,
         train,
-        translate,
         weights,
     )
 
@@ -107,7 +106,6 @@ def build_app() -> typer.Typer:
     render.attach(app)
     reproduce.attach(app)
     stylize.attach(app)
-    translate.attach(app)
     data.attach(app)
     weights.attach(app)
     plugins.attach(app)

@@ -21,3 +21,11 @@ def register_models(register):
         params=Pix2PixConfig,
         test_config={"resolution": 32, "width": 8, "d_width": 8},
     )
+
+
+@hookimpl
+def register_commands(app):
+    # typer only at import; torch is imported inside the command
+    from artkit_translate.cli_translate import attach
+
+    attach(app)

@@ -1,4 +1,4 @@
-"""``artkit translate MODEL IMAGES...``: apply a trained image-to-image model (pix2pix) to pictures.
+"""``artkit translate MODEL IMAGES...`` (registered by this plugin): apply a trained image-to-image model (pix2pix) to pictures.
 
 Each input -- a file, a folder (its images), or a record on stdin -- is read in
 the mode the model wants (a colourisation model takes black-and-white or colour
@@ -153,8 +153,8 @@ def translate(
     import torch
 
     from artkit import __version__
+    from artkit.api.naming import OutputNames
     from artkit.checkpoint import load_model, read_header, sha256_file
-    from artkit.cli.stylize import OutputNames
     from artkit.device import resolve_device
     from artkit.images import save_image
     from artkit.torch_images import pil_to_tensor, to_pil
