@@ -92,7 +92,6 @@ def build_app() -> typer.Typer:
         reproduce,
         sample,
         sheets,
-        stylize,
         train,
         weights,
     )
@@ -105,7 +104,6 @@ def build_app() -> typer.Typer:
     sheets.attach(app)
     render.attach(app)
     reproduce.attach(app)
-    stylize.attach(app)
     data.attach(app)
     weights.attach(app)
     plugins.attach(app)

@@ -90,7 +90,7 @@ class GatysJobs:
         self, content: str | Path, styles: list[str | Path], weights: list[float], options: dict
     ) -> Any:
         """The stylised picture (PIL, RGB) for resolved ``options``."""
-        from artkit.cli.stylize import load_source_image
+        from artkit.api.images import load_source_image
         from artkit.torch_images import pil_to_tensor, to_pil
         from artkit_style.torch_gatys import GatysOptions, gatys
 

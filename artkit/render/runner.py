@@ -667,7 +667,8 @@ def _params_of(fn: Callable[..., Any]) -> set[str]:
 
 def stylize_one(model: Any, content: str, size: int | None, device: Any, torch: Any) -> Any:
     """One content image through a fast-style model, RGB, longest side ``size``."""
-    from artkit.cli.stylize import _resize_longest, _restore_alpha
+    from artkit.api.images import resize_longest as _resize_longest
+    from artkit.api.images import restore_alpha as _restore_alpha
     from artkit.images import load_image
     from artkit.torch_images import pil_to_tensor, to_pil
 

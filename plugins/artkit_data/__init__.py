@@ -82,6 +82,8 @@ def register_datasets(register):
         description="The real photos bundled with scikit-image / scikit-learn (the optional extra: samples).",
         params=SamplesConfig,
         requires=("samples",),
+        # how artkit.api.images loads a `sample:NAME` content or style image
+        sample_image="artkit_data.samples:sample_image",
     )
     register(
         "paired",

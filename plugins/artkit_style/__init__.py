@@ -65,3 +65,11 @@ def register_assets(register):
             importer=f"artkit_style.weights:import_{name}",
             sources=f"artkit_style.weights:sources_{name}",
         )
+
+
+@hookimpl
+def register_commands(app):
+    # typer only at import; torch and the style networks load inside the command
+    from artkit_style.cli_stylize import attach
+
+    attach(app)
