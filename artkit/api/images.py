@@ -39,14 +39,19 @@ def _sample_loader(spec: str) -> Any:
     return obj
 
 
-def load_source_image(spec: str) -> Any:
-    """A content or style image: a file path, or ``sample:NAME`` for a bundled photo (RGB)."""
+def load_source_image(spec: str, mode: str | None = "RGB") -> Any:
+    """A content or style image: a file path, or ``sample:NAME`` for a bundled photo.
+
+    ``mode`` is the PIL mode to convert to (RGB by default); ``None`` keeps the
+    picture's own (L, RGB or RGBA), as ``artkit translate`` wants.
+    """
     from artkit.images import load_image
 
     if spec.startswith(SAMPLE_PREFIX):
         name = spec[len(SAMPLE_PREFIX) :]
-        return _sample_loader(spec)(name).convert("RGB")
-    return load_image(spec, mode="RGB")
+        image = _sample_loader(spec)(name)
+        return image.convert(mode) if mode else image
+    return load_image(spec, mode=mode)
 
 
 def source_stem(spec: str) -> str:

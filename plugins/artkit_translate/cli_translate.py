@@ -31,7 +31,6 @@ FORMATS = ("png", "webp", "jpg")
 #: images whose longer side exceeds this are tiled unless --no-tile
 AUTO_TILE_ABOVE = 2048
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
-SAMPLE_PREFIX = "sample:"
 
 
 def attach(app: typer.Typer) -> None:
@@ -54,33 +53,9 @@ def resolve_checkpoint(spec: str) -> Path:
 
 def load_source(spec: str) -> Any:
     """An input picture in its natural mode (L, RGB or RGBA): a file, or ``sample:NAME``."""
-    from artkit.images import load_image
+    from artkit.api.images import load_source_image
 
-    if spec.startswith(SAMPLE_PREFIX):
-        try:
-            from artkit_data.samples import sample_image
-        except ImportError:
-            raise ArtkitError(
-                f"{spec}: bundled sample photos need the artkit_data plugin"
-            ) from None
-        return sample_image(spec[len(SAMPLE_PREFIX) :])
-    return load_image(spec, mode=None)
-
-
-def source_stem(spec: str) -> str:
-    if spec.startswith(SAMPLE_PREFIX):
-        return spec[len(SAMPLE_PREFIX) :] or "sample"
-    return Path(spec).stem or "image"
-
-
-def _resize_longest(image: Any, size: int | None) -> Any:
-    if not size or max(image.size) == size:
-        return image
-    from PIL import Image
-
-    scale = size / max(image.size)
-    new = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(new, Image.Resampling.LANCZOS)
+    return load_source_image(spec, mode=None)
 
 
 def translate(
@@ -153,6 +128,7 @@ def translate(
     import torch
 
     from artkit import __version__
+    from artkit.api.images import resize_longest, source_stem
     from artkit.api.naming import OutputNames
     from artkit.checkpoint import load_model, read_header, sha256_file
     from artkit.device import resolve_device
@@ -191,7 +167,7 @@ def translate(
                 failed += 1
                 warn(str(exc))
                 continue
-            image = _resize_longest(original, size)
+            image = resize_longest(original, size)
             channels = 3 if colorize else in_channels
             wanted = _MODES[channels]
             if wanted != "RGBA" and image.mode == "RGBA":
