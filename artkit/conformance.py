@@ -89,7 +89,7 @@ _KIND_WORD = {
 
 def _hinted(entry: Any, key: str, scratch: Path, given: dict[str, Any]) -> dict[str, Any]:
     """The entry's declared test settings (placeholders filled in) overlaid with ``given``."""
-    from artkit.testing import tiny_image_folder, tiny_images
+    from artkit.tiny import tiny_image_folder, tiny_images
 
     hint = entry.extra.get(key) or {}
     if callable(hint):
@@ -293,20 +293,33 @@ def _train(name: str, cfg: dict[str, Any], entry: Any, root: Path, steps: int) -
 
     import torch
 
+    from artkit.api.models import weights_file
+    from artkit.api.post import format_spec
+    from artkit.api.train import run_training
     from artkit.checkpoint import load_model, load_tensors
-    from artkit.cli.post import format_spec
-    from artkit.testing import run_cli
+    from artkit.errors import ArtkitError
 
     spec = format_spec(name, cfg)
     data = entry.extra.get("test_data", "shapes:count=8")
     run = root / "run"
-    common = ["--device", "cpu", "--precision", "fp32", "--seed", "0", "-q", "train"]
-    result = run_cli(
-        [*common, spec, "--data", data, "--steps", str(steps), "-b", "4", "--sample-every", "0",
-         "--log-every", "1", "-o", str(run)]
-    )  # fmt: skip
-    if result.exit_code != 0:
-        raise _fail("model", name, f"artkit train failed: {_tail(result)}")
+    common = {"device": "cpu", "precision": "fp32", "seed": 0, "quiet": True}
+
+    def train(what: str, *args: Any, **kwargs: Any) -> None:
+        # the function `artkit train` runs, called directly (no CLI)
+        try:
+            trained = run_training(*args, **kwargs, **common)
+        except ArtkitError as exc:
+            raise _fail("model", name, f"{what} failed: {exc}") from None
+        if trained.exit_code:
+            raise _fail("model", name, f"{what} stopped early: {trained.reason}")
+
+    train(
+        "artkit train",
+        spec,
+        data,
+        {"steps": steps, "batch_size": 4, "sample_every": 0, "log_every": 1},
+        out=run,
+    )
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
     losses = {k: v for row in rows for k, v in row.items() if "loss" in k}
     if not rows or not losses:
@@ -314,15 +327,17 @@ def _train(name: str, cfg: dict[str, Any], entry: Any, root: Path, steps: int) -
     bad = {k: v for k, v in losses.items() if not isinstance(v, int | float) or not _finite(v)}
     if bad:
         raise _fail("model", name, f"training logged non-finite losses: {bad}")
-    load_model(run / "weights.safetensors")
-    before, _ = load_tensors(run / "weights.safetensors")
+    load_model(weights_file(run))
+    before, _ = load_tensors(weights_file(run))
 
-    result = run_cli(
-        [*common, "--resume", str(run), "--steps", str(steps + 1), "--log-every", "1"]
-    )  # fmt: skip
-    if result.exit_code != 0:
-        raise _fail("model", name, f"resuming training for one more step failed: {_tail(result)}")
-    after, _ = load_tensors(run / "weights.safetensors")
+    train(
+        "resuming training for one more step",
+        None,
+        None,
+        {"steps": steps + 1, "log_every": 1},
+        resume=run,
+    )
+    after, _ = load_tensors(weights_file(run))
     broken = [k for k, t in after.items() if t.is_floating_point() and not torch.isfinite(t).all()]
     if broken:
         raise _fail("model", name, f"training wrote non-finite weights: {', '.join(broken[:3])}")
@@ -334,11 +349,6 @@ def _train(name: str, cfg: dict[str, Any], entry: Any, root: Path, steps: int) -
 
 def _finite(value: float) -> bool:
     return value == value and abs(value) != float("inf")
-
-
-def _tail(result: Any) -> str:
-    lines = (result.stderr or result.output or "").strip().splitlines()
-    return " | ".join(lines[-3:]) or f"exit status {result.exit_code}"
 
 
 # --------------------------------------------------------------------------- losses
@@ -411,7 +421,7 @@ def check_postprocessor(name: str, **params: Any) -> None:
     """
     from PIL import Image
 
-    from artkit.cli.post import format_spec, resolve_step
+    from artkit.api.post import format_spec, resolve_step
     from artkit.errors import ArtkitError
     from artkit.plugins import get_registry
 
@@ -460,7 +470,7 @@ def check_postprocessor(name: str, **params: Any) -> None:
 
 
 def _tiny_picture(mode: str) -> Any:
-    from artkit.testing import tiny_images
+    from artkit.tiny import tiny_images
 
     return tiny_images(1, 24, mode=mode, seed=5)[0]
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import artkit_post
-from artkit.cli.post import build_chain, format_spec, resolve_step, run_chain
+from artkit.api.post import build_chain, format_spec, resolve_step, run_chain
 from artkit.errors import ArtkitError, UsageError
 from artkit.plugins import get_registry
 from artkit.registry import parse_spec

@@ -55,8 +55,8 @@ class _Session:
 
     def __init__(self, checkpoint: str, capability: str):
         from artkit import __version__
+        from artkit.api.models import open_model
         from artkit.cli.context import settings
-        from artkit.cli.sample import open_model
         from artkit.device import resolve_device, resolve_precision
 
         glob = settings()
@@ -418,8 +418,8 @@ def morph(
     last is the last image's.
     """
     from artkit.animation import write_animation
+    from artkit.api.latents import walk
     from artkit.cli.context import say
-    from artkit.cli.sample import walk
 
     if frames < 2:
         raise UsageError("--frames must be at least 2")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
@@ -19,73 +18,12 @@ from typing import Annotated, Any
 
 import typer
 
+from artkit.api.latents import walk
+from artkit.api.models import open_model, weights_file
+from artkit.api.seeds import check_seed_span, parse_seeds, seed_count
 from artkit.errors import UsageError
 
 FORMATS = ("png", "webp", "jpg")
-MODEL_SPEC_SEED = 0
-
-
-def parse_seeds(text: str) -> Iterator[int]:
-    """``0-99,120,200-202`` -> 0..99, 120, 200, 201, 202 (lazily)."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts:
-        raise UsageError("--seeds is empty; use e.g. 0-99,120")
-    ranges = []
-    for part in parts:
-        lo, sep, hi = part.partition("-")
-        try:
-            a = int(lo)
-            b = int(hi) if sep else a
-        except ValueError:
-            raise UsageError(f"--seeds: {part!r} is not a seed or a range like 0-99") from None
-        if a < 0 or b < a:
-            raise UsageError(f"--seeds: {part!r} is not an ascending range of non-negative seeds")
-        ranges.append((a, b))
-
-    def gen() -> Iterator[int]:
-        for a, b in ranges:
-            yield from range(a, b + 1)
-
-    return gen()
-
-
-def seed_count(text: str) -> int:
-    total = 0
-    for part in text.split(","):
-        lo, sep, hi = part.strip().partition("-")
-        if lo:
-            total += (int(hi) - int(lo) + 1) if sep else 1
-    return total
-
-
-def open_model(spec: str, device: Any) -> tuple[Any, dict[str, Any]]:
-    """A checkpoint path or run folder -> (model, provenance of the checkpoint)."""
-    from artkit.checkpoint import build_model, load_model, sha256_file
-    from artkit.plugins import get_registry
-    from artkit.registry import parse_spec
-
-    path = Path(spec)
-    if path.is_dir() and (path / "weights.safetensors").exists():
-        path = path / "weights.safetensors"
-    if path.exists():
-        model = load_model(path, device=str(device))
-        return model, {"checkpoint": path.name, "checkpoint_sha256": sha256_file(path)}
-    name, options = parse_spec(spec)
-    if name in get_registry("models"):
-        import torch
-
-        # An untrained model's weights are part of the picture: build them from a
-        # fixed seed so a model spec samples the same pixels every time.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(MODEL_SPEC_SEED)
-            model = build_model(name, options).to(device).eval()
-        return model, {"checkpoint": None, "model_spec": spec, "model_seed": MODEL_SPEC_SEED}
-    raise UsageError(f"{spec}: no such checkpoint file or run folder (and no model of that name)")
-
-
-def _weights_path(spec: str) -> Path:
-    path = Path(spec)
-    return path / "weights.safetensors" if path.is_dir() else path
 
 
 def _save_batch(
@@ -164,9 +102,9 @@ def sample(
     out.mkdir(parents=True, exist_ok=True)
     if ckpt.get("checkpoint"):
         # so `artkit reproduce` finds the weights again from the image alone
-        ckpt["checkpoint_path"] = os.path.relpath(_weights_path(checkpoint), out)
+        ckpt["checkpoint_path"] = os.path.relpath(weights_file(checkpoint), out)
     start = seed if seed is not None else (glob.seed or 0)
-    seed_iter = parse_seeds(seeds) if seeds else iter(range(start, start + n))
+    seed_iter = parse_seeds(seeds) if seeds else iter(check_seed_span(start, n))
     total = seed_count(seeds) if seeds else n
     provenance = {
         "artkit": __version__,
@@ -291,31 +229,3 @@ def _latent_scale(truncation: float, temperature: float | None) -> tuple[float, 
     if truncation != 1.0 and truncation != temperature:
         raise UsageError("--temperature and --truncation are the same setting; give one")
     return temperature, {"truncation": temperature, "temperature": temperature}
-
-
-def walk(keys: Any, frames: int, *, slerp: bool, loop: bool) -> Any:
-    """``frames`` latents along the path through ``keys`` (and back to the first when ``loop``)."""
-    import torch
-
-    points = torch.cat([keys, keys[:1]]) if loop else keys
-    segments = len(points) - 1
-    # positions along the whole path; with loop the last frame stops short of the start
-    t = torch.linspace(0, segments, frames + (1 if loop else 0))[:frames]
-    out = []
-    for pos in t.tolist():
-        i = min(int(pos), segments - 1)
-        frac = pos - i
-        a, b = points[i], points[i + 1]
-        out.append(_slerp(a, b, frac) if slerp else torch.lerp(a, b, frac))
-    return torch.stack(out)
-
-
-def _slerp(a: Any, b: Any, t: float) -> Any:
-    import torch
-
-    a_n, b_n = a / a.norm(), b / b.norm()
-    omega = torch.arccos((a_n * b_n).sum().clamp(-1 + 1e-7, 1 - 1e-7))
-    so = torch.sin(omega)
-    if so.abs() < 1e-6:
-        return torch.lerp(a, b, t)
-    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b

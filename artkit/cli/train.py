@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,15 +12,6 @@ from artkit.errors import UsageError
 _STOP = "When to stop"
 _OPT = "Optimisation"
 _RUN = "Run folder"
-
-
-def _next_free(base: Path) -> Path:
-    if not base.exists():
-        return base
-    i = 2
-    while Path(f"{base}-{i}").exists():
-        i += 1
-    return Path(f"{base}-{i}")
 
 
 def attach(app: typer.Typer) -> None:
@@ -244,112 +233,28 @@ def run_training(
     resume: Path | None = None,
 ) -> int:
     """Shared by ``train`` and ``demo``; returns the exit code (0, or 130/143 when interrupted)."""
+    from artkit.api.train import run_training as run
     from artkit.cli.context import say, settings
-    from artkit.plugins import get_registry
-    from artkit.registry import parse_spec
 
     glob = settings()
-    if resume is not None:
-        config_path = resume / "config.json"
-        if not config_path.exists():
-            raise UsageError(
-                f"--resume {resume}: no config.json there; is it an artkit run folder?"
-            )
-        saved = json.loads(config_path.read_text())
-        if model_spec is not None and parse_spec(model_spec)[0] != saved["model"]:
-            raise UsageError(
-                f"--resume {resume}: that run trains {saved['model']!r}, not {model_spec!r}"
-            )
-        model_name, model_options = saved["model"], saved["model_config"]
-        data_spec = data_spec or saved.get("data")
-        options_dict = {**saved["options"], **given}
-        out = resume
-    else:
-        if model_spec is None:
-            raise UsageError(
-                "name a model to train (see `artkit list models`), or --resume a run folder"
-            )
-        if data_spec is None:
-            raise UsageError(
-                "--data is required, e.g. --data shapes or --data folder:path=my-images/"
-            )
-        model_name, model_options = parse_spec(model_spec)
-        options_dict = dict(given)
-        if out is None:
-            out = _next_free(Path("runs") / model_name)
-        elif (out / "weights.safetensors").exists():
-            raise UsageError(
-                f"{out} already holds a run; continue it with --resume {out}, or choose another --out"
-            )
-    if glob.seed is not None:
-        options_dict["seed"] = glob.seed
-    options_dict["device"], options_dict["precision"] = glob.device, glob.precision
-
-    from artkit.checkpoint import build_model
-    from artkit.device import seed_everything
-    from artkit.train.loop import Trainer
-    from artkit.train.options import TrainOptions
-
-    options = TrainOptions.from_json(options_dict)
-    # Initial weights come from the seed too: same --seed, same run (resume overwrites them).
-    seed_everything(options.seed)
-    net = build_model(model_name, model_options)
-    if not hasattr(net, "training_step"):
-        raise UsageError(f"model {model_name!r} cannot be trained with `artkit train`")
-    if "lr" not in options_dict:
-        # --lr's default belongs to the model family (GANs 2e-4, VAEs and style nets 1e-3)
-        options.lr = float(getattr(net, "default_lr", options.lr))
-    loss_name = options.loss or getattr(net, "default_loss", "")
-    loss_obj = None
-    if loss_name:
-        losses = get_registry("losses")
-        entry = losses.get(loss_name)
-        loss_obj = entry.create()
-        # A model says which loss interface it calls (GANs: d_loss/g_loss, VAEs:
-        # reconstruction); a loss of another kind is a usage error, not a crash mid-step.
-        method = getattr(net, "loss_method", "d_loss")
-        if not hasattr(loss_obj, method):
-            fitting = [e.name for e in losses if hasattr(_loss_class(e), method)]
-            raise UsageError(
-                f"loss {loss_name!r} does not fit model {model_name!r}; use one of: {', '.join(fitting)}"
-            )
-        options.loss = loss_name
-    dname, doptions = parse_spec(data_spec)
-    cfg = net.config
-    source = (
-        get_registry("datasets")
-        .get(dname)
-        .create(doptions, resolution=cfg.resolution, channels=cfg.channels)
-    )
-    if os.environ.get("RANK", "0") == "0":  # one line per run, not per torchrun process
-        say(
-            f"training {model_name} on {dname} ({len(source)} images, {cfg.resolution}px, {cfg.channels} ch) -> {out}"
-        )
-    trainer = Trainer(
-        net,
-        source,
-        options,
-        out,
-        run_config={"data": data_spec},
-        resume=resume is not None,
+    trained = run(
+        model_spec,
+        data_spec,
+        given,
+        out=out,
+        resume=resume,
+        device=glob.device,
+        precision=glob.precision,
+        seed=glob.seed,
         quiet=glob.quiet,
-        loss=loss_obj,
+        say=say,
     )
-    result = trainer.run()
-    if trainer.world.is_main:
+    if trained.is_main:
         say(
-            f"{result.reason} at step {result.step} after {result.seconds:.0f}s "
-            f"({result.images_per_second:.0f} images/s); weights: {trainer.weights_path}"
+            f"{trained.reason} at step {trained.step} after {trained.seconds:.0f}s "
+            f"({trained.images_per_second:.0f} images/s); weights: {trained.weights}"
         )
-        print(trainer.weights_path, flush=True)
-    if result.reason == "interrupted":
-        say(f"resume with: artkit train --resume {out}")
-        return 143 if trainer._stop_signal == "SIGTERM" else 130
-    return 0
-
-
-def _loss_class(entry: Any) -> Any:
-    try:
-        return entry.factory
-    except Exception:  # a broken loss plugin must not break the message
-        return None
+        print(trained.weights, flush=True)
+    if trained.exit_code:
+        say(f"resume with: artkit train --resume {trained.path}")
+    return trained.exit_code

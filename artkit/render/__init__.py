@@ -13,3 +13,19 @@ The pieces, in the order a render uses them:
 
 Only ``runner``, ``sheets`` (walks) and ``reproduce`` import torch, inside functions.
 """
+
+import sys
+import types
+from typing import Any
+
+
+class _CallableModule(types.ModuleType):
+    """``artkit.render(spec)`` is :func:`artkit.api.render.render`; the package stays a package."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from artkit.api.render import render
+
+        return render(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

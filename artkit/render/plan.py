@@ -146,7 +146,7 @@ class Plan:
 
 
 def _position(values: Any, value: Any) -> int:
-    from artkit.render.spec import SeedRanges
+    from artkit.api.seeds import SeedRanges
 
     if isinstance(values, SeedRanges):
         offset = 0

@@ -65,14 +65,14 @@ class CheckpointFinder:
         return self._hashes[path]
 
     def find(self, provenance: dict[str, Any], image: Path) -> Path:
+        from artkit.api.models import weights_file
+
         want = provenance.get("checkpoint_sha256")
         name = provenance.get("checkpoint") or "the checkpoint"
         if not want:
             raise ArtkitError(f"{image}: its provenance names no checkpoint sha256")
         if self.explicit is not None:
-            path = self.explicit
-            if path.is_dir():
-                path = path / "weights.safetensors"
+            path = weights_file(self.explicit)
             if not path.is_file():
                 raise UsageError(f"--checkpoint {self.explicit}: no such file")
             if self._sha(path) != want:
@@ -145,7 +145,7 @@ def _rerender_sample(
 ) -> tuple[Any, str | None]:
     import torch
 
-    from artkit.cli.sample import open_model
+    from artkit.api.models import open_model
     from artkit.render.runner import sample_one
     from artkit.torch_images import to_pil
 
@@ -249,7 +249,7 @@ def reproduce(
     precision: str | None = None,
 ) -> Comparison:
     """Re-render ``image`` from its provenance and compare it with the file."""
-    from artkit.cli.post import build_chain, run_chain
+    from artkit.api.post import build_chain, run_chain
     from artkit.images import load_image, read_provenance
 
     path = Path(image)

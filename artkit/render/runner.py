@@ -64,33 +64,10 @@ class ModelSource:
 
 def describe_source(value: str) -> ModelSource:
     """Identify a checkpoint (by sha256) without loading it; model specs are named as given."""
-    from artkit.checkpoint import sha256_file
+    from artkit.api.models import describe_model
 
-    path = Path(value)
-    if path.is_dir() and (path / "weights.safetensors").exists():
-        path = path / "weights.safetensors"
-    if path.is_file():
-        from artkit.checkpoint import read_header
-
-        header = read_header(path)
-        about = {"model": header.model, "config": header.config}
-        return ModelSource(
-            value,
-            {**about, "checkpoint": path.name, "checkpoint_sha256": sha256_file(path)},
-            path,
-        )
-    from artkit.cli.sample import MODEL_SPEC_SEED
-    from artkit.plugins import get_registry
-    from artkit.registry import parse_spec
-
-    name, _ = parse_spec(value)
-    if name in get_registry("models"):
-        return ModelSource(
-            value,
-            {"model": name, "model_spec": value, "model_seed": MODEL_SPEC_SEED},
-            None,
-        )
-    raise UsageError(f"{value}: no such checkpoint file or run folder (and no model of that name)")
+    path, provenance = describe_model(value)
+    return ModelSource(value, provenance, path)
 
 
 class Models:
@@ -109,7 +86,7 @@ class Models:
     def get(self, value: str) -> Any:
         if self._loaded is not None and self._loaded[0] == value:
             return self._loaded[1]
-        from artkit.cli.sample import open_model
+        from artkit.api.models import open_model
 
         self._loaded = None  # free the previous model before loading the next
         model, _ = open_model(str(self.source(value).path or value), self.device)
@@ -354,7 +331,7 @@ def _alive(pid: int) -> bool:
 def _write_one(
     image: Any, target: Path, provenance: dict[str, Any], chain: list[Any], spec: SeriesSpec
 ) -> str:
-    from artkit.cli.post import run_chain
+    from artkit.api.post import run_chain
     from artkit.images import save_image
 
     if chain:
@@ -481,8 +458,8 @@ class Renderer:
         import torch
 
         from artkit.animation import write_animation
-        from artkit.cli.post import run_chain
-        from artkit.cli.sample import walk as walk_path
+        from artkit.api.latents import walk as walk_path
+        from artkit.api.post import run_chain
         from artkit.render.template import fill
         from artkit.torch_images import to_pil
 
@@ -641,7 +618,7 @@ def _cpu_threads_shared(device: Any, workers: int) -> Iterator[None]:
 def _chain(post: tuple[str, ...]) -> list[Any]:
     if not post:
         return []
-    from artkit.cli.post import build_chain
+    from artkit.api.post import build_chain
 
     try:
         return build_chain(list(post))
@@ -667,17 +644,16 @@ def _params_of(fn: Callable[..., Any]) -> set[str]:
 
 def stylize_one(model: Any, content: str, size: int | None, device: Any, torch: Any) -> Any:
     """One content image through a fast-style model, RGB, longest side ``size``."""
-    from artkit.api.images import resize_longest as _resize_longest
-    from artkit.api.images import restore_alpha as _restore_alpha
+    from artkit.api.images import resize_longest, restore_alpha
     from artkit.images import load_image
     from artkit.torch_images import pil_to_tensor, to_pil
 
     original = load_image(content)
-    image = _resize_longest(original, size)
+    image = resize_longest(original, size)
     batch = pil_to_tensor([image.convert("RGB")], 3)
     with torch.inference_mode():
         styled = model.stylize(batch.to(device))
-    return _restore_alpha(to_pil(styled.float().cpu())[0], image)
+    return restore_alpha(to_pil(styled.float().cpu())[0], image)
 
 
 def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

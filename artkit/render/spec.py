@@ -48,11 +48,12 @@ import functools
 import glob
 import re
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from artkit.api.seeds import SeedRanges, parse_seed_ranges
 from artkit.errors import UsageError
 from artkit.render.template import ANIMATION_SUFFIXES, check_template, image_format
 
@@ -82,69 +83,6 @@ _SERIES_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 # --------------------------------------------------------------------------- axes
-
-
-class SeedRanges(Sequence[int]):
-    """``"0-999,2000"`` as a lazy sequence: O(number of ranges) memory for any count."""
-
-    def __init__(self, ranges: list[tuple[int, int]]):
-        self.ranges = ranges
-        self._starts, total = [], 0
-        for lo, hi in ranges:
-            self._starts.append(total)
-            total += hi - lo + 1
-        self._len = total
-
-    def __len__(self) -> int:
-        return self._len
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self._len))]
-        if index < 0:
-            index += self._len
-        if not 0 <= index < self._len:
-            raise IndexError(index)
-        import bisect
-
-        k = bisect.bisect_right(self._starts, index) - 1
-        return self.ranges[k][0] + index - self._starts[k]
-
-    def __iter__(self) -> Iterator[int]:
-        for lo, hi in self.ranges:
-            yield from range(lo, hi + 1)
-
-    def __repr__(self) -> str:
-        return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in self.ranges)
-
-
-def parse_seed_axis(value: Any, *, key: str) -> SeedRanges:
-    """An int, a list of ints, or ``"0-999,1200"`` -> :class:`SeedRanges`."""
-    items = value if isinstance(value, list) else [value]
-    ranges: list[tuple[int, int]] = []
-    for item in items:
-        if isinstance(item, bool):
-            raise UsageError(f"{key}: {item!r} is not a seed")
-        if isinstance(item, int):
-            parts = [str(item)]
-        elif isinstance(item, str):
-            parts = [p.strip() for p in item.split(",") if p.strip()]
-        else:
-            raise UsageError(f'{key}: {item!r} is not a seed or a range like "0-999"')
-        for part in parts:
-            lo, sep, hi = part.partition("-")
-            try:
-                a, b = int(lo), int(hi) if sep else int(lo)
-            except ValueError:
-                raise UsageError(f'{key}: {part!r} is not a seed or a range like "0-999"') from None
-            if a < 0 or b < a:
-                raise UsageError(f"{key}: {part!r} is not an ascending range of non-negative seeds")
-            if b >= 2**63:
-                raise UsageError(f"{key}: {part!r} is too large for a seed")
-            ranges.append((a, b))
-    if not ranges:
-        raise UsageError(f"{key}: no seeds given")
-    return SeedRanges(ranges)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -339,7 +277,7 @@ def _content_files(values: list[Any], base: Path, key: str) -> list[str]:
 def _axis(name: str, value: Any, base: Path) -> Axis:
     key = f"sweep.{name}"
     if name == "seed":
-        return Axis(name, parse_seed_axis(value, key=key))
+        return Axis(name, parse_seed_ranges(value, key=key))
     values = value if isinstance(value, list) else [value]
     if not values:
         raise UsageError(f"{key}: an empty list; give at least one value")
@@ -474,7 +412,7 @@ def _walk(i: int, table: Any, axes: dict[str, Axis], task: str) -> WalkSpec:
         raise UsageError(f"{key}: expected a table ([[walk]])")
     _unknown(list(table), WALK_KEYS, key)
     seeds = table.get("seeds")
-    seeds = list(parse_seed_axis(seeds, key=f"{key}.seeds")) if seeds is not None else []
+    seeds = list(parse_seed_ranges(seeds, key=f"{key}.seeds")) if seeds is not None else []
     if len(seeds) < 2:
         raise UsageError(f"{key}.seeds: give at least two seeds to walk through, e.g. [1, 7, 42]")
     frames = _int(table.get("frames", 48), f"{key}.frames", 2, 10000)
@@ -617,7 +555,7 @@ def parse_spec_dict(
     if not isinstance(post, list) or not all(isinstance(p, str) and p.strip() for p in post):
         raise UsageError('post: expected a list of steps, e.g. ["grade:contrast=1.1", "sharpen"]')
     if post:
-        from artkit.cli.post import build_chain
+        from artkit.api.post import build_chain
 
         try:
             build_chain(post)  # names and values checked now, so --dry-run catches them

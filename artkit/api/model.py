@@ -1,0 +1,230 @@
+"""``artkit.load(spec)``: a model from Python, with the CLI's pixels and provenance.
+
+:class:`Model` wraps a registry model opened by :func:`artkit.api.models.open_model`
+on a device and precision (``auto`` as on the command line). Each method uses one
+capability; a model without it raises a one-line
+:class:`~artkit.errors.CapabilityError` naming what it can do. Images go in and
+come out as PIL images; sampled images carry the provenance ``artkit sample``
+writes (``image.info["artkit"]``), which :func:`artkit.save` stores in the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from artkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+def load(spec: str | os.PathLike[str], device: str = "auto", precision: str = "auto") -> Model:
+    """Open ``spec`` (weights.safetensors, a run folder, or a model spec like ``dcgan:resolution=32``)."""
+    from artkit.api.models import open_model, weights_file
+    from artkit.device import resolve_device, resolve_precision
+
+    text = os.fspath(spec)
+    dev = resolve_device(device)
+    prec = resolve_precision(precision, dev)
+    net, origin = open_model(text, dev)
+    net.eval()
+    if origin.get("checkpoint"):
+        # absolute, so `artkit reproduce` finds the weights from wherever the image is saved
+        origin["checkpoint_path"] = str(weights_file(text).resolve())
+    return Model(net, origin, dev, prec)
+
+
+def _images(images: Any) -> list[Any]:
+    """One PIL image, a path, or a sequence of them -> a list of PIL images."""
+    from PIL import Image
+
+    from artkit.api.images import load_source_image
+
+    items = [images] if isinstance(images, Image.Image | str | os.PathLike) else list(images)
+    return [im if isinstance(im, Image.Image) else load_source_image(os.fspath(im)) for im in items]
+
+
+class Model:
+    """A loaded model: ``sample``, ``encode``, ``decode``, ``morph``, ``translate``, ``stylize``."""
+
+    def __init__(self, net: Any, origin: dict[str, Any], device: Any, precision: Any):
+        self.net = net  #: the registry model (an :class:`artkit.model.ArtModel`)
+        self.origin = origin  #: checkpoint name + sha256, or model spec + seed
+        self.device = device
+        self.precision = precision
+
+    # -- what it is -------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The registry name (``dcgan``, ``vae``, ...)."""
+        return str(self.net.registry_name)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The model's configuration as a dict."""
+        return dict(self.net.config_dict())
+
+    @property
+    def capabilities(self) -> list[str]:
+        """What it can do: some of sample, encode, decode, translate, stylize."""
+        return list(self.net.capabilities())
+
+    def __repr__(self) -> str:
+        return f"<artkit.Model {self.name} on {self.device} ({', '.join(self.capabilities)})>"
+
+    def provenance(self, command: str, **extra: Any) -> dict[str, Any]:
+        """What an image made by ``command`` records: the keys the CLI command writes."""
+        from artkit import __version__
+
+        return {
+            "artkit": __version__,
+            "command": command,
+            "model": self.name,
+            "config": self.config,
+            **extra,
+            "device": self.device.type,
+            "precision": self.precision.name,
+            **self.origin,
+        }
+
+    # -- sampling ---------------------------------------------------------------------
+    def sample(
+        self,
+        seeds: Iterable[int] | str | int = range(16),
+        truncation: float = 1.0,
+        *,
+        batch_size: int = 64,
+        **options: Any,
+    ) -> list[Image.Image]:
+        """One image per seed (``range(16)``, ``[3, 7]`` or ``"0-99,120"``), as ``artkit sample``.
+
+        ``truncation`` scales latents toward the mean; other keyword arguments go to
+        the model's own sampler (as a series' sweep axes do). Each image carries its
+        provenance, ``seed`` included.
+        """
+        import torch
+
+        from artkit.api.output import attach_provenance
+        from artkit.api.seeds import parse_seed_ranges
+        from artkit.render.runner import check_sampler_options, sample_one
+        from artkit.torch_images import to_pil
+
+        self.net.require("sample")
+        check_sampler_options(self.net, list(options))
+        if batch_size < 1:
+            raise UsageError("batch_size must be at least 1")
+        given = seeds if isinstance(seeds, str | int) else list(seeds)
+        seed_list = list(parse_seed_ranges(given, key="seeds"))
+        base = self.provenance(
+            "sample", truncation=truncation, **({"options": options} if options else {})
+        )
+        out: list[Image.Image] = []
+        for start in range(0, len(seed_list), batch_size):
+            batch = seed_list[start : start + batch_size]
+            with torch.inference_mode(), self.precision.autocast(self.device):
+                if not options and hasattr(self.net, "latents_for_seeds"):
+                    images = self.net.generate(self.net.latents_for_seeds(batch, truncation))
+                else:
+                    images = torch.cat(
+                        [sample_one(self.net, s, truncation, options) for s in batch]
+                    )
+            for image, seed in zip(to_pil(images), batch, strict=True):
+                out.append(attach_provenance(image, {**base, "seed": seed}))
+        return out
+
+    def latents(self, seeds: Iterable[int] | str | int, truncation: float = 1.0) -> Any:
+        """The latent vectors ``sample`` draws for ``seeds`` (a tensor, one row per seed)."""
+        from artkit.api.seeds import parse_seed_ranges
+
+        self.net.require("sample")
+        given = seeds if isinstance(seeds, str | int) else list(seeds)
+        return self.net.latents_for_seeds(list(parse_seed_ranges(given, key="seeds")), truncation)
+
+    # -- latents <-> images -----------------------------------------------------------
+    def _fit(self, image: Any) -> Any:
+        """An input image as the model sees it: square, model-sized, in the model's mode."""
+        from PIL import Image, ImageOps
+
+        cfg = self.net.config
+        r, mode = int(cfg.resolution), _MODES[int(cfg.channels)]
+        im = image.convert(mode)
+        if im.size != (r, r):
+            im = ImageOps.fit(im, (r, r), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+        return im
+
+    def encode(self, images: Any) -> Any:
+        """Images (PIL or paths) -> latent means, a float32 CPU tensor ``(N, z_dim)``."""
+        import torch
+
+        from artkit.torch_images import pil_to_tensor
+
+        self.net.require("encode")
+        batch = pil_to_tensor(
+            [self._fit(im) for im in _images(images)], int(self.net.config.channels)
+        )
+        with torch.inference_mode(), self.precision.autocast(self.device):
+            mean, _ = self.net.encode(batch.to(self.device))
+        return mean.float().cpu()
+
+    def decode(self, latents: Any) -> list[Image.Image]:
+        """Latents ``(N, z_dim)`` -> images."""
+        import torch
+
+        from artkit.torch_images import to_pil
+
+        self.net.require("decode")
+        z = torch.as_tensor(latents, dtype=torch.float32)
+        z = z.unsqueeze(0) if z.dim() == 1 else z
+        out: list[Image.Image] = []
+        with torch.inference_mode(), self.precision.autocast(self.device):
+            for chunk in z.to(self.device).split(64):
+                out.extend(to_pil(self.net.decode(chunk)))
+        return out
+
+    def morph(self, a: Any, b: Any, frames: int = 30, *, slerp: bool = False) -> list[Image.Image]:
+        """``frames`` images morphing from ``a`` to ``b`` through the latent space."""
+        from artkit.api.latents import walk
+
+        if frames < 2:
+            raise UsageError("frames must be at least 2")
+        self.net.require("encode")
+        self.net.require("decode")
+        mean = self.encode([*_images(a), *_images(b)])
+        return self.decode(walk(mean, frames, slerp=slerp, loop=False))
+
+    # -- image to image ---------------------------------------------------------------
+    def translate(self, images: Any, **options: Any) -> list[Image.Image]:
+        """Images (PIL or paths) through an image-to-image model, each at its own size."""
+        import torch
+
+        from artkit.torch_images import pil_to_tensor, to_pil
+
+        self.net.require("translate")
+        out: list[Image.Image] = []
+        for im in _images(images):
+            channels = 4 if im.mode == "RGBA" else 1 if im.mode == "L" else 3
+            x = pil_to_tensor([im], channels).to(self.device)
+            with torch.inference_mode():
+                out.extend(to_pil(self.net.translate(x, **options).float().cpu()))
+        return out
+
+    def stylize(self, images: Any, *, size: int | None = None) -> list[Image.Image]:
+        """Content images (PIL, paths or ``sample:NAME``) through a fast-style network."""
+        import torch
+
+        from artkit.api.images import resize_longest, restore_alpha
+        from artkit.torch_images import pil_to_tensor, to_pil
+
+        self.net.require("stylize")
+        out: list[Image.Image] = []
+        for original in _images(images):
+            image = resize_longest(original, size)
+            batch = pil_to_tensor([image.convert("RGB")], 3)
+            with torch.inference_mode():
+                styled = self.net.stylize(batch.to(self.device))
+            out.append(restore_alpha(to_pil(styled.float().cpu())[0], image))
+        return out

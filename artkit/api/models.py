@@ -1,0 +1,79 @@
+"""Opening a model: a checkpoint file, a run folder, or a model spec (``cppn:scale=2``).
+
+A run folder's weights are always ``RUN/weights.safetensors`` (:func:`weights_file`
+is the one place that says so). A model spec that needs no training builds its
+untrained weights from :data:`MODEL_SPEC_SEED`, so it samples the same pixels every
+time; provenance records the spec and that seed instead of a checkpoint hash.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from artkit.errors import UsageError
+
+#: The seed an untrained model spec's weights are built from.
+MODEL_SPEC_SEED = 0
+#: The weights file inside a run folder.
+WEIGHTS_NAME = "weights.safetensors"
+
+
+def weights_file(path: str | os.PathLike[str]) -> Path:
+    """A run folder -> its ``weights.safetensors``; any other path is returned as a Path."""
+    path = Path(path)
+    return path / WEIGHTS_NAME if path.is_dir() else path
+
+
+def not_found(spec: str) -> UsageError:
+    """The one-line error for a spec that is neither a checkpoint, a run nor a model."""
+    return UsageError(f"{spec}: no such checkpoint file or run folder (and no model of that name)")
+
+
+def describe_model(spec: str) -> tuple[Path | None, dict[str, Any]]:
+    """Identify ``spec`` without loading weights: ``(weights path or None, provenance)``.
+
+    The provenance names the model and its config and either the checkpoint
+    (file name and sha256) or the model spec and :data:`MODEL_SPEC_SEED`.
+    """
+    from artkit.checkpoint import read_header, sha256_file
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    path = weights_file(spec)
+    if path.is_file():
+        header = read_header(path)
+        return path, {
+            "model": header.model,
+            "config": header.config,
+            "checkpoint": path.name,
+            "checkpoint_sha256": sha256_file(path),
+        }
+    name, _ = parse_spec(spec)
+    if name in get_registry("models"):
+        return None, {"model": name, "model_spec": spec, "model_seed": MODEL_SPEC_SEED}
+    raise not_found(spec)
+
+
+def open_model(spec: str, device: Any) -> tuple[Any, dict[str, Any]]:
+    """A checkpoint path, run folder or model spec -> ``(model on device, its provenance)``."""
+    from artkit.checkpoint import build_model, load_model, sha256_file
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    path = weights_file(spec)
+    if path.is_file():
+        model = load_model(path, device=str(device))
+        return model, {"checkpoint": path.name, "checkpoint_sha256": sha256_file(path)}
+    name, options = parse_spec(spec)
+    if name in get_registry("models"):
+        import torch
+
+        # An untrained model's weights are part of the picture: build them from a
+        # fixed seed so a model spec samples the same pixels every time.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(MODEL_SPEC_SEED)
+            model = build_model(name, options).to(device).eval()
+        return model, {"checkpoint": None, "model_spec": spec, "model_seed": MODEL_SPEC_SEED}
+    raise not_found(spec)

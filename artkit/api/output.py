@@ -1,0 +1,89 @@
+"""Images in memory carry their provenance; saving them writes it into the file.
+
+:meth:`artkit.api.model.Model.sample` and :func:`artkit.api.post.apply` put the
+provenance (the dict ``artkit sample`` / ``artkit post`` write) into
+``image.info["artkit"]`` as JSON text, where :func:`artkit.images.read_provenance`
+finds it. :func:`save` (``artkit.save``) writes it into the file, so
+``artkit info`` explains the picture and ``artkit reproduce`` renders it again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+def attach_provenance(image: Image.Image, provenance: dict[str, Any]) -> Image.Image:
+    """Store ``provenance`` in ``image.info["artkit"]`` (canonical JSON); returns the image."""
+    import json
+
+    from artkit.images import PROVENANCE_KEY
+
+    image.info[PROVENANCE_KEY] = json.dumps(
+        provenance, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return image
+
+
+def provenance_of(image: Image.Image) -> dict[str, Any] | None:
+    """The provenance an image carries (in memory or read from its file), or None."""
+    from artkit.images import read_provenance
+
+    return read_provenance(image)
+
+
+def save(
+    image: Image.Image,
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    quality: int = 95,
+) -> Path:
+    """Write ``image`` atomically with the provenance it carries (PNG, WebP or JPEG by suffix)."""
+    from artkit.images import save_image
+
+    return save_image(image, path, provenance=provenance_of(image), format=format, quality=quality)
+
+
+def save_grid(
+    images: Sequence[Image.Image],
+    path: str | os.PathLike[str],
+    *,
+    cols: int | None = None,
+    labels: Sequence[str] | None = None,
+    padding: int = 2,
+) -> Path:
+    """A contact sheet of ``images`` (``cols`` wide; labels under each cell) written to ``path``."""
+    from artkit import __version__
+    from artkit.errors import UsageError
+    from artkit.grid import make_grid
+    from artkit.images import save_image
+
+    images = list(images)
+    if not images:
+        raise UsageError("save_grid: no images given")
+    first = provenance_of(images[0]) or {}
+    seeds = [(provenance_of(im) or {}).get("seed") for im in images]
+    provenance = {
+        "artkit": __version__,
+        "command": "grid",
+        **({"model": first["model"]} if "model" in first else {}),
+        **({"seeds": seeds} if all(s is not None for s in seeds) else {}),
+    }
+    sheet = make_grid(images, columns=cols, padding=padding, labels=labels)
+    return save_image(sheet, path, provenance=provenance)
+
+
+def save_images(images: Sequence[Any], folder: str | os.PathLike[str]) -> list[Path]:
+    """Each image into ``folder`` as ``SEED.png`` (or ``N.png``) with its provenance."""
+    paths = []
+    for i, im in enumerate(images):
+        seed = (provenance_of(im) or {}).get("seed")
+        name = f"{seed:06d}.png" if isinstance(seed, int) else f"{i:06d}.png"
+        paths.append(save(im, Path(folder) / name))
+    return paths

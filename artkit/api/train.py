@@ -1,0 +1,234 @@
+"""``artkit.train(...)``: train a registered model with the generic trainer.
+
+:func:`run_training` is what ``artkit train`` and ``artkit demo`` run;
+:func:`train` is the same with Python keyword arguments. The run folder holds
+``config.json``, ``weights.safetensors``, ``state.safetensors`` (exact resume),
+``metrics.jsonl`` and sample grids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from artkit.errors import UsageError
+
+
+@dataclass
+class TrainedRun:
+    """What a training run left: its folder, weights, why and where it stopped, last metrics."""
+
+    path: Path
+    weights: Path
+    step: int
+    reason: str  # "done", "time", "interrupted"
+    seconds: float
+    images_per_second: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+    exit_code: int = 0  # 130 / 143 when interrupted by SIGINT / SIGTERM
+    is_main: bool = True  # False on the other ranks of a torchrun job
+
+
+def next_free(base: Path) -> Path:
+    """``base``, or ``base-2``, ``base-3`` ... whichever does not exist yet."""
+    if not base.exists():
+        return base
+    i = 2
+    while Path(f"{base}-{i}").exists():
+        i += 1
+    return Path(f"{base}-{i}")
+
+
+def last_metrics(run: Path) -> dict[str, Any]:
+    """The run's latest value of every metric in ``metrics.jsonl`` ({} when there is none)."""
+    merged: dict[str, Any] = {}
+    path = run / "metrics.jsonl"
+    if not path.is_file():
+        return merged
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            merged.update(row)
+    return merged
+
+
+def train_option_names() -> list[str]:
+    """The options :func:`train` takes besides model, data, out and resume."""
+    from artkit.train.options import TrainOptions
+
+    return [f.name for f in dataclasses.fields(TrainOptions)]
+
+
+def train(
+    model: str | None = None,
+    data: str | None = None,
+    *,
+    max_time: float | None = None,
+    steps: int | None = None,
+    out: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    seed: int | None = None,
+    quiet: bool = True,
+    **options: Any,
+) -> TrainedRun:
+    """Train ``model`` (``"dcgan:resolution=32"``) on ``data`` (``"shapes"``), as ``artkit train``.
+
+    ``max_time`` is in minutes; other keyword arguments are the command's options
+    with underscores (``batch_size=16``, ``loss="hinge"``, ``sample_every=0``).
+    ``resume=RUN`` continues a run exactly where it stopped.
+    """
+    known = set(train_option_names()) - {"device", "precision", "seed"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UsageError(f"train: unknown option {unknown[0]!r}; use: {', '.join(sorted(known))}")
+    given = {"max_time": max_time, "steps": steps, **options}
+    given = {k: v for k, v in given.items() if v is not None}
+    return run_training(
+        model,
+        data,
+        given,
+        out=Path(out) if out is not None else None,
+        resume=Path(resume) if resume is not None else None,
+        device=device,
+        precision=precision,
+        seed=seed,
+        quiet=quiet,
+    )
+
+
+def run_training(
+    model_spec: str | None,
+    data_spec: str | None,
+    given: dict[str, Any],
+    *,
+    out: Path | None = None,
+    resume: Path | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    seed: int | None = None,
+    quiet: bool = False,
+    say: Callable[[str], None] = lambda message: None,
+) -> TrainedRun:
+    """Build the model, loss and dataset from their specs and run the trainer."""
+    from artkit.api.models import weights_file
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    if resume is not None:
+        config_path = resume / "config.json"
+        if not config_path.exists():
+            raise UsageError(
+                f"--resume {resume}: no config.json there; is it an artkit run folder?"
+            )
+        saved = json.loads(config_path.read_text())
+        if model_spec is not None and parse_spec(model_spec)[0] != saved["model"]:
+            raise UsageError(
+                f"--resume {resume}: that run trains {saved['model']!r}, not {model_spec!r}"
+            )
+        model_name, model_options = saved["model"], saved["model_config"]
+        data_spec = data_spec or saved.get("data")
+        options_dict = {**saved["options"], **given}
+        out = resume
+    else:
+        if model_spec is None:
+            raise UsageError(
+                "name a model to train (see `artkit list models`), or --resume a run folder"
+            )
+        if data_spec is None:
+            raise UsageError(
+                "--data is required, e.g. --data shapes or --data folder:path=my-images/"
+            )
+        model_name, model_options = parse_spec(model_spec)
+        options_dict = dict(given)
+        if out is None:
+            out = next_free(Path("runs") / model_name)
+        elif weights_file(out).exists():
+            raise UsageError(
+                f"{out} already holds a run; continue it with --resume {out}, or choose another --out"
+            )
+    if seed is not None:
+        options_dict["seed"] = seed
+    options_dict["device"], options_dict["precision"] = device, precision
+
+    from artkit.checkpoint import build_model
+    from artkit.device import seed_everything
+    from artkit.train.loop import Trainer
+    from artkit.train.options import TrainOptions
+
+    options = TrainOptions.from_json(options_dict)
+    # Initial weights come from the seed too: same --seed, same run (resume overwrites them).
+    seed_everything(options.seed)
+    net = build_model(model_name, model_options)
+    if not hasattr(net, "training_step"):
+        raise UsageError(f"model {model_name!r} cannot be trained with `artkit train`")
+    if "lr" not in options_dict:
+        # --lr's default belongs to the model family (GANs 2e-4, VAEs and style nets 1e-3)
+        options.lr = float(getattr(net, "default_lr", options.lr))
+    loss_name = options.loss or getattr(net, "default_loss", "")
+    loss_obj = None
+    if loss_name:
+        losses = get_registry("losses")
+        entry = losses.get(loss_name)
+        loss_obj = entry.create()
+        # A model says which loss interface it calls (GANs: d_loss/g_loss, VAEs:
+        # reconstruction); a loss of another kind is a usage error, not a crash mid-step.
+        method = getattr(net, "loss_method", "d_loss")
+        if not hasattr(loss_obj, method):
+            fitting = [e.name for e in losses if hasattr(_loss_class(e), method)]
+            raise UsageError(
+                f"loss {loss_name!r} does not fit model {model_name!r}; use one of: {', '.join(fitting)}"
+            )
+        options.loss = loss_name
+    dname, doptions = parse_spec(data_spec)
+    cfg = net.config
+    source = (
+        get_registry("datasets")
+        .get(dname)
+        .create(doptions, resolution=cfg.resolution, channels=cfg.channels)
+    )
+    if os.environ.get("RANK", "0") == "0":  # one line per run, not per torchrun process
+        say(
+            f"training {model_name} on {dname} ({len(source)} images, {cfg.resolution}px, {cfg.channels} ch) -> {out}"
+        )
+    trainer = Trainer(
+        net,
+        source,
+        options,
+        out,
+        run_config={"data": data_spec},
+        resume=resume is not None,
+        quiet=quiet,
+        loss=loss_obj,
+    )
+    result = trainer.run()
+    code = 0
+    if result.reason == "interrupted":
+        code = 143 if trainer._stop_signal == "SIGTERM" else 130
+    return TrainedRun(
+        path=Path(out),
+        weights=trainer.weights_path,
+        step=result.step,
+        reason=result.reason,
+        seconds=result.seconds,
+        images_per_second=result.images_per_second,
+        metrics=last_metrics(Path(out)) if trainer.world.is_main else {},
+        exit_code=code,
+        is_main=trainer.world.is_main,
+    )
+
+
+def _loss_class(entry: Any) -> Any:
+    try:
+        return entry.factory
+    except Exception:  # a broken loss plugin must not break the message
+        return None
