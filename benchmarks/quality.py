@@ -1,0 +1,293 @@
+"""Picture quality per CPU-minute: artkit's default recipe against the textbook DCGAN recipe.
+
+For each dataset and wall-clock budget, both recipes train for the same minutes on
+the same data, each samples ``--n`` images, and ``artkit eval`` scores both sets
+against the same reference images (FD, KID, precision, recall) with the same
+features. The table printed at the end puts them side by side, with FD ratios.
+
+- **textbook**: pytorch/examples' DCGAN, written out below in plain PyTorch: the
+  DCGAN generator and discriminator (64 px: ngf = ndf = 64, four up/down steps;
+  32 px: one step fewer), BatchNorm, Adam 2e-4 betas (0.5, 0.999), BCE, batch 64,
+  no EMA, no augmentation, fp32, a separate D call on real and fake.
+- **artkit**: ``artkit train MODEL --data DATA --max-time MINUTES`` with nothing
+  else given, i.e. whatever artkit's defaults pick (``--model`` chooses which model;
+  ``--artkit-args`` adds options, to try candidates).
+
+It is a benchmark, not a test: it runs for minutes per cell. The suite runs
+``--quick`` (a few seconds a cell) to keep it working.
+
+Usage::
+
+    python benchmarks/quality.py --minutes 3 --data shapes,glyphs --resolution 32
+    python benchmarks/quality.py --minutes 3,10 --data shapes --model dcgan
+    python benchmarks/quality.py --quick
+
+Datasets: any spec (``shapes``, ``glyphs``, ``emoji``, ``samples:crops=200``,
+``idx:path=train-images.gz``, ``folder:path=DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTKIT = [sys.executable, "-m", "artkit"]
+
+
+# -- the textbook recipe ---------------------------------------------------------------
+
+
+def textbook_generator(resolution: int, channels: int, z_dim: int = 100, ngf: int = 64):
+    """pytorch/examples' DCGAN generator (one up-step fewer at 32 px)."""
+    mults = [8, 4, 2, 1] if resolution == 64 else [4, 2, 1]
+    layers: list[nn.Module] = [
+        nn.ConvTranspose2d(z_dim, ngf * mults[0], 4, 1, 0, bias=False),
+        nn.BatchNorm2d(ngf * mults[0]),
+        nn.ReLU(True),
+    ]
+    for a, b in itertools.pairwise(mults):
+        layers += [
+            nn.ConvTranspose2d(ngf * a, ngf * b, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * b),
+            nn.ReLU(True),
+        ]
+    layers += [nn.ConvTranspose2d(ngf * mults[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def textbook_discriminator(resolution: int, channels: int, ndf: int = 64):
+    """pytorch/examples' DCGAN discriminator (one down-step fewer at 32 px), logits out."""
+    mults = [1, 2, 4, 8] if resolution == 64 else [1, 2, 4]
+    layers: list[nn.Module] = [
+        nn.Conv2d(channels, ndf, 4, 2, 1, bias=False),
+        nn.LeakyReLU(0.2, inplace=True),
+    ]
+    for a, b in itertools.pairwise(mults):
+        layers += [
+            nn.Conv2d(ndf * a, ndf * b, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * b),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+    layers += [nn.Conv2d(ndf * mults[-1], 1, 4, 1, 0, bias=False), nn.Flatten()]
+    return nn.Sequential(*layers)
+
+
+def _init(m: nn.Module) -> None:
+    name = type(m).__name__
+    if "Conv" in name:
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif "BatchNorm" in name:
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+def load_images(spec: str, resolution: int, channels: int) -> torch.Tensor:
+    """The dataset as uint8 ``(N, C, H, W)``, through artkit's registry (same pixels as artkit)."""
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    name, options = parse_spec(spec)
+    source = (
+        get_registry("datasets").get(name).create(options, resolution=resolution, channels=channels)
+    )
+    import numpy as np
+
+    array = np.stack([source[i] for i in range(len(source))])
+    return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
+
+
+def train_textbook(images: torch.Tensor, minutes: float, seed: int = 0):
+    """The textbook loop for ``minutes`` of wall clock; returns (G, steps)."""
+    torch.manual_seed(seed)
+    res, channels = images.shape[-1], images.shape[1]
+    G, D = textbook_generator(res, channels), textbook_discriminator(res, channels)
+    G.apply(_init)
+    D.apply(_init)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    batch = 64
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    deadline, steps = time.monotonic() + minutes * 60, 0
+    while time.monotonic() < deadline:
+        real = images[torch.randint(0, len(images), (batch,))].float() / 127.5 - 1
+        D.zero_grad()
+        bce(D(real), ones).backward()
+        fake = G(torch.randn(batch, 100, 1, 1))
+        bce(D(fake.detach()), zeros).backward()
+        opt_d.step()
+        G.zero_grad()
+        bce(D(fake), ones).backward()
+        opt_g.step()
+        steps += 1
+    return G.eval(), steps
+
+
+def save_textbook_samples(G: nn.Module, n: int, out: Path, channels: int) -> None:
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    gen = torch.Generator().manual_seed(12345)
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
+    with torch.no_grad():
+        for start in range(0, n, 250):
+            z = torch.randn(min(250, n - start), 100, 1, 1, generator=gen)
+            x = ((G(z).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
+            for i, pixels in enumerate(x.numpy()):
+                img = pixels[..., 0] if channels == 1 else pixels
+                Image.fromarray(img, mode).save(out / f"{start + i:06d}.png")
+
+
+# -- artkit ------------------------------------------------------------------------------
+
+
+def run(args: list[str], **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    result = subprocess.run([*ARTKIT, *args], capture_output=True, text=True, env=env, **kw)
+    if result.returncode != 0:
+        raise SystemExit(f"artkit {shlex.join(args)} failed:\n{result.stderr[-2000:]}")
+    return result
+
+
+def train_artkit(model: str, data: str, minutes: float, out: Path, extra: list[str]) -> dict:
+    started = time.monotonic()
+    result = run(
+        [
+            "--seed",
+            "0",
+            "train",
+            model,
+            "--data",
+            data,
+            "--max-time",
+            str(minutes),
+            "-o",
+            str(out),
+            *extra,
+        ]
+    )
+    from artkit.checkpoint import read_header
+
+    meta = read_header(out / "weights.safetensors").metadata
+    recipe = [ln for ln in result.stderr.splitlines() if "recipe" in ln.lower()]
+    return {
+        "steps": int(meta.get("artkit.step", 0)),
+        "seconds": round(time.monotonic() - started, 1),
+        "how": recipe[-1] if recipe else "artkit defaults",
+    }
+
+
+def evaluate(samples: Path, data: str, n: int, features: str) -> dict:
+    result = run(
+        ["eval", str(samples), "--ref", data, "-n", str(n), "--features", features, "--json"]
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def metric(report: dict, key: str) -> float:
+    for k in (key, key.upper()):
+        if k in report:
+            value = report[k]
+            return value["mean"] if isinstance(value, dict) else float(value)
+    metrics = report.get("metrics", {})
+    value = metrics.get(key)
+    if isinstance(value, dict):
+        return float(value.get("value", value.get("mean")))
+    return float(value) if value is not None else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", default="3", help="budgets, comma-separated (wall clock, each)")
+    ap.add_argument("--data", default="shapes", help="dataset specs separated by ';'")
+    ap.add_argument("--model", default="dcgan", help="artkit model spec (without resolution)")
+    ap.add_argument("--resolution", type=int, default=32)
+    ap.add_argument("--channels", type=int, default=3)
+    ap.add_argument("--n", type=int, default=2000, help="samples per recipe, and reference images")
+    ap.add_argument("--features", default="random-conv", help="comma-separated extractors")
+    ap.add_argument("--artkit-args", default="", help="extra `artkit train` options (quoted)")
+    ap.add_argument("--recipes", default="textbook,artkit")
+    ap.add_argument("--quick", action="store_true", help="seconds per cell: checks that it runs")
+    ap.add_argument("--keep", type=Path, help="keep runs and samples under this folder")
+    args = ap.parse_args()
+    if args.quick:
+        args.minutes, args.n = "0.05", 64
+    budgets = [float(m) for m in args.minutes.split(",")]
+    datasets = [d for d in args.data.split(";") if d]
+    recipes = args.recipes.split(",")
+    features = args.features.split(",")
+    work = Path(args.keep or tempfile.mkdtemp(prefix="artkit-quality-"))
+    rows = []
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.resolution}px x{args.channels}, "
+        f"n={args.n}, features={args.features}",
+        file=sys.stderr,
+    )
+    for data in datasets:
+        images = load_images(data, args.resolution, args.channels)
+        for minutes in budgets:
+            for recipe in recipes:
+                cell = work / f"{data.replace('/', '_').replace(':', '_')}-{minutes}-{recipe}"
+                samples = cell / "samples"
+                if recipe == "textbook":
+                    G, steps = train_textbook(images, minutes)
+                    save_textbook_samples(G, args.n, samples, args.channels)
+                    info = {"steps": steps, "how": "pytorch/examples DCGAN"}
+                else:
+                    spec = f"{args.model}:resolution={args.resolution},channels={args.channels}"
+                    if ":" in args.model:
+                        spec = f"{args.model},resolution={args.resolution},channels={args.channels}"
+                    info = train_artkit(
+                        spec, data, minutes, cell / "run", shlex.split(args.artkit_args)
+                    )
+                    run(["sample", str(cell / "run"), "-n", str(args.n), "-o", str(samples)])
+                for feat in features:
+                    report = evaluate(samples, data, args.n, feat)
+                    row = {
+                        "data": data,
+                        "minutes": minutes,
+                        "recipe": recipe,
+                        "features": feat,
+                        "fd": metric(report, "fd"),
+                        "kid": metric(report, "kid"),
+                        "precision": metric(report, "precision"),
+                        "recall": metric(report, "recall"),
+                        **info,
+                    }
+                    rows.append(row)
+                    print(json.dumps(row), file=sys.stderr, flush=True)
+    print(
+        f"{'data':24} {'min':>5} {'features':12} {'recipe':9} {'FD':>9} {'KID':>8} {'prec':>5} {'rec':>5} {'steps':>6}  FD/textbook"
+    )
+    for row in rows:
+        ref = next(
+            (r for r in rows if r["recipe"] == "textbook" and r["data"] == row["data"]
+             and r["minutes"] == row["minutes"] and r["features"] == row["features"]),
+            None,
+        )  # fmt: skip
+        ratio = f"{row['fd'] / ref['fd']:.2f}" if ref and ref["fd"] else "-"
+        print(
+            f"{row['data'][:24]:24} {row['minutes']:5g} {row['features'][:12]:12} {row['recipe']:9} "
+            f"{row['fd']:9.3f} {row['kid']:8.4f} {row['precision']:5.2f} {row['recall']:5.2f} "
+            f"{row['steps'] or 0:6d}  {ratio}"
+        )
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
