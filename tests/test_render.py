@@ -144,6 +144,11 @@ def digests(root: Path) -> dict[str, str]:
             "sweep.seed: '9-3' is not an ascending range",
         ),
         (
+            "series = 'x'\ntemplate = '{seed}.png'\n[model]\ncheckpoint = 'MODELS/a'\n"
+            "[sweep]\nseed = '9223372036854775807-9223372036854775808'",
+            "is too large for a seed",
+        ),
+        (
             "series = 'x'\ntemplate = '{seed}-{truncation}.png'\n[model]\ncheckpoint = 'MODELS/a'\n"
             "[sweep]\ncombine = 'zip'\nseed = '0-9'\ntruncation = [0.5, 1.0]",
             "zip needs axes of equal length (seed has 10, truncation has 2)",

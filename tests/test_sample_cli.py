@@ -183,6 +183,10 @@ def test_webp_and_jpg_formats(ckpt, tmp_path):
         (["--seeds", "5-3"], "not an ascending range"),
         (["--seeds", "x"], "is not a seed"),
         (["--seeds", ","], "--seeds is empty"),
+        # one seed rule everywhere (artkit.api.seeds): 0 .. 2**63-1, as series specs say
+        (["--seeds", f"{2**63 - 1}-{2**63}"], "too large for a seed"),
+        (["--seed", str(2**63)], "seeds run from 0 to 2**63-1"),
+        (["--seed", "-1"], "seeds run from 0 to 2**63-1"),
     ],
 )
 def test_bad_options_are_usage_errors(ckpt, tmp_path, args, message):
