@@ -110,7 +110,7 @@ class Model:
 
         from artkit.api.output import attach_provenance
         from artkit.api.seeds import parse_seed_ranges
-        from artkit.render.runner import check_sampler_options, sample_one
+        from artkit.render.models import check_sampler_options, sample_one
         from artkit.torch_images import to_pil
 
         self.net.require("sample")

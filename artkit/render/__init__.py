@@ -6,12 +6,17 @@ The pieces, in the order a render uses them:
 - :mod:`artkit.render.template` checks and fills output-name templates;
 - :mod:`artkit.render.plan` expands the sweep into numbered jobs lazily, and shards it;
 - :mod:`artkit.render.runner` renders the jobs: batched generation, post-processing and
-  encoding overlapped in a thread pool, resumable, deterministic;
+  encoding overlapped in a thread pool, resumable, deterministic; with
+  :mod:`~artkit.render.models` (the model axis: load, sample, stylize one image),
+  :mod:`~artkit.render.provenance` (each job's provenance and render key),
+  :mod:`~artkit.render.output` (atomic writes, progress, stale temps) and
+  :mod:`~artkit.render.distributed` (CPU threads, the torchrun process group);
 - :mod:`artkit.render.manifest` writes ``manifest.jsonl`` and merges shard manifests;
 - :mod:`artkit.render.sheets` draws labelled grid sheets and latent-walk animations;
 - :mod:`artkit.render.reproduce` re-renders one image from its embedded provenance.
 
-Only ``runner``, ``sheets`` (walks) and ``reproduce`` import torch, inside functions.
+Only ``runner``, ``models``, ``distributed``, ``sheets`` (walks) and ``reproduce``
+import torch, inside functions.
 """
 
 import sys

@@ -146,7 +146,7 @@ def _rerender_sample(
     import torch
 
     from artkit.api.models import open_model
-    from artkit.render.runner import sample_one
+    from artkit.render.models import sample_one
     from artkit.torch_images import to_pil
 
     if "seed" not in provenance:
@@ -178,7 +178,7 @@ def _rerender_fast_style(
     import torch
 
     from artkit.checkpoint import load_model
-    from artkit.render.runner import stylize_one
+    from artkit.render.models import stylize_one
 
     path = finder.find(provenance, image)
     content = _find_content(provenance, image)

@@ -16,12 +16,7 @@ never on timing, batch composition of earlier runs or the shard it falls in.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
-import re
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -31,14 +26,21 @@ from pathlib import Path
 from typing import Any
 
 from artkit.errors import UsageError
+from artkit.render.distributed import cpu_threads_shared, start_group
 from artkit.render.manifest import ManifestWriter, record_line, shard_manifest_name
+from artkit.render.models import (
+    Models,
+    check_sampler_options,
+    model_value,
+    sample_one,
+    sampler_options,
+    stylize_one,
+)
+from artkit.render.output import RenderProgress, clean_stale_temps, sha_file, write_one
 from artkit.render.plan import Job, Plan, Shard
+from artkit.render.provenance import Provenance, existing_matches
 from artkit.render.sheets import render_sheet
-from artkit.render.spec import MODEL_KEYS, SeriesSpec, WalkSpec
-
-#: Sampler options with a meaning of their own; any other axis goes to ``model.sample``.
-LATENT_OPTIONS = ("truncation", "temperature")
-_STALE_TEMP = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
+from artkit.render.spec import SeriesSpec, WalkSpec
 
 
 @dataclass
@@ -48,310 +50,6 @@ class RenderStats:
     replaced: int = 0  # existing files whose provenance did not match the plan
     seconds: float = 0.0
     outputs: list[Path] = field(default_factory=list)  # manifest, sheets, walks
-
-
-# --------------------------------------------------------------------------- models
-
-
-@dataclass
-class ModelSource:
-    """One value of the model axis: what it is and what provenance says about it."""
-
-    value: str
-    provenance: dict[str, Any]  # checkpoint + sha256, or model_spec + model_seed
-    path: Path | None
-
-
-def describe_source(value: str) -> ModelSource:
-    """Identify a checkpoint (by sha256) without loading it; model specs are named as given."""
-    from artkit.api.models import describe_model
-
-    path, provenance = describe_model(value)
-    return ModelSource(value, provenance, path)
-
-
-class Models:
-    """Loads each model once, keeps the most recent one (series are ordered model-outermost)."""
-
-    def __init__(self, device: Any):
-        self.device = device
-        self.sources: dict[str, ModelSource] = {}
-        self._loaded: tuple[str, Any] | None = None
-
-    def source(self, value: str) -> ModelSource:
-        if value not in self.sources:
-            self.sources[value] = describe_source(value)
-        return self.sources[value]
-
-    def get(self, value: str) -> Any:
-        if self._loaded is not None and self._loaded[0] == value:
-            return self._loaded[1]
-        from artkit.api.models import open_model
-
-        self._loaded = None  # free the previous model before loading the next
-        model, _ = open_model(str(self.source(value).path or value), self.device)
-        model.eval()
-        self._loaded = (value, model)
-        return model
-
-
-def model_value(params: dict[str, Any]) -> str:
-    return next(str(params[k]) for k in MODEL_KEYS if k in params)
-
-
-def sampler_options(params: dict[str, Any]) -> dict[str, Any]:
-    """Axis values that go to the model's sampler (everything but model, seed, content)."""
-    skip = {*MODEL_KEYS, "seed", "content", "size", *LATENT_OPTIONS}
-    return {k: v for k, v in params.items() if k not in skip}
-
-
-def check_sampler_options(model: Any, options: list[str]) -> None:
-    """Axes the model's sampler does not take are a one-line error before anything is written."""
-    import inspect
-
-    model.require("sample")
-    if not options:
-        return
-    accepted = set()
-    for method in ("sample", "latents_for_seeds"):
-        fn = getattr(model, method, None)
-        if fn is None:
-            continue
-        sig = inspect.signature(fn)
-        if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-            return
-        accepted |= {p for p in sig.parameters if p not in ("n", "generator", "seeds", "self")}
-    for name in options:
-        if name not in accepted:
-            takes = ", ".join(sorted(accepted - set(LATENT_OPTIONS))) or "no other options"
-            raise UsageError(
-                f"sweep.{name}: model {model.registry_name!r} has no sampler option {name!r} "
-                f"(it takes: truncation, {takes})"
-            )
-
-
-# --------------------------------------------------------------------------- provenance
-
-
-def render_key(provenance: dict[str, Any]) -> str:
-    """A hash of everything in ``provenance`` that decides the pixels and the file."""
-    decisive = {k: v for k, v in provenance.items() if k not in ("render_key", "config")}
-    text = json.dumps(decisive, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-class Provenance:
-    """Builds each job's provenance from the spec, the model source and the job."""
-
-    def __init__(self, spec: SeriesSpec, models: Models, precision: str, device_type: str):
-        from artkit import __version__
-
-        self.spec, self.models = spec, models
-        self.base = {
-            "artkit": __version__,
-            "command": "render",
-            "task": spec.task,
-            "series": spec.series,
-            "device": device_type,
-            "precision": precision,
-            "format": spec.format,
-            **({"quality": spec.quality} if spec.format != "png" else {}),
-        }
-        self.post_specs: list[str] = []
-        self.gatys: Any = None  # GatysJobs, for Gatys series
-
-    def for_job(self, job: Job, target: Path) -> dict[str, Any]:
-        if self.spec.method == "gatys":
-            return self._gatys_job(job, target)
-        source = self.models.source(model_value(job.params))
-        prov = {**self.base, **source.provenance, "index": job.index}
-        if self.post_specs:
-            prov["post"] = self.post_specs
-        if source.path is not None:
-            prov["checkpoint_path"] = os.path.relpath(source.path, target.parent)
-        params = job.params
-        if self.spec.task == "sample":
-            prov["seed"] = params["seed"]
-            scale = params.get("truncation", params.get("temperature", 1.0))
-            prov["truncation"] = scale
-            if "temperature" in params:
-                prov["temperature"] = scale
-            options = sampler_options(params)
-            if options:
-                prov["options"] = options
-        else:
-            prov["method"] = "fast"
-            prov["content"] = os.path.relpath(params["content"], target.parent)
-            prov["content_sha256"] = _sha_cached(params["content"])
-            prov["size"] = params.get("size")
-        prov["render_key"] = render_key({**prov, "checkpoint_path": None, "content": None})
-        return prov
-
-    def gatys_options(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The job's Gatys options, every one spelled out (``[stylize]``, then its axes)."""
-        assert self.gatys is not None
-        given = {k: v for k, v in params.items() if k not in ("style", "content")}
-        return self.gatys.resolve({**self.spec.stylize, **given})
-
-    def _gatys_job(self, job: Job, target: Path) -> dict[str, Any]:
-        # the keys `artkit stylize --method gatys` writes, so reproduce treats both alike
-        params = job.params
-        prov = {
-            **{k: v for k, v in self.base.items() if k != "precision"},
-            "method": "gatys",
-            "index": job.index,
-            "content": os.path.relpath(params["content"], target.parent),
-            "content_sha256": _sha_cached(params["content"]),
-            "styles": [os.path.relpath(params["style"], target.parent)],
-            "styles_sha256": [_sha_cached(params["style"])],
-            "style_weights": [1.0],
-            "preserve_color": None,
-            **self.gatys_options(params),
-        }
-        if self.post_specs:
-            prov["post"] = self.post_specs
-        prov["render_key"] = render_key({**prov, "content": None, "styles": None})
-        return prov
-
-
-_SHA_CACHE: dict[str, str] = {}
-
-
-def _sha_cached(path: str) -> str:
-    if path not in _SHA_CACHE:
-        from artkit.checkpoint import sha256_file
-
-        _SHA_CACHE[path] = sha256_file(path)
-    return _SHA_CACHE[path]
-
-
-def existing_matches(target: Path, key: str) -> bool | None:
-    """True: the file is this job's; False: a different (stale) file; None: no file."""
-    if not target.exists():
-        return None
-    from artkit.images import read_provenance
-
-    try:
-        prov = read_provenance(target)
-    except Exception:  # unreadable or corrupt: render it again
-        return False
-    return bool(prov) and prov.get("render_key") == key
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class RenderProgress:
-    """A rich bar with ETA on a terminal; a plain line every few seconds otherwise."""
-
-    def __init__(self, total: int, *, quiet: bool, label: str):
-        self.total, self.quiet, self.label = total, quiet, label
-        self.done = self.skipped = 0
-        self.t0 = self._last = time.perf_counter()
-        self._bar = None
-        if not quiet and sys.stderr.isatty() and total:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn(f"[bold]{label}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-                TextColumn("eta"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
-            self._task = self._bar.add_task(label, total=total, rate="")
-            self._bar.start()
-
-    def advance(self, *, skipped: bool) -> None:
-        self.done += 1
-        self.skipped += skipped
-        now = time.perf_counter()
-        rendered = self.done - self.skipped
-        rate = rendered / (now - self.t0) if now > self.t0 else 0.0
-        if self._bar is not None:
-            self._bar.update(self._task, completed=self.done, rate=f"{rate:.1f} img/s")
-        elif not self.quiet and (now - self._last >= 5 or self.done == self.total):
-            self._last = now
-            left = self.total - self.done
-            eta = f"  eta {left / rate:.0f}s" if rate > 0 and left else ""
-            print(
-                f"{self.label}: {self.done}/{self.total}  ({self.skipped} already there)  "
-                f"{rate:.1f} img/s{eta}",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def clean_stale_temps(folder: Path) -> int:
-    """Remove ``.NAME.tmp-PID-xxxx`` files left by killed runs (never a live process's)."""
-    removed = 0
-    if not folder.is_dir():
-        return 0
-    for entry in os.scandir(folder):
-        m = _STALE_TEMP.match(entry.name)
-        if not m or not entry.is_file():
-            continue
-        pid = int(m.group(1))
-        if pid != os.getpid() and _alive(pid):
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(entry.path)
-            removed += 1
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _write_one(
-    image: Any, target: Path, provenance: dict[str, Any], chain: list[Any], spec: SeriesSpec
-) -> str:
-    from artkit.api.post import run_chain
-    from artkit.images import save_image
-
-    if chain:
-        image = run_chain(image, chain, str(target))
-    save_image(
-        image,
-        target,
-        provenance=provenance,
-        format=spec.format,
-        quality=spec.quality,
-        durable=False,
-    )
-    return _sha_file(target)
-
-
-def _sha_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-# --------------------------------------------------------------------------- the run
 
 
 @dataclass
@@ -500,7 +198,7 @@ class Renderer:
     # -- the loop ----------------------------------------------------------------------
     def run(self, on_record: Callable[[Job, str, bool], None] | None = None) -> RenderStats:
         """Render every job not already there; ``on_record(job, sha256, skipped)`` in plan order."""
-        with _cpu_threads_shared(self.device, self.jobs):
+        with cpu_threads_shared(self.device, self.jobs):
             return self._run(on_record)
 
     def _run(self, on_record: Callable[[Job, str, bool], None] | None) -> RenderStats:
@@ -540,7 +238,7 @@ class Renderer:
                         return
                     images = self._generate(batch)
                     futures = [
-                        pool.submit(_write_one, image, target, prov, self.chain, spec)
+                        pool.submit(write_one, image, target, prov, self.chain, spec)
                         for image, target, prov in zip(
                             images, batch.targets, batch.provs, strict=True
                         )
@@ -560,7 +258,7 @@ class Renderer:
                     if state:
                         flush()
                         batch_key = None
-                        in_flight.append(([pool.submit(_sha_file, target)], [job], True))
+                        in_flight.append(([pool.submit(sha_file, target)], [job], True))
                         stats.skipped += 1
                         drain(self.jobs * spec.batch_size)
                         continue
@@ -588,33 +286,6 @@ class Renderer:
         return stats
 
 
-@contextlib.contextmanager
-def _cpu_threads_shared(device: Any, workers: int) -> Iterator[None]:
-    """On a CPU, leave cores to the encoding threads while torch generates.
-
-    Torch's intra-op threads spin while they wait; with PNG encoders running beside
-    them on every core they are descheduled mid-spin and generation slows down
-    several-fold. Half the cores for torch measured best on a 2-core machine
-    (``benchmarks/render.py``: 1 torch thread + 2 encoders 624 img/s, 2 + 2 415 img/s).
-    An explicit ``OMP_NUM_THREADS`` is respected.
-    """
-    import torch
-
-    if device.type != "cpu" or "OMP_NUM_THREADS" in os.environ or workers < 1:
-        yield
-        return
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(before, cores // 2)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _chain(post: tuple[str, ...]) -> list[Any]:
     if not post:
         return []
@@ -626,42 +297,9 @@ def _chain(post: tuple[str, ...]) -> list[Any]:
         raise UsageError(f"post: {exc}") from None
 
 
-def sample_one(model: Any, seed: int, scale: float, options: dict[str, Any]) -> Any:
-    """One image through the model's own sampler, from its own seeded generator."""
-    from artkit.device import make_generator
-
-    kwargs = dict(options)
-    if scale != 1.0 or "truncation" in _params_of(model.sample):
-        kwargs["truncation"] = scale
-    return model.sample(1, make_generator(seed), **kwargs)
-
-
-def _params_of(fn: Callable[..., Any]) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(fn).parameters)
-
-
-def stylize_one(model: Any, content: str, size: int | None, device: Any, torch: Any) -> Any:
-    """One content image through a fast-style model, RGB, longest side ``size``."""
-    from artkit.api.images import resize_longest, restore_alpha
-    from artkit.images import load_image
-    from artkit.torch_images import pil_to_tensor, to_pil
-
-    original = load_image(content)
-    image = resize_longest(original, size)
-    batch = pil_to_tensor([image.convert("RGB")], 3)
-    with torch.inference_mode():
-        styled = model.stylize(batch.to(device))
-    return restore_alpha(to_pil(styled.float().cpu())[0], image)
-
-
 def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-# --------------------------------------------------------------------------- a whole series
 
 
 def render_series(
@@ -705,7 +343,7 @@ def render_series(
         quiet=quiet or rank != 0,
         local_rank=local_rank,
     )
-    group = _start_group(renderer.device) if world_size > 1 else None
+    group = start_group(renderer.device) if world_size > 1 else None
     try:
         stats = renderer.run(on_record=on_record)
         if group is not None:
@@ -726,28 +364,3 @@ def render_series(
     finally:
         if group is not None:
             group.close()
-
-
-class _Group:
-    def barrier(self) -> None:
-        import torch.distributed as dist
-
-        dist.barrier()
-
-    def close(self) -> None:
-        import torch.distributed as dist
-
-        if dist.is_initialized():
-            dist.destroy_process_group()
-
-
-def _start_group(device: Any) -> _Group:
-    """A process group for the end-of-render barrier (gloo on CPU; long timeout: shards differ)."""
-    from datetime import timedelta
-
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend, timeout=timedelta(hours=48))
-    return _Group()
