@@ -102,7 +102,9 @@ class PluginHost:
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not break artkit
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # a broken plugin must not break artkit (sys.exit too)
                 self._fail(info, f"import failed: {_describe(exc)}")
                 continue
             self._register(plugin, info)
@@ -123,7 +125,9 @@ class PluginHost:
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[module_name] = module
                 spec.loader.exec_module(module)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit at import included
                 sys.modules.pop(module_name, None)
                 self._fail(info, f"import failed: {_describe(exc)}")
                 continue
@@ -152,7 +156,9 @@ class PluginHost:
             if unknown:
                 self.pm.unregister(name=info.name)
                 raise UsageError(unknown)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             self._fail(info, f"registration failed: {_describe(exc)}")
             return
         info.hooks = sorted(impl.name for impl in self.pm.get_hookcallers(plugin) or [])
@@ -214,7 +220,9 @@ class PluginHost:
                 args[name] = value(impl.plugin_name) if _is_per_plugin(value) else value
             try:
                 impl.function(**args)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # sys.exit() in a hook must not end artkit
                 message = f"failed in {hook_name}: {_describe(exc)}"
                 info.error = message
                 info.status = "failed"
@@ -254,7 +262,7 @@ class PluginHost:
 
         for info in self.infos.values():
             info.registered.pop(kind, None)
-        self.call_each(KINDS[kind], register=_PerPlugin(register_for))
+        self.call_each(KINDS[kind], register=PerPlugin(register_for))
         return registry
 
     def plugin_infos(self) -> list[PluginInfo]:
@@ -266,8 +274,9 @@ class PluginHost:
         return sorted(self.infos.values(), key=lambda i: (i.source != "entry point", i.name))
 
 
-class _PerPlugin:
-    """Marks a hook argument that must be built separately for each plugin."""
+class PerPlugin:
+    """Marks a hook argument that must be built separately for each plugin:
+    ``PerPlugin(lambda plugin_name: value)`` (see :meth:`PluginHost.call_each`)."""
 
     def __init__(self, make: Callable[[str], Any]):
         self.make = make
@@ -277,7 +286,7 @@ class _PerPlugin:
 
 
 def _is_per_plugin(value: Any) -> bool:
-    return isinstance(value, _PerPlugin)
+    return isinstance(value, PerPlugin)
 
 
 def _env_list(name: str) -> set[str] | None:

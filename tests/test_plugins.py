@@ -153,3 +153,54 @@ def test_disable_blocks_and_load_restricts(monkeypatch):
     monkeypatch.delenv("ARTKIT_DISABLE_PLUGINS")
     monkeypatch.setenv("ARTKIT_LOAD_PLUGINS", "data")
     assert {i.name for i in get_host().plugin_infos()} == {"data"}
+
+
+def test_a_plugin_that_exits_does_not_end_artkit(tmp_path):
+    """sys.exit() at import or SystemExit in a hook is a broken plugin, not the end of artkit."""
+    _write(tmp_path / "p", "quitter.py", "import sys\nsys.exit(0)\n")
+    _write(
+        tmp_path / "p",
+        "hookexit.py",
+        "import artkit\n@artkit.hookimpl\ndef register_postprocessors(register):\n    raise SystemExit(7)\n",
+    )
+    _write(tmp_path / "p", "looseplug.py", GOOD_FILE)
+    args = ["--plugins-dir", str(tmp_path / "p")]
+    version = artkit_subprocess(*args, "--version")
+    assert version.returncode == 0 and version.stdout.startswith("artkit "), version.stderr
+    result = artkit_subprocess(*args, "list", "post", "--json")
+    assert result.returncode == 0, result.stderr
+    names = [json.loads(line)["name"] for line in result.stdout.splitlines()]
+    assert "loose-invert" in names and "grade" in names
+    assert "plugin 'quitter' import failed: SystemExit: 0" in result.stderr
+    assert "plugin 'hookexit' failed in register_postprocessors: SystemExit: 7" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_plugin_command_cannot_replace_a_builtin_or_an_earlier_one(tmp_path):
+    code = """
+        import artkit
+
+        @artkit.hookimpl
+        def register_commands(app):
+            @app.command("info")
+            def info():
+                print("HIJACKED")
+
+            @app.command("{own}")
+            def own():
+                print("{own} ran")
+    """
+    _write(tmp_path / "p", "aaa.py", code.replace("{own}", "aaa-cmd"))
+    _write(tmp_path / "p", "bbb.py", code.replace("{own}", "aaa-cmd").replace("aaa-cmd ran", "x"))
+    args = ["--plugins-dir", str(tmp_path / "p")]
+    png = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.new("RGB", (4, 4)).save(png)
+    result = artkit_subprocess(*args, "info", str(png))
+    assert result.returncode == 0, result.stderr
+    assert "HIJACKED" not in result.stdout
+    assert "plugin 'aaa' command 'info' clashes with a built-in command" in result.stderr
+    mine = artkit_subprocess(*args, "aaa-cmd")
+    assert mine.returncode == 0 and mine.stdout.strip() == "aaa-cmd ran", mine.stderr
+    assert "plugin 'bbb' command 'aaa-cmd' clashes with plugin 'aaa''s command" in mine.stderr

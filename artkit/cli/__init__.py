@@ -145,7 +145,16 @@ def build_full_app(argv: list[str] | None = None) -> typer.Typer:
             print(f"artkit: error: {exc}", file=sys.stderr)
             raise SystemExit(exc.exit_code) from None
         raise
-    host.call_each("register_commands", app=app)
+    from artkit.cli.plugin_commands import PluginApp, taken_names
+    from artkit.plugins import PerPlugin
+
+    # each plugin gets a guard around the root app: a command name that is taken
+    # (a built-in, or an earlier plugin's) stays with its owner, with one warning
+    taken = taken_names(app)
+    host.call_each(
+        "register_commands",
+        app=PerPlugin(lambda plugin: PluginApp(app, plugin, taken, host.report)),
+    )
     return app
 
 
