@@ -44,6 +44,8 @@ NO_INPUT_MESSAGE = "no input images: give paths as arguments or pipe them on std
 # How much to ask the OS for at once. read1 returns whatever the pipe already holds
 # (at most this), so a small producer still gets every record through immediately.
 _CHUNK = 64 * 1024
+#: the longest record read from stdin: a path, or a JSON object with a few fields
+MAX_RECORD_CHARS = 1 << 20
 
 
 @dataclass
@@ -122,23 +124,47 @@ def _split_records(chunks: Iterator[str]) -> Iterator[tuple[str, str]]:
     The separator is decided by the first chunk that holds one: if it contains a NUL,
     records are NUL-terminated (newlines are then part of names), otherwise they are
     lines. Splitting happens as chunks arrive, so records flow through a pipeline.
+    Only each new chunk is searched and an unfinished record is kept as a list of
+    pieces, so a long record costs linear time; one over :data:`MAX_RECORD_CHARS`
+    is a one-line error (stdin is untrusted: it could be a 64 MB line of garbage).
     """
-    pending = ""
+    pieces: list[str] = []  # the unfinished record
+    size, number = 0, 1
     sep: str | None = None
+
+    def too_long() -> UsageError:
+        unit = "record" if sep == "\0" else "line"
+        return UsageError(
+            f"stdin {unit} {number}: longer than {MAX_RECORD_CHARS:,} characters; "
+            "give one path (or one JSON object) per line"
+        )
+
     for chunk in chunks:
-        pending += chunk
         if sep is None:
-            if "\0" in pending:
+            if "\0" in chunk:
                 sep = "\0"
-            elif "\n" in pending:
+            elif "\n" in chunk:
                 sep = "\n"
             else:
+                pieces.append(chunk)
+                size += len(chunk)
+                if size > MAX_RECORD_CHARS:
+                    raise too_long()
                 continue
-        *complete, pending = pending.split(sep)
-        for record in complete:
-            yield record, sep
-    if pending:
-        yield pending, sep or "\n"
+        *complete, rest = chunk.split(sep)
+        for part in complete:
+            pieces.append(part)
+            if size + len(part) > MAX_RECORD_CHARS:
+                raise too_long()
+            yield "".join(pieces), sep
+            pieces, size, number = [], 0, number + 1
+        if rest:
+            pieces.append(rest)
+            size += len(rest)
+            if size > MAX_RECORD_CHARS:
+                raise too_long()
+    if pieces:
+        yield "".join(pieces), sep or "\n"
 
 
 def _parse(text: str, number: int, unit: str) -> Record | None:
@@ -151,6 +177,8 @@ def _parse(text: str, number: int, unit: str) -> Record | None:
     where = f"stdin {unit} {number}"
     try:
         data = _json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{where}: JSON record nested too deeply") from None
     except ValueError as exc:
         msg = getattr(exc, "msg", str(exc))
         col = getattr(exc, "colno", None)

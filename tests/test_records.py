@@ -315,3 +315,35 @@ def test_broken_pipe_into_head_is_quiet(as_json):
     assert result.stderr == ""
     expected = '{"path":"img000000.png","seed":0}' if as_json else "img000000.png"
     assert result.stdout == expected + "\n"
+
+
+def test_a_huge_record_is_one_short_line_in_linear_time(tmp_path):
+    """64 MB on one line (no newline yet): refused quickly, without echoing the record."""
+    import time
+
+    from artkit.testing import run_cli
+
+    huge = "x" * (64 << 20)
+    started = time.perf_counter()
+    with pytest.raises(UsageError) as info:
+        list(read_records([], stdin=io.StringIO("a.png\n" + huge + "\nb.png\n")))
+    assert time.perf_counter() - started < 5
+    message = str(info.value)
+    assert (
+        message.startswith("stdin line 2: longer than 1,048,576 characters") and len(message) < 200
+    )
+    result = run_cli(["post", "invert", "-o", str(tmp_path / "out")], input=huge)
+    assert result.exit_code == 2 and len(result.stderr) < 300, result.stderr[:300]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_long_record_split_across_chunks_arrives_whole():
+    stream = io.BytesIO(("a" * 200_000 + ".png\nb.png\n").encode())
+    text = io.TextIOWrapper(stream, encoding="utf-8")
+    assert [r.path for r in read_records([], stdin=text)] == ["a" * 200_000 + ".png", "b.png"]
+
+
+def test_deeply_nested_json_is_a_usage_error():
+    deep = '{"path": "a.png", "x": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+    with pytest.raises(UsageError, match="stdin line 1: JSON record nested too deeply"):
+        list(read_records([], stdin=io.StringIO(deep)))
