@@ -46,6 +46,7 @@ from PIL import Image, ImageSequence, PngImagePlugin
 
 from artkit.atomic import atomic_open
 from artkit.errors import ArtkitError, ImageError, UsageError
+from artkit.images import has_alpha
 
 __all__ = ["SUPPORTED_SUFFIXES", "ping_pong", "read_frames", "write_animation"]
 
@@ -76,7 +77,6 @@ def _ffmpeg():
     return imageio_ffmpeg
 
 
-_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _WEBP_LOSSLESS_PIXELS = 128 * 128
 _GIF_MIN_DELAY_MS = 20  # browsers treat 0/10 ms GIF delays as 100 ms
 _TRANSPARENT_INDEX = 255
@@ -139,17 +139,13 @@ def _as_image(frame: Any, index: int) -> Image.Image:
         ) from None
 
 
-def _has_alpha(im: Image.Image) -> bool:
-    return im.mode in _ALPHA_MODES or "transparency" in im.info
-
-
 def _normalize(frames: list[Image.Image]) -> list[Image.Image]:
     """Fresh copies in one common mode (L, RGB or RGBA) with no inherited ``info``.
 
     Stale ``info`` (a ``loop`` or ``duration`` from a file the frames came from)
     would otherwise override what :func:`write_animation` was asked for.
     """
-    if any(_has_alpha(im) for im in frames):
+    if any(has_alpha(im) for im in frames):
         mode = "RGBA"
     elif all(im.mode in ("L", "1") for im in frames):
         mode = "L"
@@ -376,7 +372,7 @@ def read_frames(path: str | os.PathLike[str]) -> list[Image.Image]:
             for frame in ImageSequence.Iterator(im):
                 frame.load()  # some plugins (WebP) fill info["duration"] on load
                 info = dict(frame.info)
-                if _has_alpha(frame):
+                if has_alpha(frame):
                     copy = frame.convert("RGBA")
                 elif frame.mode in ("L", "RGB"):
                     copy = frame.copy()

@@ -36,12 +36,12 @@ from typing import Any
 from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
 
 from artkit.errors import ImageError, UsageError
+from artkit.images import has_alpha
 
 __all__ = ["grid_from_array", "make_grid", "save_contact_sheet"]
 
 Color = int | str | tuple[int, ...]
 
-_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _GREY_MODES = frozenset({"L", "1"})
 _LABEL_GAP = 2  # pixels between a cell and its label
 
@@ -80,10 +80,6 @@ def _output_mode(all_grey: bool, bg: tuple[int, int, int, int]) -> str:
 
 def _fill(mode: str, bg: tuple[int, int, int, int]) -> int | tuple[int, ...]:
     return {"L": bg[0], "RGB": bg[:3], "RGBA": bg}[mode]
-
-
-def _has_alpha(im: Image.Image) -> bool:
-    return im.mode in _ALPHA_MODES or (im.mode in ("P", "L", "RGB") and "transparency" in im.info)
 
 
 def _check_layout(n: int, columns: int | None, padding: int) -> tuple[int, int]:
@@ -173,7 +169,7 @@ def make_grid(
         y = padding + (index // columns) * step_h + (cell_h - im.height) // 2
         if mode == "RGBA":
             sheet.paste(im.convert("RGBA"), (x, y))  # keep the image's own alpha
-        elif _has_alpha(im):
+        elif has_alpha(im):
             rgba = im.convert("RGBA")
             sheet.paste(rgba.convert(mode), (x, y), rgba.getchannel("A"))
         else:
@@ -274,7 +270,7 @@ def _load(path: str | os.PathLike[str]) -> Image.Image:
         with Image.open(name) as im:
             im.load()
             im = ImageOps.exif_transpose(im)
-            if _has_alpha(im):
+            if has_alpha(im):
                 rgba = im.convert("RGBA")
                 flat = Image.new("RGB", im.size, (255, 255, 255))
                 flat.paste(rgba.convert("RGB"), (0, 0), rgba.getchannel("A"))

@@ -194,12 +194,15 @@ def _composite(im: Image.Image, background: Color) -> Image.Image:
     return base.convert("RGB")
 
 
-def _has_alpha(im: Image.Image) -> bool:
-    # Palette, greyscale and RGB PNGs can mark a colour transparent (tRNS chunk),
-    # which Pillow reports as info["transparency"] rather than as an alpha band.
-    return im.mode in _ALPHA_MODES or (
-        im.mode in ("P", "L", "RGB", "1") and "transparency" in im.info
-    )
+def has_alpha(im: Image.Image) -> bool:
+    """Whether ``im`` has any transparency: an alpha band, or transparent colours.
+
+    Alpha bands are the modes RGBA, LA, PA (and premultiplied RGBa, La). Palette,
+    greyscale and RGB PNGs can instead mark a colour transparent (tRNS chunk), and
+    GIFs a palette entry, which Pillow reports as ``info["transparency"]``; such an
+    image converts to RGBA with that transparency, so it counts too.
+    """
+    return im.mode in _ALPHA_MODES or "transparency" in im.info
 
 
 def _sixteen_to_8bit(im: Image.Image) -> Image.Image:
@@ -218,11 +221,11 @@ def _sixteen_to_8bit(im: Image.Image) -> Image.Image:
 
 def _to_8bit(im: Image.Image) -> Image.Image:
     """Convert any mode Pillow decodes into the closest of L, RGB or RGBA."""
-    if im.mode in _LOAD_MODES and not _has_alpha(im):
+    if im.mode in _LOAD_MODES and not has_alpha(im):
         return im
     if im.mode.startswith("I"):  # I, I;16, I;16B, I;16L, I;16N
         return _sixteen_to_8bit(im)
-    if _has_alpha(im):
+    if has_alpha(im):
         return im.convert("RGBA")
     if im.mode in ("1", "F"):
         return im.convert("L")

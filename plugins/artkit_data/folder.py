@@ -23,6 +23,7 @@ from PIL import Image, ImageColor, UnidentifiedImageError
 
 from artkit.data import DecodedImages
 from artkit.errors import ImageError, UsageError
+from artkit.images import has_alpha
 
 from .configs import FolderConfig, check_geometry
 
@@ -295,15 +296,11 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _has_alpha(im: Image.Image) -> bool:
-    return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
-
-
 def _working_mode(im: Image.Image, channels: int) -> Image.Image:
     """L, RGB or RGBA: RGBA whenever transparency matters (kept through resizing)."""
     if im.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
         im = _high_depth_to_l(im)
-    if channels == 4 or _has_alpha(im):
+    if channels == 4 or has_alpha(im):
         return im if im.mode == "RGBA" else im.convert("RGBA")
     target = "L" if channels == 1 else "RGB"
     return im if im.mode == target else im.convert(target)
