@@ -15,9 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+#: the longest file name most file systems allow, in bytes
+NAME_MAX = 255
+
 
 def temp_path_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    """``.NAME.tmp-PID-RANDOM`` beside ``path``; NAME shortened so the whole fits in 255 bytes."""
+    suffix = f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    room = NAME_MAX - 1 - len(suffix.encode())
+    name = os.fsencode(path.name)[:room]
+    return path.with_name(f".{os.fsdecode(name)}{suffix}")
 
 
 @contextlib.contextmanager

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -75,8 +76,14 @@ def max_bytes() -> int:
     try:
         gb = float(raw) if raw else DEFAULT_MAX_GB
     except ValueError:
-        gb = DEFAULT_MAX_GB
-    return max(0, int(gb * 1e9))
+        gb = float("nan")
+    if not math.isfinite(gb) or gb < 0:
+        from artkit.errors import UsageError
+
+        raise UsageError(
+            f"{_BUDGET}={raw[:40]!r}: expected a number of gigabytes >= 0 (0 = no cache)"
+        )
+    return int(gb * 1e9)
 
 
 def entry_paths(name: str, fingerprint: str, resolution: int, channels: int) -> tuple[Path, Path]:

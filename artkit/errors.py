@@ -12,6 +12,17 @@ import difflib
 from collections.abc import Iterable
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (ESC, CR, BEL...) shown escaped.
+
+    Messages quote file names, metadata and provenance that other people wrote; a
+    raw ``\x1b[2J`` in a PNG's text chunk must not clear the user's screen.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == "\t" else repr(ch)[1:-1] for ch in text)
+
+
 class ArtkitError(Exception):
     """A failure explained in one line; exit code 1."""
 

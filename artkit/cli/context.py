@@ -17,7 +17,7 @@ from typing import Any
 
 from typer.core import TyperGroup
 
-from artkit.errors import ArtkitError
+from artkit.errors import ArtkitError, printable
 
 
 @dataclass
@@ -55,8 +55,24 @@ class ArtkitGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ArtkitError as exc:
-            print(f"artkit: error: {exc}", file=sys.stderr, flush=True)
+            print(f"artkit: error: {printable(str(exc))}", file=sys.stderr, flush=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            raise  # main() turns a closed downstream pipe into a quiet exit
+        except OSError as exc:
+            # the file system said no (full disk, name too long, permissions): one line,
+            # the traceback only with -v
+            if settings().verbose:
+                import traceback
+
+                traceback.print_exc()
+            print(
+                f"artkit: error: {printable(describe_os_error(exc))}", file=sys.stderr, flush=True
+            )
+            ctx.exit(1)
+        except MemoryError:
+            print("artkit: error: out of memory", file=sys.stderr, flush=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             print("artkit: interrupted", file=sys.stderr, flush=True)
             ctx.exit(130)
@@ -87,4 +103,15 @@ def debug(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    print(f"artkit: warning: {message}", file=sys.stderr, flush=True)
+    print(f"artkit: warning: {printable(message)}", file=sys.stderr, flush=True)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``path: what went wrong`` for an OSError, in one line."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        name = str(exc.filename)
+        if len(name) > 120:
+            name = name[:60] + "..." + name[-40:]
+        return f"{name}: {what}"
+    return what

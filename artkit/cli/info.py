@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -73,6 +74,12 @@ def attach(app: typer.Typer) -> None:
 
 
 def _print_human(data: dict[str, Any]) -> None:
+    # every value shown here may come from someone else's file: escape control characters
+    from artkit.errors import printable
+
+    def print(text: str) -> None:  # shadows the builtin: the one way this function writes
+        builtins.print(printable(text))
+
     print(f"{data['path']}")
     if data["type"] == "checkpoint":
         print(f"  model       {data['model'] or '(not an artkit model)'}")

@@ -1,0 +1,77 @@
+"""Files and input made by other people never crash artkit, flood the terminal or lose a file.
+
+Each case is one hostile or broken input, made in code, run through the command
+line: exit 1 or 2, exactly one ``artkit: error:`` line, no traceback, and nothing
+outside the output folder created, changed or removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image, PngImagePlugin
+
+from artkit.testing import run_cli
+from tests.helpers import one_error_line
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``folder`` with its size and mtime: what must not change."""
+    out = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = Path(root, name)
+            st = path.stat()
+            out[str(path.relative_to(folder))] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def fails_in_one_line(result, codes=(1, 2)) -> str:
+    assert result.exit_code in codes, (result.exit_code, result.stdout, result.stderr)
+    return one_error_line(result.stderr)
+
+
+def test_a_path_over_255_bytes_is_one_line(tmp_path):
+    line = fails_in_one_line(run_cli(["info", str(tmp_path / ("a" * 300 + ".png"))]))
+    assert "File name too long" in line and len(line) < 250
+
+
+def test_a_244_character_file_name_can_be_post_processed(tmp_path):
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(tmp_path / "in" / ("b" * 244 + ".png"))
+    result = run_cli(["post", "invert", "-i", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    out = Path(result.stdout.strip())
+    assert out.name == "b" * 244 + ".png" and Image.open(out).getpixel((0, 0)) == (245, 235, 225)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [out.name]  # no temp file left
+
+
+def test_terminal_escapes_in_names_and_metadata_are_shown_escaped(tmp_path):
+    before = snapshot(tmp_path)
+    result = run_cli(["info", "\x1b[2Jevil.png"])
+    line = fails_in_one_line(result)
+    assert "\x1b" not in result.stderr and "\\x1b[2Jevil.png" in line
+    # provenance written by someone else, with escapes in its values
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("artkit", json.dumps({"model": "\x1b]0;pwned\x07dcgan", "seed": 1}))
+    path = tmp_path / "p.png"
+    Image.new("RGB", (4, 4)).save(path, pnginfo=info)
+    shown = run_cli(["info", str(path)])
+    assert shown.exit_code == 0, shown.stderr
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+    assert "\\x1b]0;pwned\\x07dcgan" in shown.stdout
+    assert set(snapshot(tmp_path)) == set(before) | {"p.png"}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "lots"])
+def test_a_bad_cache_budget_is_one_line(value, monkeypatch, tmp_path):
+    from artkit.testing import tiny_image_folder
+
+    folder = tiny_image_folder(tmp_path / "imgs")
+    monkeypatch.setenv("ARTKIT_DATA_CACHE_MAX_GB", value)
+    result = run_cli(["data", "info", f"folder:path={folder}"])
+    line = fails_in_one_line(result, codes=(2,))
+    assert "ARTKIT_DATA_CACHE_MAX_GB" in line
