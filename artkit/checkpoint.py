@@ -309,7 +309,7 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu") -> ArtModel:
     return model.to(device)
 
 
-def load_state_checked(model: Any, tensors: dict[str, torch.Tensor], *, source: str) -> None:
+def load_state_checked(model: ArtModel, tensors: dict[str, torch.Tensor], *, source: str) -> None:
     """``load_state_dict`` with a one-line error naming the first mismatching keys."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in tensors]
@@ -330,6 +330,6 @@ def load_state_checked(model: Any, tensors: dict[str, torch.Tensor], *, source: 
         problems.append(f"{len(unexpected)} unexpected, first: {', '.join(unexpected[:3])}")
     if problems:
         raise CheckpointError(
-            f"{source}: tensors don't fit model {getattr(model, 'registry_name', '?')!r}: {'; '.join(problems)}"
+            f"{source}: tensors don't fit model {model.registry_name!r}: {'; '.join(problems)}"
         )
     model.load_state_dict(tensors, strict=True)

@@ -1,33 +1,44 @@
-"""The model contract every registered model follows.
+"""The model contract every registered model follows, typed.
 
 A registry factory (``register_models``) builds an :class:`ArtModel`: a handful of
 named networks (``G``, ``D``, ``G_ema``, ``E`` ...) plus a config dataclass. The
 checkpoint module saves each network's tensors under its name as a prefix
 (``G.net.0.weight``) and the config as JSON, and rebuilds the model from those.
 
-Capabilities are optional methods; commands check for them with
-:meth:`ArtModel.capabilities` so ``artkit sample`` on a model that cannot sample
-is a one-line error naming what it *can* do:
+What a model *can do* is a set of capabilities, each a :class:`typing.Protocol`
+below, checked at run time with ``isinstance`` (or :meth:`ArtModel.require`, which
+turns a missing one into a one-line error naming the commands the model does
+support):
 
-- ``sample(n, generator, **opts) -> Tensor (N, C, H, W) in [-1, 1]``
-- ``encode(images) -> Tensor``, ``decode(z) -> images``
-- ``translate(images) -> images``, ``stylize(content, style) -> images``
+- :class:`LatentSampler`: ``z_dim``, ``latents_for_seeds(seeds, truncation)``,
+  ``generate(z, **sampling_options)`` and ``sample(n, generator, truncation=...)``;
+  :class:`LatentModel` implements everything but ``generate`` once;
+- :class:`Encoder`: ``encode(images)`` and ``decode(z)``;
+- :class:`Translator`: ``translate(images)``;
+- :class:`Stylizer`: ``stylize(images)``;
+- :class:`Trainable`: ``configure_optimizers(options)`` and
+  ``training_step(batch, step, ctx) -> dict[str, float]``, with ``ctx`` a
+  :class:`StepContext`. The generic trainer in :mod:`artkit.train` owns
+  everything around the step (loop, devices, precision, DDP, EMA, checkpoints,
+  resume, signals, metrics).
 
-For training a model also implements ``configure_optimizers(options)`` and
-``training_step(batch, step, ctx) -> dict[str, float]``; the generic trainer in
-:mod:`artkit.train` owns everything around the step (loop, devices, precision,
-DDP, EMA, checkpoints, resume, signals, metrics).
+Images are float tensors ``(N, C, H, W)`` in ``[-1, 1]`` everywhere here.
+
+Every other attribute the core reads from a model is declared on :class:`ArtModel`
+with its default, so a subclass overrides only what differs and the core reads it
+as a plain attribute (no ``getattr(model, name, default)`` guessing).
 
 This module imports torch and is only ever imported lazily.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from artkit.errors import CapabilityError
 
@@ -43,25 +54,184 @@ COMMANDS_FOR = {
 }
 
 
+# -- capabilities ------------------------------------------------------------------
+
+
+@runtime_checkable
+class LatentSampler(Protocol):
+    """Images from latent vectors: ``artkit sample``, ``interpolate`` and ``render``."""
+
+    @property
+    def z_dim(self) -> int:
+        """Size of one latent vector."""
+        ...
+
+    def latents_for_seeds(self, seeds: list[int], truncation: float = 1.0) -> Tensor:
+        """One latent per seed, ``(len(seeds), z_dim)``, each independent of the batch."""
+        ...
+
+    def generate(self, z: Tensor, **sampling_options: Any) -> Tensor:
+        """Latents -> images; keyword options are the sampler's (render's sweep axes)."""
+        ...
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, *, truncation: float = 1.0
+    ) -> Tensor:
+        """``n`` images from latents drawn with ``generator``."""
+        ...
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Images to latents and back: ``artkit encode``, ``decode``, ``reconstruct``, ``morph``."""
+
+    def encode(self, images: Tensor) -> Any:
+        """Images -> latents (a VAE returns the posterior ``(mean, logvar)``)."""
+        ...
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Latents -> images."""
+        ...
+
+
+@runtime_checkable
+class Translator(Protocol):
+    """Image-to-image translation: ``artkit translate``."""
+
+    def translate(self, images: Tensor) -> Tensor:
+        """Images of any size -> translated images of the same size."""
+        ...
+
+
+@runtime_checkable
+class Stylizer(Protocol):
+    """Feed-forward style transfer: ``artkit stylize`` (the style lives in the weights)."""
+
+    def stylize(self, images: Tensor) -> Tensor:
+        """Content images -> stylised images of the same shape."""
+        ...
+
+
+@runtime_checkable
+class EmbeddingModel(Protocol):
+    """Optional: the feature vector ``artkit eval`` takes from a checkpoint (``checkpoint:`` extractor)."""
+
+    def embed(self, images: Tensor) -> Tensor:
+        """Images -> ``(N, D)`` features."""
+        ...
+
+
+# -- training ----------------------------------------------------------------------
+
+
+class StepContext(Protocol):
+    """What :meth:`Trainable.training_step` gets as ``ctx`` (the trainer's ``TrainContext``).
+
+    The step calls networks through :meth:`net` (DDP-wrapped and/or compiled when
+    enabled), draws all its noise through :meth:`randn` / ``generator`` (so exact
+    resume replays it), runs forward passes under :meth:`autocast`, and ends each
+    update with :meth:`step_optimizer` (backward, NaN/Inf guard, loss scaling, step).
+    """
+
+    #: the parsed ``artkit train`` options (:class:`artkit.train.options.TrainOptions`)
+    options: Any
+    device: torch.device
+    #: the resolved precision (:class:`artkit.device.Precision`)
+    precision: Any
+    #: the ``--loss`` object from the registry, or None when the model has no default
+    loss: Any
+    #: the trainer's seeded noise generator, on ``device``
+    generator: torch.Generator
+    #: rank and world size (:class:`artkit.train.distributed.World`); ``.distributed``
+    world: Any
+    #: whether batches and networks are in channels_last memory format
+    channels_last: bool
+
+    def net(self, name: str, *, sync: bool = True) -> nn.Module:
+        """The network to call; ``sync=False`` skips DDP for weights whose gradients aren't wanted."""
+        ...
+
+    def raw(self, name: str) -> nn.Module:
+        """The plain network, for parameters, penalties and ``requires_grad`` toggles."""
+        ...
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """The mixed-precision context for forward passes."""
+        ...
+
+    def randn(self, *shape: int) -> Tensor:
+        """Standard normal noise on ``device`` from the trainer's generator."""
+        ...
+
+    def augment(self, images: Tensor) -> Tensor:
+        """The trainer's per-batch augmentation, if any (identity otherwise)."""
+        ...
+
+    def step_optimizer(self, name: str, loss: Tensor) -> None:
+        """Backward + step for optimiser ``name``; raises to skip a non-finite step."""
+        ...
+
+
+@runtime_checkable
+class Trainable(Protocol):
+    """A model ``artkit train`` can train: it says what one step is, the trainer does the rest."""
+
+    def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
+        """Optimisers by name (the names ``ctx.step_optimizer`` takes and resume saves)."""
+        ...
+
+    def training_step(self, batch: Tensor, step: int, ctx: StepContext) -> dict[str, float]:
+        """One update on ``batch`` (images in [-1, 1]); returns the scalars to log by name."""
+        ...
+
+
+# -- the base class ----------------------------------------------------------------
+
+
 class ArtModel(nn.Module):
     """Base class: named networks + a config dataclass + optional capabilities.
 
     Subclasses set ``network_names`` and build those attributes in ``__init__``.
     ``ema_pairs`` maps a trained network to its exponential-moving-average copy
     (``{"G": "G_ema"}``); the trainer keeps the copy up to date, and inference
-    methods should use it.
+    methods should use it. The class attributes below are everything else the core
+    reads from a model; override the ones that differ.
     """
 
+    #: the networks the checkpoint saves, each under its name as a tensor prefix
     network_names: ClassVar[tuple[str, ...]] = ()
+    #: trained network -> its EMA copy, kept by the trainer and used for inference
     ema_pairs: ClassVar[dict[str, str]] = {}
+    #: networks the trainer wraps (compile/DDP); empty: those with an optimiser of that name
+    trained_networks: ClassVar[tuple[str, ...]] = ()
+    #: share of the data the trainer holds out for :meth:`evaluate` (0: no held-out split)
+    holdout_fraction: ClassVar[float] = 0.0
+    #: the learning rate ``artkit train`` uses without ``--lr`` (GANs 2e-4, VAEs and style nets 1e-3)
+    default_lr: ClassVar[float] = 2e-4
+    #: the registered loss ``artkit train`` uses without ``--loss`` ("" for none)
+    default_loss: ClassVar[str] = ""
+    #: the method a loss object must have to fit this model (GANs d_loss, VAEs reconstruction)
+    loss_method: ClassVar[str] = "d_loss"
 
     def __init__(self, config: Any, *, registry_name: str = ""):
         super().__init__()
         self.config = config
         self.registry_name = registry_name
 
+    # -- hooks with defaults -----------------------------------------------------------
+    def evaluate(self, batch: Tensor) -> dict[str, float]:
+        """Held-out metrics for one batch (logged as ``val_*``); none by default."""
+        return {}
+
+    def prepare_for_inference(
+        self, device: torch.device | str | None = None, precision: str = "auto", **choices: Any
+    ) -> Any:
+        """Choose how inference runs on ``device`` (precision, compile...); a no-op by default."""
+        return None
+
     # -- capabilities ---------------------------------------------------------
     def capabilities(self) -> list[str]:
+        """The inference capabilities (method names in :data:`CAPABILITIES`) this model has."""
         return [c for c in CAPABILITIES if callable(getattr(self, c, None))]
 
     def require(self, capability: str) -> None:
@@ -92,3 +262,42 @@ class ArtModel(nn.Module):
         for p in self.parameters():
             return p.device
         return torch.device("cpu")
+
+
+class LatentModel(ArtModel):
+    """An :class:`ArtModel` that samples from a standard normal latent space.
+
+    Subclasses implement :meth:`generate` (latents -> images); this class draws the
+    latents, once for every family, so that the image for seed S is the same in
+    every command, batch and family: ``latents_for_seeds`` draws each latent from its
+    own CPU generator seeded with S (:func:`artkit.device.make_generator`), and
+    ``truncation`` scales the draw (a temperature: < 1 gives safer, plainer images).
+    ``z_dim`` defaults to ``config.z_dim``.
+    """
+
+    @property
+    def z_dim(self) -> int:
+        """Size of one latent vector (``config.z_dim``)."""
+        return int(self.config.z_dim)
+
+    def latents(
+        self, n: int, generator: torch.Generator | None = None, truncation: float = 1.0
+    ) -> Tensor:
+        """``n`` latents from N(0, I), drawn on the CPU (same on every device), times ``truncation``."""
+        return torch.randn(n, self.z_dim, generator=generator) * truncation
+
+    def latents_for_seeds(self, seeds: list[int], truncation: float = 1.0) -> Tensor:
+        """One latent per seed: the image for seed S is the same whatever else is in the batch."""
+        from artkit.device import make_generator
+
+        return torch.cat([self.latents(1, make_generator(s), truncation) for s in seeds])
+
+    def generate(self, z: Tensor, **sampling_options: Any) -> Tensor:
+        """Latents ``(N, z_dim)`` -> images ``(N, C, H, W)`` in [-1, 1], float32."""
+        raise NotImplementedError
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, *, truncation: float = 1.0
+    ) -> Tensor:
+        """``n`` images from latents drawn with ``generator``."""
+        return self.generate(self.latents(n, generator, truncation))

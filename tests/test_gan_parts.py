@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from artkit.errors import UsageError
+from artkit.nn.diffaugment import diff_augment, parse_policy
+from artkit.nn.gan_losses import LOSSES, make_loss
+from artkit.nn.penalties import gradient_penalty, r1_penalty
 from artkit.registry import params_from
 from artkit_gan.configs import LOSS_NAMES, DCGANConfig, MLPGANConfig
-from artkit_gan.nn_augment import diff_augment, parse_policy
-from artkit_gan.nn_losses import LOSSES, gradient_penalty, make_loss, r1_penalty
 from artkit_gan.nn_networks import (
     DCGANDiscriminator,
     DCGANGenerator,

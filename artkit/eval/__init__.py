@@ -2,8 +2,10 @@
 
 - :mod:`artkit.eval.metrics` -- Fréchet distance, kernel inception distance (KID),
   precision and recall, on feature matrices (torch, float64);
-- :mod:`artkit.eval.features` -- feature extractors for evaluation: the weight-free
-  ``random-conv``, features of a trained artkit checkpoint, pooled VGG16, lookup;
+- :mod:`artkit.eval.features` -- feature extractors for evaluation: features of a
+  trained artkit checkpoint, pooled VGG16, and the lookup by name (:func:`get_features`);
+- :mod:`artkit.eval.embedder` -- their base class; :mod:`artkit.eval.random_conv` --
+  the weight-free ``random-conv`` extractor;
 - :mod:`artkit.eval.inception` -- the FID Inception-v3 and its weights (verified by
   SHA-256), :mod:`artkit.eval.weight_paths` -- where they are looked for (no torch);
 - :mod:`artkit.eval.stats` -- streaming statistics of an image set, the cache of

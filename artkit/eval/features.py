@@ -24,7 +24,6 @@ the verified FID weights), ``label`` ("FID" or "FD (name)"), ``input_size``,
 from __future__ import annotations
 
 import hashlib
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -33,103 +32,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from artkit.errors import ArtkitError, UsageError
+from artkit.eval.embedder import Embedder
+from artkit.eval.random_conv import RandomConv, build_random_conv
 
-
-class Embedder(nn.Module):
-    """Base of the evaluation extractors: resize, then ``forward`` to (N, D)."""
-
-    name = "?"
-    standard_fid = False
-    #: side of the square images ``forward`` sees
-    input_size = 64
-    #: True: give this extractor images at their own size (it resizes them itself, as
-    #: the reference implementation does); False: callers may pre-resize with Pillow
-    native_input = False
-
-    @property
-    def label(self) -> str:
-        """What a Fréchet distance in these features is called: FID only for the real thing."""
-        return "FID" if self.standard_fid else f"FD ({self.name})"
-
-    @staticmethod
-    def to_rgb(images: Tensor) -> Tensor:
-        if images.shape[1] == 1:
-            return images.expand(-1, 3, -1, -1)
-        return images[:, :3] if images.shape[1] == 4 else images
-
-    def prepare(self, images: Tensor) -> Tensor:
-        images = self.to_rgb(images)
-        if images.shape[-2:] != (self.input_size, self.input_size):
-            images = F.interpolate(
-                images, size=(self.input_size, self.input_size), mode="bilinear",
-                align_corners=False, antialias=True,
-            )  # fmt: skip
-        return images
-
-    @torch.no_grad()
-    def embed(self, images: Tensor) -> Tensor:
-        return self(self.prepare(images.float())).float()
-
-
-# --------------------------------------------------------------------------- weight-free
-
-
-class RandomConv(Embedder):
-    """Four stride-2 random conv layers (leaky ReLU) on 128x128 images.
-
-    Features: every layer's channel means and standard deviations (colour, edge and
-    texture statistics at four scales) plus the last layer's channel means over a
-    2x2 grid (coarse layout): 1,984 values at the default width. Half the first
-    layer's filters are mean-free (edges, blind to flat colour), half not (colour).
-    Each layer's values are scaled by 1/sqrt(channels) so every scale weighs the same
-    in a distance instead of the widest layer drowning the rest; on the shapes
-    dataset this made 2-pixel blur and dropped modes 1.7x and 5x more visible above
-    the same-distribution noise floor than plain Kaiming filters at 64 pixels.
-    """
-
-    name = "random-conv"
-    input_size = 128
-    #: overall scale: distances in a readable range (same-distribution floor ~1 at n=500)
-    SCALE = 10.0
-
-    def __init__(self, seed: int = 0, width: int = 32) -> None:
-        super().__init__()
-        if width < 1:
-            raise UsageError(f"random-conv: width={width} must be at least 1")
-        g = torch.Generator().manual_seed(seed)
-        chans = [3, width, width * 2, width * 4, width * 8]
-        with torch.random.fork_rng(devices=[]):  # default init would move the caller's RNG
-            self.layers = nn.ModuleList(
-                nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in itertools.pairwise(chans)
-            )
-        with torch.no_grad():
-            for i, conv in enumerate(self.layers):
-                w = torch.randn(conv.weight.shape, generator=g)
-                if i == 0:
-                    half = conv.out_channels // 2
-                    w[:half] -= w[:half].mean((1, 2, 3), keepdim=True)
-                w /= w.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
-                conv.weight.copy_(w * 2**0.5)
-                conv.bias.zero_()
-        parts = [f"seed={seed}"] if seed else []
-        parts += [f"width={width}"] if width != 32 else []
-        self.name = "random-conv" + (":" + ",".join(parts) if parts else "")
-        self.requires_grad_(False).eval()
-
-    def forward(self, x: Tensor) -> Tensor:
-        feats = []
-        for conv in self.layers:
-            x = F.leaky_relu(conv(x), 0.2)
-            weight = self.SCALE / conv.out_channels**0.5
-            feats += [x.mean((2, 3)) * weight, x.std((2, 3)) * weight]
-        feats.append(
-            F.adaptive_avg_pool2d(x, 2).flatten(1) * (self.SCALE / (4 * x.shape[1]) ** 0.5)
-        )
-        return torch.cat(feats, 1)
-
-
-def build_random_conv(seed: int = 0, width: int = 32, device: Any = "cpu", **_: Any) -> Embedder:
-    return RandomConv(int(seed), int(width)).to(device)
+__all__ = ["Embedder", "RandomConv", "build_random_conv", "get_features", "identity"]
 
 
 # --------------------------------------------------------------------------- vgg16
@@ -170,12 +76,14 @@ class CheckpointFeatures(Embedder):
         self.channels = int(getattr(self.model.config, "channels", 3))
         self.name = f"checkpoint:{self.model.registry_name}@{sha256_file(file)[:12]}"
         self._captured: Tensor | None = None
-        if callable(getattr(self.model, "embed", None)):
+        from artkit.model import EmbeddingModel, Encoder
+
+        if isinstance(self.model, EmbeddingModel):
             self.how = "embed"
-        elif callable(getattr(self.model, "encode", None)):
+        elif isinstance(self.model, Encoder):
             self.how = "encode"
         else:
-            D = getattr(self.model, "D", None)
+            D = self.model.networks.get("D")
             last = [
                 m
                 for m in (D.modules() if D is not None else [])

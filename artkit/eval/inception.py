@@ -28,7 +28,8 @@ from torch import Tensor
 
 from artkit.errors import ArtkitError, CheckpointError, UsageError
 from artkit.eval import weight_paths as wp
-from artkit.eval.features import Embedder, build_random_conv
+from artkit.eval.embedder import Embedder
+from artkit.eval.random_conv import build_random_conv
 
 
 def _fid_blocks() -> dict[str, type]:

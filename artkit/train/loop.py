@@ -71,7 +71,11 @@ class TrainResult:
 
 
 class TrainContext:
-    """What a model's ``training_step`` may use: networks, precision, noise, optimiser steps."""
+    """What a model's ``training_step`` may use: networks, precision, noise, optimiser steps.
+
+    This is the ``ctx`` of :class:`artkit.model.Trainable`; :class:`artkit.model.StepContext`
+    is its typed, documented outline (keep the two in step).
+    """
 
     def __init__(self, trainer: Trainer):
         self._t = trainer
@@ -224,8 +228,8 @@ class Trainer:
             self._copy_ema()  # G_ema starts equal to G
         self.forward_nets: dict[str, torch.nn.Module] = {}
         self.local_nets: dict[str, torch.nn.Module] = {}
-        trained = getattr(self.model, "trained_networks", None) or [
-            n for n in self.optimizers if hasattr(self.model, n)
+        trained = self.model.trained_networks or [
+            n for n in self.optimizers if n in self.model.network_names
         ]
         for name in trained:
             net: torch.nn.Module = getattr(self.model, name)
@@ -266,8 +270,8 @@ class Trainer:
 
     def _split_holdout(self, data: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Set aside a seeded held-out split when the model evaluates (``holdout_fraction``)."""
-        fraction = float(getattr(self.model, "holdout_fraction", 0.0))
-        if fraction <= 0 or not hasattr(self.model, "evaluate") or len(data) < 20:
+        fraction = float(self.model.holdout_fraction)
+        if fraction <= 0 or len(data) < 20:
             return data, None
         count = max(1, min(512, round(len(data) * fraction)))
         order = torch.randperm(

@@ -221,7 +221,7 @@ class SamplesDataset(DecodedImages):
     def _render_all(self) -> tuple[Any, dict[str, Any]]:
         import numpy as np
 
-        from .single_image import render_crop
+        from .crops import render_crop
 
         r, c = self.resolution, self.channels
         images = np.empty((len(self.items), r, r, c), dtype=np.uint8)

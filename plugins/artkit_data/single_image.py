@@ -29,11 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from artkit.errors import UsageError
 
 from .configs import SingleImageConfig, check_geometry
+from .crops import render_crop
 
 #: bump whenever the drawing code changes what any image looks like
 RENDER_VERSION = 1
@@ -42,33 +41,6 @@ SAMPLE_PREFIX = "sample:"
 PARALLEL_THRESHOLD = 64
 _OWNER = "single-image dataset"
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
-_TURNS = (None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270)
-
-
-def render_crop(
-    im: Image.Image,
-    box: tuple[int, int, int, int],
-    resolution: int,
-    channels: int,
-    *,
-    mirror: bool = False,
-    flip: bool = False,
-    turns: int = 0,
-) -> Any:
-    """``box`` of ``im`` resized to ``resolution`` (Lanczos), mirrored / flipped / turned,
-    as a uint8 array ``(R, R, channels)``. ``im`` must already be in the dataset's mode."""
-    import numpy as np
-
-    r = resolution
-    out = im.resize((r, r), Image.Resampling.LANCZOS, box=box, reducing_gap=2.0)
-    if mirror:
-        out = out.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    if flip:
-        out = out.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    turn = _TURNS[turns % 4]
-    if turn is not None:
-        out = out.transpose(turn)
-    return np.asarray(out, dtype=np.uint8).reshape(r, r, channels)
 
 
 class SingleImageDataset:

@@ -37,4 +37,4 @@ def register_losses(register):
     ):
         # bce also has ``reconstruction``: one entry serves GANs and autoencoders (VAE)
         family = ("gan", "reconstruction") if name == "bce" else "gan"
-        register(name, f"artkit_gan.nn_losses:{cls}", description=text, family=family)
+        register(name, f"artkit.nn.gan_losses:{cls}", description=text, family=family)

@@ -13,7 +13,10 @@ from itertools import pairwise
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+
+from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, up_stack
+from artkit.nn.init import dcgan_init
+from artkit.nn.spectral import spectral_norm_all
 
 from .configs import DCGANConfig, MLPGANConfig
 
@@ -62,30 +65,10 @@ class MLPDiscriminator(nn.Module):
 
 
 # -- DCGAN --------------------------------------------------------------------
-# Both networks share one channel plan keyed by feature-map side, so a 64 px
-# generator is a 32 px one with one more stage: 4 px -> 512, 8 -> 256, 16 -> 128,
-# 32 -> 64, 64 -> 32, 128 -> 32 channels, all times ``width``.
-
-
-def _sides(resolution: int) -> list[int]:
-    """4, 8, ..., resolution: log2(resolution / 4) doublings."""
-    return [4 * 2**i for i in range(int(math.log2(resolution // 4)) + 1)]
-
-
-def _channels(side: int, width: float) -> int:
-    return max(1, round(width * max(32, min(512, 2048 // side))))
-
-
-def dcgan_init(module: nn.Module) -> None:
-    """Radford et al.: conv/linear weights ~ N(0, 0.02), norm scales ~ N(1, 0.02), biases 0."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
+# Both networks share one channel plan keyed by feature-map side
+# (:func:`artkit.nn.dcgan.plan_channels`), so a 64 px generator is a 32 px one with
+# one more stage: 4 px -> 512, 8 -> 256, 16 -> 128, 32 -> 64, 64 -> 32, 128 -> 32
+# channels, all times ``width``.
 
 
 class DCGANGenerator(nn.Module):
@@ -94,21 +77,8 @@ class DCGANGenerator(nn.Module):
     def __init__(self, cfg: DCGANConfig):
         super().__init__()
         self.z_dim = cfg.z_dim
-        ch = [_channels(s, cfg.width) for s in _sides(cfg.resolution)]
-        layers: list[nn.Module] = [
-            nn.Linear(cfg.z_dim, ch[0] * 16, bias=False),
-            nn.Unflatten(1, (ch[0], 4, 4)),
-            nn.BatchNorm2d(ch[0]),
-            nn.LeakyReLU(0.2),
-        ]
-        for c_in, c_out in pairwise(ch):
-            layers += [
-                nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(c_out),
-                nn.LeakyReLU(0.2),
-            ]
-        layers += [nn.Conv2d(ch[-1], cfg.channels, 3, 1, 1), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        ch = [plan_channels(s, cfg.width) for s in pyramid_sides(cfg.resolution)]
+        self.net = nn.Sequential(*up_stack(cfg.z_dim, ch, cfg.channels))
         dcgan_init(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -125,21 +95,17 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, cfg: DCGANConfig):
         super().__init__()
         ch = [cfg.channels] + [
-            _channels(s, cfg.width) for s in reversed(_sides(cfg.resolution)[:-1])
+            plan_channels(s, cfg.width) for s in reversed(pyramid_sides(cfg.resolution)[:-1])
         ]
         batch = cfg.d_norm == "batch"
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(pairwise(ch)):
-            use_bn = batch and i > 0
-            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not use_bn))
-            layers += [nn.BatchNorm2d(c_out)] if use_bn else []
-            layers.append(nn.LeakyReLU(0.2))
+            layers += down_block(c_in, c_out, batch_norm=batch and i > 0)
         layers.append(nn.Conv2d(ch[-1], 1, 4))  # 4x4 -> 1x1
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
         if cfg.d_norm == "spectral":  # after init: the power iteration starts from these weights
-            for m in [m for m in self.modules() if isinstance(m, nn.Conv2d | nn.Linear)]:
-                spectral_norm(m)
+            spectral_norm_all(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).view(x.shape[0])

@@ -18,11 +18,11 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from artkit.errors import UsageError
-from artkit.model import ArtModel
+from artkit.model import LatentModel, StepContext
+from artkit.nn.adversarial import adversarial_optimizers, check_penalties, d_logits
+from artkit.nn.diffaugment import diff_augment
+from artkit.nn.penalties import gradient_penalty, r1_penalty
 from artkit_gan.configs import DCGANConfig, MLPGANConfig
-from artkit_gan.nn_augment import diff_augment
-from artkit_gan.nn_losses import gradient_penalty, r1_penalty
 from artkit_gan.nn_networks import (
     DCGANDiscriminator,
     DCGANGenerator,
@@ -31,10 +31,10 @@ from artkit_gan.nn_networks import (
 )
 
 
-class GAN(ArtModel):
+class GAN(LatentModel):
     network_names = ("G", "D", "G_ema")
     ema_pairs: ClassVar[dict[str, str]] = {"G": "G_ema"}
-    default_loss = "bce"
+    default_loss: ClassVar[str] = "bce"
 
     def __init__(
         self, config: Any, G: nn.Module, D: nn.Module, G_ema: nn.Module, *, registry_name: str
@@ -43,70 +43,29 @@ class GAN(ArtModel):
         self.G, self.D, self.G_ema = G, D, G_ema
         self.G_ema.load_state_dict(self.G.state_dict())
         self.G_ema.requires_grad_(False).eval()
-
-    @property
-    def z_dim(self) -> int:
-        return self.config.z_dim
+        # BatchNorm in D must not mix real and fake statistics (one D call each then)
+        self._d_has_batch_norm = any(
+            isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d) for m in D.modules()
+        )
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         c = self.config
         return (c.channels, c.resolution, c.resolution)
 
-    # -- inference ----------------------------------------------------------------
-    def latents(
-        self, n: int, generator: torch.Generator | None = None, truncation: float = 1.0
-    ) -> torch.Tensor:
-        """``n`` latent vectors from a standard normal (drawn on the CPU), scaled by ``truncation``."""
-        return torch.randn(n, self.z_dim, generator=generator) * truncation
-
-    def latents_for_seeds(self, seeds: list[int], truncation: float = 1.0) -> torch.Tensor:
-        """One latent per seed: the image for seed S is the same whatever else is in the batch."""
-        from artkit.device import make_generator
-
-        return torch.cat([self.latents(1, make_generator(s), truncation) for s in seeds])
-
+    # -- inference (latents, latents_for_seeds and sample come from LatentModel) ------
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """Latents -> images (N, C, H, W) in [-1, 1], through G_ema in float32."""
         return self.G_ema(z.to(self.device, torch.float32)).float()
 
-    def sample(
-        self, n: int, generator: torch.Generator | None = None, *, truncation: float = 1.0
-    ) -> torch.Tensor:
-        return self.generate(self.latents(n, generator, truncation))
-
     # -- training -----------------------------------------------------------------
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
-        lr_d = options.lr_d if options.lr_d is not None else options.lr
-        if options.optimizer == "rmsprop":
-            return {
-                "D": torch.optim.RMSprop(self.D.parameters(), lr=lr_d),
-                "G": torch.optim.RMSprop(self.G.parameters(), lr=options.lr),
-            }
-        betas = tuple(options.betas)
-        return {
-            "D": torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=betas),
-            "G": torch.optim.Adam(self.G.parameters(), lr=options.lr, betas=betas),
-        }
+        return adversarial_optimizers(options, self.G, self.D)
 
-    def _d_logits(
-        self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        # One call on the concatenated batch is faster (and what DDP wants), but
-        # BatchNorm must not mix real and fake statistics: call it twice then.
-        if getattr(self.config, "d_norm", None) == "batch":
-            return D(real), D(fake)
-        logits = D(torch.cat([real, fake]))
-        return logits[: real.shape[0]], logits[real.shape[0] :]
-
-    def training_step(self, real: torch.Tensor, step: int, ctx: Any) -> dict[str, float]:
+    def training_step(self, real: torch.Tensor, step: int, ctx: StepContext) -> dict[str, float]:
         opts, loss_fn = ctx.options, ctx.loss
-        needs_gp = getattr(loss_fn, "needs_gradient_penalty", False)
-        if ctx.world.distributed and (opts.r1 > 0 or needs_gp):
-            raise UsageError(
-                "R1 and WGAN-GP penalties need double backward, which DDP does not support yet; train on one process"
-            )
+        needs_gp = check_penalties(ctx, loss_fn)
         policy = opts.augment
         aug = (
             (lambda x: diff_augment(x, policy, generator=ctx.generator))
@@ -126,7 +85,9 @@ class GAN(ArtModel):
             with ctx.autocast():
                 with torch.no_grad():
                     fake = G(z)
-                real_logits, fake_logits = self._d_logits(D, aug(real_in), aug(fake))
+                real_logits, fake_logits = d_logits(
+                    D, aug(real_in), aug(fake), separate=self._d_has_batch_norm
+                )
                 d_loss = loss_fn.d_loss(real_logits, fake_logits)
             if needs_gp:
                 d_loss = d_loss + gradient_penalty(

@@ -408,7 +408,7 @@ class PaletteConfig(StepConfig):
     def check(self) -> None:
         self.between("colors", 2, 256)
         if self.file:
-            from artkit_post.palette import read_palette_file
+            from artkit_post.palette_files import read_palette_file
 
             read_palette_file(self.file)  # cached; a bad file fails before any image is read
 

@@ -22,12 +22,12 @@ side to its own channel count -- luma for grey, alpha composited on white).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from artkit.config_checks import IMAGE_CHANNELS, int_in, number_in, option, require
 from artkit.errors import UsageError
 
-IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
 MIN_RESOLUTION, MAX_RESOLUTION = 32, 512
 MAX_DEPTH = 9
 TASKS = ("colorize", "paired")
@@ -36,23 +36,9 @@ NORMS = ("batch", "instance")
 OWNER = "pix2pix"
 
 
-def _opt(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
-
-
 def _require(ok: bool, name: str, value: Any, allowed: str) -> None:
-    if not ok:
-        raise UsageError(f"{OWNER}: {name}={value!r} is not allowed; use {allowed}")
-
-
-def _int_in(value: Any, lo: int, hi: float = math.inf) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
-
-
-def _number_in(value: Any, lo: float, hi: float = math.inf, *, hi_open: bool = False) -> bool:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        return False
-    return lo <= value and (value < hi if hi_open else value <= hi)
+    """:func:`artkit.config_checks.require` for this model's one owner name."""
+    require(ok, OWNER, name, value, allowed)
 
 
 def auto_depth(resolution: int) -> int:
@@ -71,38 +57,40 @@ def auto_depth(resolution: int) -> int:
 class Pix2PixConfig:
     """pix2pix (Isola et al. 2017): a U-Net generator and a PatchGAN critic of (input, output) pairs."""
 
-    task: Literal["colorize", "paired"] = _opt(
+    task: Literal["colorize", "paired"] = option(
         "colorize",
         "colorize: learn colour from any colour dataset (pairs made on the fly); "
         "paired: learn A -> B from a paired or side-by-side dataset",
     )
-    resolution: int = _opt(
+    resolution: int = option(
         128, "training image side in pixels, 32 to 512 (translate takes any size)"
     )
-    in_channels: int = _opt(3, "paired: channels of A (1 grey, 3 RGB, 4 RGBA)")
-    out_channels: int = _opt(3, "paired: channels of B (1 grey, 3 RGB, 4 RGBA)")
-    space: Literal["lab", "rgb"] = _opt(
+    in_channels: int = option(3, "paired: channels of A (1 grey, 3 RGB, 4 RGBA)")
+    out_channels: int = option(3, "paired: channels of B (1 grey, 3 RGB, 4 RGBA)")
+    space: Literal["lab", "rgb"] = option(
         "lab",
         "colorize: lab predicts the a*b* colour channels and keeps the input's lightness exactly; "
         "rgb predicts all three RGB channels",
     )
-    width: int = _opt(64, "generator channels at full resolution (doubling per level, at most 8x)")
-    d_width: int = _opt(64, "discriminator channels in its first layer")
-    depth: int = _opt(
+    width: int = option(
+        64, "generator channels at full resolution (doubling per level, at most 8x)"
+    )
+    d_width: int = option(64, "discriminator channels in its first layer")
+    depth: int = option(
         0, "U-Net levels, each halving the image; 0 = from the resolution (4x4 bottleneck)"
     )
-    d_layers: int = _opt(3, "PatchGAN strided layers (3: 70x70 pixel patches, as in the paper)")
-    norm: Literal["batch", "instance"] = _opt(
+    d_layers: int = option(3, "PatchGAN strided layers (3: 70x70 pixel patches, as in the paper)")
+    norm: Literal["batch", "instance"] = option(
         "batch", "normalisation in both networks: batch (the paper's) or instance"
     )
-    dropout: float = _opt(
+    dropout: float = option(
         0.5, "dropout next to the bottleneck while training (pix2pix's noise; off when translating)"
     )
-    l1_weight: float = _opt(100.0, "weight of the L1 distance to the target beside the GAN loss")
+    l1_weight: float = option(100.0, "weight of the L1 distance to the target beside the GAN loss")
 
     def __post_init__(self) -> None:
         _require(self.task in TASKS, "task", self.task, "colorize or paired")
-        ok = _int_in(self.resolution, MIN_RESOLUTION, MAX_RESOLUTION)
+        ok = int_in(self.resolution, MIN_RESOLUTION, MAX_RESOLUTION)
         _require(
             ok,
             "resolution",
@@ -111,14 +99,14 @@ class Pix2PixConfig:
         )
         for name in ("in_channels", "out_channels"):
             value = getattr(self, name)
-            ok = _int_in(value, 1, 4) and value in IMAGE_CHANNELS
+            ok = int_in(value, 1, 4) and value in IMAGE_CHANNELS
             _require(ok, name, value, "1 (grey), 3 (RGB) or 4 (RGBA)")
         _require(self.space in SPACES, "space", self.space, "lab or rgb")
-        _require(_int_in(self.width, 4, 1024), "width", self.width, "an integer from 4 to 1024")
+        _require(int_in(self.width, 4, 1024), "width", self.width, "an integer from 4 to 1024")
         _require(
-            _int_in(self.d_width, 4, 1024), "d_width", self.d_width, "an integer from 4 to 1024"
+            int_in(self.d_width, 4, 1024), "d_width", self.d_width, "an integer from 4 to 1024"
         )
-        ok = _int_in(self.depth, 0, MAX_DEPTH) and 2**self.depth <= self.resolution
+        ok = int_in(self.depth, 0, MAX_DEPTH) and 2**self.depth <= self.resolution
         _require(
             ok, "depth", self.depth, f"0 (auto) or 1 to {MAX_DEPTH} with 2**depth <= resolution"
         )
@@ -128,11 +116,11 @@ class Pix2PixConfig:
                 f"{self.levels_multiple}; use depth=0 (auto) or a resolution like "
                 f"{self.levels_multiple * max(1, round(self.resolution / self.levels_multiple))}"
             )
-        _require(_int_in(self.d_layers, 1, 6), "d_layers", self.d_layers, "an integer from 1 to 6")
+        _require(int_in(self.d_layers, 1, 6), "d_layers", self.d_layers, "an integer from 1 to 6")
         _require(self.norm in NORMS, "norm", self.norm, "batch or instance")
-        ok = _number_in(self.dropout, 0.0, 1.0, hi_open=True)
+        ok = number_in(self.dropout, 0.0, 1.0, hi_open=True)
         _require(ok, "dropout", self.dropout, "a number from 0 to below 1 (0 = off)")
-        _require(_number_in(self.l1_weight, 0.0), "l1_weight", self.l1_weight, "a number >= 0")
+        _require(number_in(self.l1_weight, 0.0), "l1_weight", self.l1_weight, "a number >= 0")
 
     # -- derived shapes (not parameters) --------------------------------------------
     @property

@@ -41,7 +41,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from artkit.errors import UsageError
-from artkit.model import ArtModel
+from artkit.model import ArtModel, StepContext
+from artkit.nn.adversarial import (
+    adversarial_optimizers,
+    check_penalties,
+    d_logits,
+    require_gan_loss,
+)
+from artkit.nn.diffaugment import diff_augment
+from artkit.nn.gan_losses import BCELoss
+from artkit.nn.patchgan import PatchDiscriminator
+from artkit.nn.penalties import gradient_penalty, r1_penalty
+from artkit.nn.unet import UNetGenerator
 from artkit_translate.configs import Pix2PixConfig
 from artkit_translate.nn_colour import (
     AB_SCALE,
@@ -51,7 +62,6 @@ from artkit_translate.nn_colour import (
     images_to_lab,
     lab_to_images,
 )
-from artkit_translate.nn_networks import PatchDiscriminator, UNetGenerator
 from artkit_translate.torch_tiles import run_tiled
 
 #: default tile side and overlap for :meth:`Pix2Pix.translate` with ``tile=True``
@@ -220,41 +230,12 @@ class Pix2Pix(ArtModel):
 
     # -- training ---------------------------------------------------------------------
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
-        lr_d = options.lr_d if options.lr_d is not None else options.lr
-        if options.optimizer == "rmsprop":
-            return {
-                "D": torch.optim.RMSprop(self.D.parameters(), lr=lr_d),
-                "G": torch.optim.RMSprop(self.G.parameters(), lr=options.lr),
-            }
-        betas = tuple(options.betas)
-        return {
-            "D": torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=betas),
-            "G": torch.optim.Adam(self.G.parameters(), lr=options.lr, betas=betas),
-        }
+        return adversarial_optimizers(options, self.G, self.D)
 
-    def _d_logits(self, D: nn.Module, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
-        # BatchNorm must not mix real and fake statistics; otherwise one call is faster.
-        if self.config.norm == "batch":
-            return D(real), D(fake)
-        logits = D(torch.cat([real, fake]))
-        return logits[: real.shape[0]], logits[real.shape[0] :]
-
-    def training_step(self, batch: Tensor, step: int, ctx: Any) -> dict[str, float]:
-        from artkit_gan.nn_augment import diff_augment
-        from artkit_gan.nn_losses import BCELoss, gradient_penalty, r1_penalty
-
+    def training_step(self, batch: Tensor, step: int, ctx: StepContext) -> dict[str, float]:
         opts = ctx.options
-        loss_fn = ctx.loss if ctx.loss is not None else BCELoss()
-        if not callable(getattr(loss_fn, "d_loss", None)):
-            raise UsageError(
-                f"loss {getattr(loss_fn, 'name', '') or type(loss_fn).__name__!r} is not a GAN loss; "
-                "pix2pix trains with bce, hinge, lsgan or wgan-gp"
-            )
-        needs_gp = getattr(loss_fn, "needs_gradient_penalty", False)
-        if ctx.world.distributed and (opts.r1 > 0 or needs_gp):
-            raise UsageError(
-                "R1 and WGAN-GP penalties need double backward, which DDP does not support yet; train on one process"
-            )
+        loss_fn = require_gan_loss(ctx.loss if ctx.loss is not None else BCELoss(), "pix2pix")
+        needs_gp = check_penalties(ctx, loss_fn)
         policy = opts.augment
 
         def aug(pair: Tensor) -> Tensor:
@@ -272,7 +253,9 @@ class Pix2Pix(ArtModel):
             with ctx.autocast():
                 with torch.no_grad():
                     fake = torch.cat([source, G(source).to(source.dtype)], 1)
-                real_logits, fake_logits = self._d_logits(D, aug(real), aug(fake))
+                real_logits, fake_logits = d_logits(
+                    D, aug(real), aug(fake), separate=self.config.norm == "batch"
+                )
                 d_loss = loss_fn.d_loss(real_logits, fake_logits)
             if needs_gp:
                 d_loss = d_loss + gradient_penalty(

@@ -9,7 +9,7 @@ autocast; the arithmetic is float32. A VAE training step calls::
     recon = loss.reconstruction(G(z), x).mean()
 
 ``bce`` (the same registry entry as the GAN loss) lives in
-:class:`artkit_gan.nn_losses.BCELoss`; any registered loss with a
+:class:`artkit.nn.gan_losses.BCELoss` (registered by the GAN plugin); any registered loss with a
 ``reconstruction`` method works with the VAE.
 """
 

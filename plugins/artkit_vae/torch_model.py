@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from artkit.errors import UsageError
-from artkit.model import ArtModel
+from artkit.model import LatentModel, StepContext
 from artkit_vae.configs import BetaVAEConfig, VAEConfig
 from artkit_vae.nn_losses import MSELoss
 from artkit_vae.nn_networks import VAEDecoder, VAEEncoder
@@ -55,7 +55,7 @@ def kl_per_dim(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar)
 
 
-class VAE(ArtModel):
+class VAE(LatentModel):
     network_names = ("E", "G")
     ema_pairs: ClassVar[dict[str, str]] = {}
     trained_networks: ClassVar[tuple[str, ...]] = ("E", "G")
@@ -74,15 +74,11 @@ class VAE(ArtModel):
         self._recon_loss: Any = None
 
     @property
-    def z_dim(self) -> int:
-        return self.config.z_dim
-
-    @property
     def image_shape(self) -> tuple[int, int, int]:
         c = self.config
         return (c.channels, c.resolution, c.resolution)
 
-    # -- inference ----------------------------------------------------------------
+    # -- inference (latents, latents_for_seeds and sample come from LatentModel) ------
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images ``(N, C, H, W)`` in [-1, 1] -> posterior ``(mean, logvar)``, float32 ``(N, z_dim)``."""
@@ -105,23 +101,6 @@ class VAE(ArtModel):
         """Encode to the posterior mean and decode it: deterministic."""
         return self.decode(self.encode(images)[0])
 
-    def latents(
-        self, n: int, generator: torch.Generator | None = None, truncation: float = 1.0
-    ) -> torch.Tensor:
-        """``n`` latents from the prior N(0, I) (drawn on the CPU), scaled by ``truncation`` (temperature)."""
-        return torch.randn(n, self.z_dim, generator=generator) * truncation
-
-    def latents_for_seeds(self, seeds: list[int], truncation: float = 1.0) -> torch.Tensor:
-        """One latent per seed: the image for seed S is the same whatever else is in the batch."""
-        from artkit.device import make_generator
-
-        return torch.cat([self.latents(1, make_generator(s), truncation) for s in seeds])
-
-    def sample(
-        self, n: int, generator: torch.Generator | None = None, *, truncation: float = 1.0
-    ) -> torch.Tensor:
-        return self.generate(self.latents(n, generator, truncation))
-
     # -- training -----------------------------------------------------------------
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
         # VAEs want Adam's usual betas, not the GAN (0.5, 0.999) the trainer defaults to.
@@ -143,7 +122,7 @@ class VAE(ArtModel):
             )
         return loss
 
-    def training_step(self, x: torch.Tensor, step: int, ctx: Any) -> dict[str, float]:
+    def training_step(self, x: torch.Tensor, step: int, ctx: StepContext) -> dict[str, float]:
         loss_fn = self._loss_fn(ctx.loss)
         self._recon_loss = loss_fn
         E, G = ctx.net("E"), ctx.net("G")

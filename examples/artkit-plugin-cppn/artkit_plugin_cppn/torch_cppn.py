@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from artkit.errors import UsageError
-from artkit.model import ArtModel
+from artkit.model import LatentModel
 from artkit_plugin_cppn.configs import CPPNConfig
 
 #: pixels evaluated per forward pass (bounds memory at hidden x CHUNK floats)
@@ -84,7 +84,7 @@ def paint(out: Tensor, colour: str) -> Tensor:
     return hsv_to_rgb(hsv) * 2 - 1
 
 
-class CPPN(ArtModel):
+class CPPN(LatentModel):
     network_names = ("net",)
     ema_pairs: ClassVar[dict[str, str]] = {}
 
@@ -93,16 +93,7 @@ class CPPN(ArtModel):
         self.net = CPPNNet(config)
         self.net.requires_grad_(False)
 
-    # -- sampling (what artkit sample / interpolate / render call) -------------------
-    def latents(self, n: int, generator: torch.Generator | None = None, truncation: float = 1.0):
-        return torch.randn(n, self.config.z_dim, generator=generator) * truncation
-
-    def latents_for_seeds(self, seeds: list[int], truncation: float = 1.0) -> Tensor:
-        """One latent per seed, independent of the batch it is drawn in."""
-        from artkit.device import make_generator
-
-        return torch.cat([self.latents(1, make_generator(s), truncation) for s in seeds])
-
+    # -- sampling: LatentModel draws the latents (sample, latents_for_seeds); this paints them
     def coordinates(self, width: int, height: int) -> Tensor:
         """(H*W, 3) of x, y, r; the shorter side spans [-scale, scale]."""
         s = self.config.scale / min(width, height)
@@ -126,9 +117,6 @@ class CPPN(ArtModel):
                 x = torch.cat([part, zz[: len(part)]], dim=1)
                 out[i, :, start : start + len(part)] = paint(self.net(x).float(), cfg.colour).T
         return out.reshape(len(z), cfg.channels, h, w)
-
-    def sample(self, n: int, generator: torch.Generator | None = None, *, truncation: float = 1.0):
-        return self.generate(self.latents(n, generator, truncation))
 
     # -- no training ----------------------------------------------------------------------
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:

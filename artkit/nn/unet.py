@@ -1,11 +1,10 @@
-"""pix2pix networks: a U-Net generator and a PatchGAN discriminator (Isola et al. 2017).
+"""The pix2pix U-Net generator (Isola et al. 2017), for any image-to-image model.
 
-Images are ``(N, C, H, W)`` in ``[-1, 1]``. Both networks are fully
-convolutional: the generator takes any size that is a multiple of
-``2 ** depth`` (the model pads other sizes and crops back), the discriminator
-returns one logit per overlapping patch, ``(N, 1, h, w)``.
+Images are ``(N, C, H, W)`` in ``[-1, 1]``. The network is fully convolutional:
+it takes any size that is a multiple of ``2 ** depth`` (the model pads other
+sizes and crops back).
 
-Generator, as in the paper: ``depth`` levels of 4x4 stride-2 convolutions
+As in the paper: ``depth`` levels of 4x4 stride-2 convolutions
 (LeakyReLU 0.2, normalisation except on the first and innermost level) down to
 the bottleneck, then 4x4 stride-2 transposed convolutions (ReLU, normalisation)
 back up, each level concatenating the encoder's features of the same size (the
@@ -19,28 +18,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from artkit.nn.init import dcgan_init
+
 #: decoder levels after the innermost one that get dropout, as in the paper
 DROPOUT_LEVELS = 3
 
 
-def init_weights(net: nn.Module) -> nn.Module:
-    """The paper's initialisation: conv weights N(0, 0.02), norm scales N(1, 0.02), biases 0.
-
-    Small weights matter here: the generator starts out predicting almost nothing
-    (grey, for colourisation) instead of loud random colour it must first unlearn.
-    """
-    for m in net.modules():
-        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-    return net
-
-
 def norm_layer(kind: str, channels: int) -> nn.Module:
+    """``batch`` (BatchNorm) or ``instance`` (InstanceNorm without affine/running stats)."""
     if kind == "instance":
         # no affine/running stats: each image is normalised by itself, as in CycleGAN/pix2pix
         return nn.InstanceNorm2d(channels)
@@ -87,7 +72,7 @@ class UNetGenerator(nn.Module):
                 if dropout > 0 and 0 < depth - 1 - i <= DROPOUT_LEVELS:
                     layers.append(nn.Dropout(dropout))
             self.up.append(nn.Sequential(*layers))
-        init_weights(self)
+        dcgan_init(self)
 
     def forward(self, x: Tensor) -> Tensor:
         skips = []
@@ -100,32 +85,3 @@ class UNetGenerator(nn.Module):
                 x = torch.cat([x, skips.pop()], dim=1)
             x = layer(x)
         return x
-
-
-class PatchDiscriminator(nn.Module):
-    """(input, output) pairs stacked on channels -> a grid of real/fake logits, one per patch.
-
-    ``layers`` stride-2 4x4 convolutions (channels doubling up to 8x ``width``), one
-    stride-1 layer, then a 1-channel stride-1 layer: with 3 layers each logit sees a
-    70x70 patch, the paper's choice.
-    """
-
-    def __init__(self, in_channels: int, *, width: int = 64, layers: int = 3, norm: str = "batch"):
-        super().__init__()
-        seq: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
-        channels = width
-        for i in range(1, layers + 1):
-            out = width * min(2**i, 8)
-            stride = 2 if i < layers else 1
-            seq += [
-                nn.Conv2d(channels, out, 4, stride, 1, bias=False),
-                norm_layer(norm, out),
-                nn.LeakyReLU(0.2),
-            ]
-            channels = out
-        seq.append(nn.Conv2d(channels, 1, 4, 1, 1))
-        self.net = nn.Sequential(*seq)
-        init_weights(self)
-
-    def forward(self, pair: Tensor) -> Tensor:
-        return self.net(pair)

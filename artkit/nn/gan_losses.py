@@ -1,4 +1,9 @@
-"""GAN losses behind one small interface, plus gradient penalties.
+"""GAN losses behind one small interface (the GAN family, pix2pix, any adversarial plugin).
+
+They live in the core so that every adversarial model trains with the same
+objectives: the GAN plugin registers them by name (``--loss bce|hinge|lsgan|
+wgan-gp``), and a plugin's own loss (say a relativistic one) needs only the same
+``d_loss``/``g_loss``/``needs_gradient_penalty`` interface.
 
 Every loss maps discriminator logits (any shape, usually ``(N,)``) to a float32
 scalar, even when the logits come from bf16/fp16 autocast. A training step calls::
@@ -6,16 +11,14 @@ scalar, even when the logits come from bf16/fp16 autocast. A training step calls
     loss = make_loss("hinge")
     d = loss.d_loss(D(real), D(fake.detach()))
     if loss.needs_gradient_penalty:
-        d = d + gradient_penalty(D, real, fake.detach())
+        d = d + gradient_penalty(D, real, fake.detach())   # artkit.nn.penalties
     g = loss.g_loss(D(fake), real_logits)   # real_logits only matters to relativistic losses
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -113,40 +116,3 @@ def make_loss(name: str) -> GANLoss:
         return LOSSES[name]()
     except KeyError:
         raise UnknownNameError("GAN losses", name, LOSSES) from None
-
-
-def gradient_penalty(
-    D: Callable[[Tensor], Tensor],
-    real: Tensor,
-    fake: Tensor,
-    weight: float = 10.0,
-    *,
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """WGAN-GP (Gulrajani et al. 2017): ``weight * E[(||grad D(x_hat)||_2 - 1)^2]``.
-
-    ``x_hat`` mixes each real image with a fake one at a random point (drawn from
-    ``generator`` when given). The graph is kept so the penalty trains ``D``.
-    """
-    real, fake = real.detach(), fake.detach()
-    alpha = torch.rand(
-        (real.shape[0],) + (1,) * (real.ndim - 1),
-        generator=generator,
-        device=real.device,
-        dtype=real.dtype,
-    )
-    x_hat = torch.lerp(fake, real, alpha).requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x_hat).float().sum(), x_hat, create_graph=True)
-    norm = grad.float().flatten(1).norm(2, dim=1)
-    return weight * ((norm - 1) ** 2).mean()
-
-
-def r1_penalty(real_logits: Tensor, real_images: Tensor, gamma: float) -> Tensor:
-    """R1 (Mescheder et al. 2018): ``gamma / 2 * E[||grad D(x)||^2]`` on real images.
-
-    ``real_images`` must have had ``requires_grad_(True)`` before ``D`` saw them.
-    """
-    if not real_images.requires_grad:
-        raise ValueError("r1_penalty: call real_images.requires_grad_(True) before D(real_images)")
-    (grad,) = torch.autograd.grad(real_logits.float().sum(), real_images, create_graph=True)
-    return gamma / 2 * grad.float().flatten(1).pow(2).sum(1).mean()

@@ -1,5 +1,8 @@
 """DiffAugment (Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN Training").
 
+Shared by every adversarial model (``--augment``): the GAN family augments images,
+pix2pix augments (input, output) pairs stacked on the channel axis at once.
+
 Apply the same policy to every image the discriminator sees, real and fake, in
 both the D and the G step; the ops are differentiable so G learns through them.
 All the randomness of one call is a single ``torch.rand`` draw of shape (N, 7)
@@ -15,9 +18,31 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .configs import DIFFAUGMENT_OPS, parse_policy
+from artkit.errors import UsageError
 
-__all__ = ["DIFFAUGMENT_OPS", "diff_augment", "parse_policy"]
+#: the ops ``--augment`` takes; a policy applies them in the order it lists them
+DIFFAUGMENT_OPS: tuple[str, ...] = ("color", "translation", "cutout")
+
+
+def parse_policy(text: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """``"color,translation"`` -> ``("color", "translation")``; unknown ops are a UsageError.
+
+    ``""``, ``"none"`` and ``None`` mean no augmentation. ``colour`` is accepted for ``color``.
+    """
+    if text is None:
+        return ()
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    ops: list[str] = []
+    for part in parts:
+        op = part.strip().lower().replace("colour", "color")
+        if not op or op == "none":
+            continue
+        if op not in DIFFAUGMENT_OPS:
+            known = ", ".join(DIFFAUGMENT_OPS)
+            raise UsageError(f"unknown DiffAugment op {part.strip()!r}; known: {known}")
+        if op not in ops:
+            ops.append(op)
+    return tuple(ops)
 
 
 def _per_image(u: Tensor, x: Tensor) -> Tensor:

@@ -1,0 +1,48 @@
+"""The base of every evaluation extractor: images in [-1, 1] -> features (N, D).
+
+Its own module so that the extractors (:mod:`artkit.eval.random_conv`,
+:mod:`artkit.eval.inception`, :mod:`artkit.eval.features`) all build on it without
+importing one another.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class Embedder(nn.Module):
+    """Base of the evaluation extractors: resize, then ``forward`` to (N, D)."""
+
+    name = "?"
+    standard_fid = False
+    #: side of the square images ``forward`` sees
+    input_size = 64
+    #: True: give this extractor images at their own size (it resizes them itself, as
+    #: the reference implementation does); False: callers may pre-resize with Pillow
+    native_input = False
+
+    @property
+    def label(self) -> str:
+        """What a Fréchet distance in these features is called: FID only for the real thing."""
+        return "FID" if self.standard_fid else f"FD ({self.name})"
+
+    @staticmethod
+    def to_rgb(images: Tensor) -> Tensor:
+        if images.shape[1] == 1:
+            return images.expand(-1, 3, -1, -1)
+        return images[:, :3] if images.shape[1] == 4 else images
+
+    def prepare(self, images: Tensor) -> Tensor:
+        images = self.to_rgb(images)
+        if images.shape[-2:] != (self.input_size, self.input_size):
+            images = F.interpolate(
+                images, size=(self.input_size, self.input_size), mode="bilinear",
+                align_corners=False, antialias=True,
+            )  # fmt: skip
+        return images
+
+    @torch.no_grad()
+    def embed(self, images: Tensor) -> Tensor:
+        return self(self.prepare(images.float())).float()

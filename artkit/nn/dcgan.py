@@ -1,0 +1,56 @@
+"""DCGAN building blocks (Radford et al. 2015): the channel plan, the up stack, down blocks.
+
+The GAN generator and the VAE decoder are the same network (z -> 4x4 -> doubling
+transposed convolutions -> image), so both build it here; discriminators and
+encoders are stacks of :func:`down_block`. Layers are returned as flat lists for
+the caller's ``nn.Sequential``: the indices are checkpoint keys (``G.net.4.weight``).
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+from torch import nn
+
+
+def pyramid_sides(resolution: int) -> list[int]:
+    """4, 8, ..., resolution: the feature-map sides, log2(resolution / 4) doublings."""
+    return [4 * 2**i for i in range(int(math.log2(resolution // 4)) + 1)]
+
+
+def plan_channels(side: int, width: float) -> int:
+    """Channels at a feature-map side: 512 at 4 px, halving as the side doubles, never below 32.
+
+    One plan for every network, keyed by side, so a 64 px network is a 32 px one
+    with one more stage; ``width`` multiplies every count.
+    """
+    return max(1, round(width * max(32, min(512, 2048 // side))))
+
+
+def up_stack(z_dim: int, channels: list[int], out_channels: int) -> list[nn.Module]:
+    """z -> dense 4x4 -> (ConvTranspose 4/2/1 + BN + LeakyReLU) per step -> conv 3x3 -> tanh.
+
+    ``channels`` are the counts at 4, 8, ... px (``len(channels) - 1`` doublings).
+    """
+    layers: list[nn.Module] = [
+        nn.Linear(z_dim, channels[0] * 16, bias=False),
+        nn.Unflatten(1, (channels[0], 4, 4)),
+        nn.BatchNorm2d(channels[0]),
+        nn.LeakyReLU(0.2),
+    ]
+    for c_in, c_out in pairwise(channels):
+        layers += [
+            nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.LeakyReLU(0.2),
+        ]
+    return [*layers, nn.Conv2d(channels[-1], out_channels, 3, 1, 1), nn.Tanh()]
+
+
+def down_block(c_in: int, c_out: int, *, batch_norm: bool) -> list[nn.Module]:
+    """Conv 4/2/1 (+ BatchNorm, then no conv bias) + LeakyReLU(0.2): halves the side."""
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not batch_norm)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(c_out))
+    return [*layers, nn.LeakyReLU(0.2)]
