@@ -83,10 +83,9 @@ _XMP_TEMPLATE = (
     '<?xpacket end="w"?>'
 )
 
-# Fallback for XMP that other tools mangled into something ElementTree will not parse.
-_XMP_RE = re.compile(
-    r"<(?P<p>[\w.-]+):provenance\b[^>]*>(?P<body>.*?)</(?P=p):provenance\s*>", re.DOTALL
-)
+#: the most provenance text (PNG iTXt or XMP packet) artkit reads from a file; its own
+#: is a few KB, and a bounded size keeps parsing someone else's file bounded too
+MAX_PROVENANCE_BYTES = 1 << 20
 
 # Characters that may not appear literally in XML 1.0 or cannot be encoded as UTF-8
 # (lone surrogates). Inside JSON strings any character may be written as \uXXXX, and
@@ -325,6 +324,8 @@ def _provenance_text_from_xmp(xmp: bytes | str) -> str | None:
     import xml.etree.ElementTree as ET  # only images that carry XMP pay for the parser
 
     data = xmp.encode("utf-8", "surrogateescape") if isinstance(xmp, str) else bytes(xmp)
+    if len(data) > 4 * MAX_PROVENANCE_BYTES:
+        return None  # no artkit packet is this large: not ours, and not worth parsing
     data = data.strip(b"\x00 \t\r\n")
     if b"provenance" not in data:
         return None
@@ -335,9 +336,9 @@ def _provenance_text_from_xmp(xmp: bytes | str) -> str | None:
         root = ET.fromstring(data)
     except ET.ParseError:
         # Another tool may have left the packet malformed; the element is simple
-        # enough to find by pattern, then undo the XML escaping.
-        match = _XMP_RE.search(data.decode("utf-8", "replace"))
-        return html.unescape(match.group("body")) if match else None
+        # enough to find by scanning, then undo the XML escaping.
+        body = _scan_provenance_element(data.decode("utf-8", "replace"))
+        return html.unescape(body) if body is not None else None
     for element in root.iter():
         if element.tag == _XMP_TAG:
             return element.text or ""
@@ -345,6 +346,28 @@ def _provenance_text_from_xmp(xmp: bytes | str) -> str | None:
         # such as exiftool may rewrite the packet that way.
         if _XMP_TAG in element.attrib:
             return element.attrib[_XMP_TAG]
+    return None
+
+
+def _scan_provenance_element(text: str) -> str | None:
+    """The body of the first ``<P:provenance ...>...</P:provenance>`` in ``text``, or None.
+
+    Linear time whatever the input (a regular expression with a lazy body and a
+    back-reference was quadratic on a packet of repeated start tags): find a start
+    tag, then search once for its end tag.
+    """
+    start = 0
+    while (colon := text.find(":provenance", start)) >= 0:
+        start = colon + 1
+        lt = text.rfind("<", max(0, colon - 64), colon)
+        prefix = text[lt + 1 : colon] if lt >= 0 else ""
+        if not prefix or not all(ch.isalnum() or ch in "_.-" for ch in prefix):
+            continue
+        gt = text.find(">", colon)
+        if gt < 0:
+            return None
+        end = text.find(f"</{prefix}:provenance", gt)
+        return text[gt + 1 : end] if end >= 0 else None
     return None
 
 
@@ -362,8 +385,16 @@ def _provenance_from(im: Image.Image, name: str) -> dict[str, Any] | None:
         return None
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
+    if len(raw) > MAX_PROVENANCE_BYTES:
+        raise ImageError(
+            f"image {name!r} has corrupt artkit provenance: larger than {MAX_PROVENANCE_BYTES:,} bytes"
+        )
     try:
         value = json.loads(raw)
+    except RecursionError:
+        raise ImageError(
+            f"image {name!r} has corrupt artkit provenance: JSON nested too deeply"
+        ) from None
     except ValueError as exc:
         raise ImageError(
             f"image {name!r} has corrupt artkit provenance: invalid JSON ({exc})"

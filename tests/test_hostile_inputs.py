@@ -75,3 +75,32 @@ def test_a_bad_cache_budget_is_one_line(value, monkeypatch, tmp_path):
     result = run_cli(["data", "info", f"folder:path={folder}"])
     line = fails_in_one_line(result, codes=(2,))
     assert "ARTKIT_DATA_CACHE_MAX_GB" in line
+
+
+def _png_with_text(path: Path, key: str, text: str) -> Path:
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(key, text, zip=True)
+    Image.new("RGB", (4, 4)).save(path, pnginfo=info)
+    return path
+
+
+def test_xmp_of_repeated_start_tags_is_read_in_linear_time(tmp_path):
+    """A ~2 KB PNG holding ~1 MB of '<a:provenance>' took over 60 s in `artkit info`."""
+    import time
+
+    path = _png_with_text(tmp_path / "x.png", "XML:com.adobe.xmp", "<a:provenance>" * 70_000)
+    assert path.stat().st_size < 10_000
+    started = time.perf_counter()
+    result = run_cli(["info", str(path), "--json"])
+    assert time.perf_counter() - started < 0.5
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["provenance"] is None
+
+
+def test_deep_or_huge_provenance_is_one_line(tmp_path):
+    deep = _png_with_text(tmp_path / "deep.png", "artkit", "[" * 100_000 + "]" * 100_000)
+    line = fails_in_one_line(run_cli(["info", str(deep)]))
+    assert "corrupt artkit provenance" in line and "deep.png" in line
+    labels = run_cli(["grid", str(deep), "--labels", "seed", "-o", str(tmp_path / "g.png")])
+    assert "Traceback" not in labels.stderr
+    assert not (tmp_path / "g.png").exists() or labels.exit_code == 0
