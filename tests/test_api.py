@@ -200,3 +200,20 @@ def test_render_runs_a_series(tmp_path) -> None:
         "002.png",
     ]
     assert artkit.render(spec, out=tmp_path / "out", device="cpu").skipped == 3
+
+
+def test_encode_gives_the_latents_of_artkit_encode(tmp_path) -> None:
+    from artkit.checkpoint import load_tensors
+    from artkit.testing import tiny_image_folder
+
+    folder = tiny_image_folder(tmp_path / "in", n=2, size=40)
+    paths = sorted(str(p) for p in folder.glob("*.png"))
+    spec = "vae:resolution=32"
+    result = run_cli(
+        ["--device", "cpu", "encode", spec, *paths, "-o", str(tmp_path / "z.safetensors")]
+    )
+    assert result.exit_code == 0, result.stderr
+    tensors, _ = load_tensors(tmp_path / "z.safetensors")
+    ours = artkit.load(spec, device="cpu").encode(paths)
+    for row, path in zip(ours, paths, strict=True):
+        assert np.array_equal(row.numpy(), tensors[f"mean/{path}"].numpy())

@@ -11,7 +11,8 @@ writes (``image.info["artkit"]``), which :func:`artkit.save` stores in the file.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from artkit.errors import UsageError
@@ -38,14 +39,23 @@ def load(spec: str | os.PathLike[str], device: str = "auto", precision: str = "a
     return Model(net, origin, dev, prec)
 
 
-def _images(images: Any) -> list[Any]:
-    """One PIL image, a path, or a sequence of them -> a list of PIL images."""
+def _items(images: Any) -> list[Any]:
+    """One PIL image or path, or a sequence of them -> a list."""
+    from PIL import Image
+
+    return [images] if isinstance(images, Image.Image | str | os.PathLike) else list(images)
+
+
+def _images(images: Any, mode: str | None = "RGB") -> list[Any]:
+    """PIL images, paths or ``sample:NAME`` -> PIL images (paths loaded in ``mode``)."""
     from PIL import Image
 
     from artkit.api.images import load_source_image
 
-    items = [images] if isinstance(images, Image.Image | str | os.PathLike) else list(images)
-    return [im if isinstance(im, Image.Image) else load_source_image(os.fspath(im)) for im in items]
+    return [
+        im if isinstance(im, Image.Image) else load_source_image(os.fspath(im), mode=mode)
+        for im in _items(images)
+    ]
 
 
 class Model:
@@ -106,10 +116,30 @@ class Model:
         the model's own sampler (as a series' sweep axes do). Each image carries its
         provenance, ``seed`` included.
         """
-        import torch
-
         from artkit.api.output import attach_provenance
         from artkit.api.seeds import parse_seed_ranges
+
+        given = seeds if isinstance(seeds, str | int) else list(seeds)
+        seed_list = parse_seed_ranges(given, key="seeds")
+        base = self.provenance(
+            "sample", truncation=truncation, **({"options": options} if options else {})
+        )
+        out: list[Image.Image] = []
+        for batch, images in self.batches(seed_list, truncation, batch_size, **options):
+            for image, seed in zip(images, batch, strict=True):
+                out.append(attach_provenance(image, {**base, "seed": seed}))
+        return out
+
+    def batches(
+        self, seeds: Iterable[int], truncation: float = 1.0, batch_size: int = 64, **options: Any
+    ) -> Iterator[tuple[list[int], list[Image.Image]]]:
+        """``(seeds, images)`` a batch at a time, lazily: what ``artkit sample`` streams to files.
+
+        Without sampler options the batch's latents come from ``latents_for_seeds``;
+        with them, each image from the model's own seeded sampler.
+        """
+        import torch
+
         from artkit.render.models import check_sampler_options, sample_one
         from artkit.torch_images import to_pil
 
@@ -117,14 +147,8 @@ class Model:
         check_sampler_options(self.net, list(options))
         if batch_size < 1:
             raise UsageError("batch_size must be at least 1")
-        given = seeds if isinstance(seeds, str | int) else list(seeds)
-        seed_list = list(parse_seed_ranges(given, key="seeds"))
-        base = self.provenance(
-            "sample", truncation=truncation, **({"options": options} if options else {})
-        )
-        out: list[Image.Image] = []
-        for start in range(0, len(seed_list), batch_size):
-            batch = seed_list[start : start + batch_size]
+        it = iter(seeds)
+        while batch := list(islice(it, batch_size)):
             with torch.inference_mode(), self.precision.autocast(self.device):
                 if not options and hasattr(self.net, "latents_for_seeds"):
                     images = self.net.generate(self.net.latents_for_seeds(batch, truncation))
@@ -132,9 +156,7 @@ class Model:
                     images = torch.cat(
                         [sample_one(self.net, s, truncation, options) for s in batch]
                     )
-            for image, seed in zip(to_pil(images), batch, strict=True):
-                out.append(attach_provenance(image, {**base, "seed": seed}))
-        return out
+            yield batch, to_pil(images)
 
     def latents(self, seeds: Iterable[int] | str | int, truncation: float = 1.0) -> Any:
         """The latent vectors ``sample`` draws for ``seeds`` (a tensor, one row per seed)."""
@@ -145,30 +167,39 @@ class Model:
         return self.net.latents_for_seeds(list(parse_seed_ranges(given, key="seeds")), truncation)
 
     # -- latents <-> images -----------------------------------------------------------
-    def _fit(self, image: Any) -> Any:
-        """An input image as the model sees it: square, model-sized, in the model's mode."""
+    def prepare(self, image: Any) -> Any:
+        """An input image (PIL, path or ``sample:NAME``) as the model sees it.
+
+        Square (centre crop), model-sized (Lanczos), in the model's mode: what
+        ``artkit encode`` / ``reconstruct`` / ``morph`` feed the encoder.
+        """
         from PIL import Image, ImageOps
 
         cfg = self.net.config
         r, mode = int(cfg.resolution), _MODES[int(cfg.channels)]
-        im = image.convert(mode)
+        [im] = _images(image, mode=mode)
+        if im.mode != mode:
+            im = im.convert(mode)
         if im.size != (r, r):
             im = ImageOps.fit(im, (r, r), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
         return im
 
-    def encode(self, images: Any) -> Any:
-        """Images (PIL or paths) -> latent means, a float32 CPU tensor ``(N, z_dim)``."""
+    def posterior(self, images: Any) -> tuple[Any, Any]:
+        """Images -> ``(mean, logvar)`` of the latent posterior, float32 CPU tensors."""
         import torch
 
         from artkit.torch_images import pil_to_tensor
 
         self.net.require("encode")
-        batch = pil_to_tensor(
-            [self._fit(im) for im in _images(images)], int(self.net.config.channels)
-        )
+        pictures = [self.prepare(im) for im in _items(images)]
+        batch = pil_to_tensor(pictures, int(self.net.config.channels))
         with torch.inference_mode(), self.precision.autocast(self.device):
-            mean, _ = self.net.encode(batch.to(self.device))
-        return mean.float().cpu()
+            mean, logvar = self.net.encode(batch)
+        return mean.float().cpu(), logvar.float().cpu()
+
+    def encode(self, images: Any) -> Any:
+        """Images (PIL, paths or ``sample:NAME``) -> latent means, a float32 CPU tensor ``(N, z_dim)``."""
+        return self.posterior(images)[0]
 
     def decode(self, latents: Any) -> list[Image.Image]:
         """Latents ``(N, z_dim)`` -> images."""
@@ -181,7 +212,7 @@ class Model:
         z = z.unsqueeze(0) if z.dim() == 1 else z
         out: list[Image.Image] = []
         with torch.inference_mode(), self.precision.autocast(self.device):
-            for chunk in z.to(self.device).split(64):
+            for chunk in z.split(64):
                 out.extend(to_pil(self.net.decode(chunk)))
         return out
 
@@ -193,7 +224,7 @@ class Model:
             raise UsageError("frames must be at least 2")
         self.net.require("encode")
         self.net.require("decode")
-        mean = self.encode([*_images(a), *_images(b)])
+        mean = self.encode([*_items(a), *_items(b)])
         return self.decode(walk(mean, frames, slerp=slerp, loop=False))
 
     # -- image to image ---------------------------------------------------------------
@@ -205,7 +236,7 @@ class Model:
 
         self.net.require("translate")
         out: list[Image.Image] = []
-        for im in _images(images):
+        for im in _images(images, mode=None):
             channels = 4 if im.mode == "RGBA" else 1 if im.mode == "L" else 3
             x = pil_to_tensor([im], channels).to(self.device)
             with torch.inference_mode():

@@ -30,7 +30,6 @@ import typer
 from artkit.errors import UsageError
 
 FORMATS = ("png", "webp", "jpg")
-_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 _CKPT_HELP = (
     "weights.safetensors or a run folder of a model that can encode (vae, beta-vae). "
     "Always the first argument."
@@ -51,10 +50,11 @@ def attach(app: typer.Typer) -> None:
 
 
 class _Session:
-    """A checkpoint opened on the chosen device, with what provenance needs."""
+    """A checkpoint opened on the chosen device (an :class:`artkit.api.model.Model`)."""
 
     def __init__(self, checkpoint: str, capability: str):
         from artkit import __version__
+        from artkit.api.model import Model
         from artkit.api.models import open_model
         from artkit.cli.context import settings
         from artkit.device import resolve_device, resolve_precision
@@ -64,64 +64,23 @@ class _Session:
         self.precision = resolve_precision(glob.precision, self.device)
         self.model, self.ckpt = open_model(checkpoint, self.device)
         self.model.require(capability)
+        self.api = Model(self.model, self.ckpt, self.device, self.precision)
         self.version = __version__
 
-    @property
-    def resolution(self) -> int:
-        return int(self.model.config.resolution)
-
-    @property
-    def channels(self) -> int:
-        return int(self.model.config.channels)
-
     def provenance(self, command: str, **extra: Any) -> dict[str, Any]:
-        return {
-            "artkit": self.version,
-            "command": command,
-            "model": self.model.registry_name,
-            "config": self.model.config_dict(),
-            "device": self.device.type,
-            "precision": self.precision.name,
-            **self.ckpt,
-            **extra,
-        }
+        return self.api.provenance(command, **extra)
 
     def load(self, path: str) -> Any:
         """An input image as the model sees it: square, model-sized, model mode (PIL)."""
-        from PIL import Image, ImageOps
-
-        from artkit.images import load_image
-
-        im = load_image(path, mode=_MODES[self.channels])
-        r = self.resolution
-        if im.size != (r, r):
-            im = ImageOps.fit(im, (r, r), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
-        return im
-
-    def to_tensor(self, images: list[Any]) -> Any:
-        from artkit.torch_images import pil_to_tensor
-
-        return pil_to_tensor(images, self.channels)
+        return self.api.prepare(path)
 
     def encode(self, images: list[Any]) -> tuple[Any, Any]:
         """PIL images -> (mean, logvar) float32 on the CPU."""
-        import torch
-
-        with torch.inference_mode(), self.precision.autocast(self.device):
-            mean, logvar = self.model.encode(self.to_tensor(images))
-        return mean.float().cpu(), logvar.float().cpu()
+        return self.api.posterior(images)
 
     def decode(self, z: Any) -> list[Any]:
         """Latents ``(N, z_dim)`` -> PIL images."""
-        import torch
-
-        from artkit.torch_images import to_pil
-
-        out: list[Any] = []
-        with torch.inference_mode(), self.precision.autocast(self.device):
-            for chunk in z.split(64):
-                out.extend(to_pil(self.model.decode(chunk)))
-        return out
+        return self.api.decode(z)
 
 
 def _records(images: list[str] | None) -> Iterator[Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -80,13 +79,11 @@ def sample(
     null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
 ) -> None:
     """Generate images, one file per seed with provenance inside; prints each path as it is written."""
-    import torch
 
-    from artkit import __version__
+    from artkit.api.model import Model
     from artkit.cli.context import say, settings
     from artkit.device import resolve_device, resolve_precision
     from artkit.records import OutputClosed, RecordWriter
-    from artkit.torch_images import to_pil
 
     fmt = fmt.lower().replace("jpeg", "jpg")
     if fmt not in FORMATS:
@@ -97,8 +94,9 @@ def sample(
     glob = settings()
     device = resolve_device(glob.device)
     precision = resolve_precision(glob.precision, device)
-    model, ckpt = open_model(checkpoint, device)
-    model.require("sample")
+    net, ckpt = open_model(checkpoint, device)
+    model = Model(net, ckpt, device, precision)
+    net.require("sample")
     out.mkdir(parents=True, exist_ok=True)
     if ckpt.get("checkpoint"):
         # so `artkit reproduce` finds the weights again from the image alone
@@ -106,21 +104,12 @@ def sample(
     start = seed if seed is not None else (glob.seed or 0)
     seed_iter = parse_seeds(seeds) if seeds else iter(check_seed_span(start, n))
     total = seed_count(seeds) if seeds else n
-    provenance = {
-        "artkit": __version__,
-        "command": "sample",
-        "model": model.registry_name,
-        "config": model.config_dict(),
-        **scale,
-        "device": device.type,
-        "precision": precision.name,
-        **ckpt,
-    }
+    provenance = model.provenance("sample", **scale)
     writer = RecordWriter(json=as_json, null=null)
     workers = max(1, min(4, (os.cpu_count() or 2)))
     pending: deque[Future] = deque()
     thumbs: list[Any] = []
-    say(f"sampling {total} images from {model.registry_name} on {device} -> {out}/")
+    say(f"sampling {total} images from {model.name} on {device} -> {out}/")
 
     def drain(limit: int) -> None:
         while len(pending) > limit:
@@ -129,10 +118,7 @@ def sample(
 
     try:
         with ThreadPoolExecutor(workers) as pool:
-            while batch := list(islice(seed_iter, batch_size)):
-                z = model.latents_for_seeds(batch, truncation)
-                with torch.inference_mode(), precision.autocast(device):
-                    images = to_pil(model.generate(z))
+            for batch, images in model.batches(seed_iter, truncation, batch_size):
                 if grid is not None and len(thumbs) < 256:
                     thumbs.extend(images[: 256 - len(thumbs)])
                 pending.append(pool.submit(_save_batch, images, batch, out, fmt, provenance))
