@@ -38,6 +38,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import sys
 import time
 import zlib
@@ -288,14 +289,14 @@ def prune(keep: int = KEEP, budget: int | None = None) -> list[Path]:
             st = path.stat()
         except OSError:
             continue
-        if fname.startswith(".") and ".tmp-" in fname:
+        if _TEMP_NAME.match(fname):
             if now - st.st_mtime > STALE_TEMP_SECONDS:
                 _remove(path)
                 removed.append(path)
             continue
         stem, dot, suffix = fname.rpartition(".")
-        if not dot or suffix not in ("npy", "json"):
-            continue
+        if not dot or suffix not in ("npy", "json") or not _is_ours(folder, stem):
+            continue  # not an entry artkit wrote: never deleted
         used, size = stems.get(stem, (0.0, 0))
         used = max(used, st.st_mtime) if suffix == "npy" else used
         stems[stem] = (used, size + st.st_size)
@@ -311,6 +312,33 @@ def prune(keep: int = KEEP, budget: int | None = None) -> list[Path]:
                 _remove(path)
                 removed.append(path)
     return removed
+
+
+#: a leftover of :func:`artkit.atomic.atomic_open` writing one of our files
+_TEMP_NAME = re.compile(r"^\.[\w.-]+\.(npy|json)\.tmp-\d+-[0-9a-f]{8}$")
+
+
+def _is_ours(folder: Path, stem: str) -> bool:
+    """True when ``stem`` is an entry artkit wrote: its sidecar describes exactly this entry.
+
+    The cache folder may hold other files (``ARTKIT_CACHE_DIR`` can point anywhere):
+    a ``.npy``/``.json`` pair is deleted only if the sidecar parses, has the keys
+    :func:`store` writes, and names this very file.
+    """
+    side = folder / f"{stem}.json"
+    try:
+        if side.stat().st_size > 1 << 20:
+            return False
+        info = json.loads(side.read_text(encoding="utf-8"))
+        npy, _ = entry_paths(
+            str(info["name"]),
+            str(info["fingerprint"]),
+            int(info["resolution"]),
+            int(info["channels"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return False
+    return isinstance(info.get("crc32"), int) and npy.name == f"{stem}.npy"
 
 
 def clear() -> list[Path]:

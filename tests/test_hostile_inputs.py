@@ -104,3 +104,31 @@ def test_deep_or_huge_provenance_is_one_line(tmp_path):
     labels = run_cli(["grid", str(deep), "--labels", "seed", "-o", str(tmp_path / "g.png")])
     assert "Traceback" not in labels.stderr
     assert not (tmp_path / "g.png").exists() or labels.exit_code == 0
+
+
+def test_clearing_the_dataset_cache_deletes_only_artkits_entries(tmp_path, monkeypatch):
+    from artkit.testing import tiny_image_folder
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ARTKIT_CACHE_DIR", str(cache))
+    folder = tiny_image_folder(tmp_path / "imgs")
+    assert run_cli(["data", "info", f"folder:path={folder}"]).exit_code == 0
+    datasets = cache / "datasets"
+    ours = sorted(p.name for p in datasets.iterdir())
+    assert len(ours) == 2  # one entry: .npy + .json
+    foreign = {
+        "results.npy": b"my experiment",
+        "results.json": b'{"name": "mine"}',
+        "notes.json": b"{}",
+        ".draft.tmp-1": b"x",
+        "x-0123456789abcdef-64-3.json": b'{"name": "x", "fingerprint": "0123456789abcdef"}',
+        "x-0123456789abcdef-64-3.npy": b"not ours either",
+    }
+    for name, data in foreign.items():
+        (datasets / name).write_bytes(data)
+    before = snapshot(datasets)
+    result = run_cli(["data", "cache", "--clear"])
+    assert result.exit_code == 0, result.stderr
+    after = snapshot(datasets)
+    assert set(after) == set(foreign), after
+    assert all(after[name] == before[name] for name in foreign)
