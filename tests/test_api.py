@@ -217,3 +217,11 @@ def test_encode_gives_the_latents_of_artkit_encode(tmp_path) -> None:
     ours = artkit.load(spec, device="cpu").encode(paths)
     for row, path in zip(ours, paths, strict=True):
         assert np.array_equal(row.numpy(), tensors[f"mean/{path}"].numpy())
+
+
+def test_train_and_render_stay_callable_once_their_packages_are_imported() -> None:
+    import artkit.render.runner
+    import artkit.train.loop
+
+    assert callable(artkit.train) and callable(artkit.render)
+    assert artkit.train.loop.Trainer and artkit.render.runner.render_series

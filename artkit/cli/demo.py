@@ -26,6 +26,7 @@ def attach(app: typer.Typer) -> None:
         resolution: Annotated[int, typer.Option(help="32 or 64 pixels.")] = 32,
     ) -> None:
         """Train a small DCGAN on procedural shapes, then render a series, a contact sheet and a latent walk."""
+        from artkit.api.models import weights_file
         from artkit.cli.context import say
         from artkit.cli.sample import interpolate, sample
         from artkit.cli.train import run_training
@@ -34,7 +35,7 @@ def attach(app: typer.Typer) -> None:
         if minutes <= 0.3:
             raise UsageError("--minutes must be more than 0.3")
         run = out / "run"
-        if (run / "weights.safetensors").exists():
+        if weights_file(run).exists():
             raise UsageError(f"{out} already holds a demo; remove it or choose another --out")
         # In a few CPU minutes, more steps beat more capacity: a quarter-width DCGAN
         # gets ~4x the steps (measured: 1,389 steps in 90 s) and a short EMA horizon.
@@ -55,7 +56,7 @@ def attach(app: typer.Typer) -> None:
         )
         if code:
             raise typer.Exit(code)
-        weights = str(run / "weights.safetensors")
+        weights = str(weights_file(run))
         with contextlib.redirect_stdout(io.StringIO()):  # stdout gets only the final paths
             sample(weights, n=64, out=out / "series", grid=out / "contact-sheet.png")
             interpolate(weights, seeds="3,14,15,92,65", frames=100, out=out / "walk.gif")
