@@ -81,16 +81,20 @@ class Header:
         if not raw:
             return {}
         try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
+            value = json.loads(raw)
+        except (ValueError, RecursionError):
             raise CheckpointError(
                 f"{self.path}: artkit.config metadata is not valid JSON"
             ) from None
+        if not isinstance(value, dict):
+            raise CheckpointError(f"{self.path}: artkit.config metadata is not a JSON object")
+        return value
 
     @property
     def step(self) -> int | None:
         raw = self.metadata.get("artkit.step")
-        return int(raw) if raw and raw.isdigit() else None
+        # isascii: "²".isdigit() is True but int("²") fails; other people's files say anything
+        return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 20 else None
 
     @property
     def parameter_count(self) -> int:
@@ -147,15 +151,19 @@ def read_header(path: str | os.PathLike) -> Header:
         header = json.loads(raw)
         if not isinstance(header, dict):
             raise ValueError
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise CheckpointError(f"{path}: not a safetensors file (header is not JSON)") from None
     metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path}: corrupt safetensors header (__metadata__ is not an object)")
     data_size = size - 8 - n
     tensors: dict[str, TensorInfo] = {}
     try:
         for name, spec in header.items():
             start, end = (int(x) for x in spec["data_offsets"])
             info = TensorInfo(spec["dtype"], tuple(int(d) for d in spec["shape"]), start, end)
+            if not 0 <= start <= end or any(d < 0 for d in info.shape):
+                raise ValueError
             if end > data_size:
                 raise CheckpointError(
                     f"{path}: truncated safetensors file (tensor {name!r} ends at byte {end}, "
@@ -167,7 +175,7 @@ def read_header(path: str | os.PathLike) -> Header:
                     f"{path}: corrupt safetensors file (tensor {name!r} has the wrong size)"
                 )
             tensors[name] = info
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise CheckpointError(f"{path}: corrupt safetensors header") from None
     return Header(path, {str(k): str(v) for k, v in metadata.items()}, tensors, size)
 

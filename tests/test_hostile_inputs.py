@@ -132,3 +132,59 @@ def test_clearing_the_dataset_cache_deletes_only_artkits_entries(tmp_path, monke
     after = snapshot(datasets)
     assert set(after) == set(foreign), after
     assert all(after[name] == before[name] for name in foreign)
+
+
+# -- checkpoint headers -------------------------------------------------------------------
+
+_TENSOR = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
+
+
+def _meta(**extra):
+    return {
+        "format": "pt",
+        "artkit.model": "dcgan",
+        "artkit.step": "1",
+        "artkit.config": "{}",
+        **extra,
+    }
+
+
+HOSTILE_HEADERS = {
+    "metadata-list": json.dumps({"__metadata__": ["a"], "x": _TENSOR}).encode(),
+    "infinite-offset": b'{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, Infinity]}}',
+    "negative-offset": json.dumps({"x": {**_TENSOR, "data_offsets": [8, 4]}}).encode(),
+    "deep": b'{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "config-number": json.dumps(
+        {"__metadata__": _meta(**{"artkit.config": "5"}), "x": _TENSOR}
+    ).encode(),
+    "config-word": json.dumps(
+        {"__metadata__": _meta(**{"artkit.config": "abc"}), "x": _TENSOR}
+    ).encode(),
+    "config-deep": json.dumps(
+        {"__metadata__": _meta(**{"artkit.config": "[" * 100_000 + "]" * 100_000}), "x": _TENSOR}
+    ).encode(),
+    "step-superscript": json.dumps(
+        {"__metadata__": _meta(**{"artkit.step": "²"}), "x": _TENSOR}
+    ).encode(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_HEADERS))
+@pytest.mark.parametrize("command", ["info", "sample"])
+def test_hostile_checkpoint_headers_are_one_line(case, command, tmp_path):
+    import struct
+
+    header = HOSTILE_HEADERS[case]
+    path = tmp_path / f"{case}.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4)
+    before = snapshot(tmp_path)
+    args = {
+        "info": ["info", str(path)],
+        "sample": ["sample", str(path), "-n", "1", "-o", str(tmp_path / "out")],
+    }
+    result = run_cli(args[command])
+    if command == "info" and case == "step-superscript":
+        assert result.exit_code == 0 and "Traceback" not in result.stderr  # it is readable
+    else:
+        fails_in_one_line(result)
+    assert snapshot(tmp_path) == before
