@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 from collections.abc import Iterable, Sequence
@@ -355,6 +356,11 @@ def write_animation(
 # --------------------------------------------------------------------------- reading
 
 
+#: the most pixels :func:`read_frames` decodes from one file, all frames together
+#: (about 400 MB as RGBA): 300 frames of 512x512 fit, a decompression bomb does not
+MAX_ANIMATION_PIXELS = 100_000_000
+
+
 def read_frames(path: str | os.PathLike[str]) -> list[Image.Image]:
     """Every frame of an animation (or the one frame of a still) as RGB / RGBA / L.
 
@@ -369,7 +375,22 @@ def read_frames(path: str | os.PathLike[str]) -> list[Image.Image]:
     frames = []
     try:
         with Image.open(name) as im:
+            # checked from the header before decoding: a 959-byte GIF can declare 40
+            # frames of 2000x2000 (640 MB decoded); see MAX_ANIMATION_PIXELS
+            side = im.width * im.height
+            if side > (Image.MAX_IMAGE_PIXELS or math.inf):
+                raise ImageError(
+                    f"cannot read animation {name!r}: {im.width}x{im.height} frames are too large "
+                    f"to decode safely (limit {Image.MAX_IMAGE_PIXELS:,} pixels)"
+                )
+            total = 0
             for frame in ImageSequence.Iterator(im):
+                total += side
+                if total > MAX_ANIMATION_PIXELS:
+                    raise ImageError(
+                        f"cannot read animation {name!r}: more than {MAX_ANIMATION_PIXELS:,} pixels "
+                        f"in all ({len(frames)} frames of {im.width}x{im.height} so far)"
+                    )
                 frame.load()  # some plugins (WebP) fill info["duration"] on load
                 info = dict(frame.info)
                 if has_alpha(frame):

@@ -188,3 +188,80 @@ def test_hostile_checkpoint_headers_are_one_line(case, command, tmp_path):
     else:
         fails_in_one_line(result)
     assert snapshot(tmp_path) == before
+
+
+# -- decompression bombs: sizes are checked before anything is allocated ----------------
+
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking pytest
+MEMORY_CHECK = """
+import sys
+from artkit.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    kb = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")][0].split()[1]
+    print(f"PEAK_MB={int(kb) / 1024:.0f}", file=sys.stderr)
+"""
+
+
+def run_measured(*args: str):
+    """The real CLI in a fresh interpreter; (result, peak RSS in MB)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHECK, *args], capture_output=True, text=True, timeout=60
+    )
+    peak = [ln for ln in result.stderr.splitlines() if ln.startswith("PEAK_MB=")]
+    return result, float(peak[-1].split("=")[1])
+
+
+def _gif_bomb(path: Path, frames: int = 40, side: int = 2000) -> Path:
+    first = Image.new("P", (side, side), 0)
+    rest = [Image.new("P", (side, side), i % 2) for i in range(1, frames)]
+    first.save(path, save_all=True, append_images=rest, optimize=False, duration=10)
+    return path
+
+
+def test_a_gif_of_huge_frames_is_refused_in_bounded_memory(tmp_path):
+    """40 frames of 2000x2000 in a tiny GIF took 675 MB in read_frames (stylize's reader)."""
+    import subprocess
+    import sys
+
+    bomb = _gif_bomb(tmp_path / "bomb.gif")
+    assert bomb.stat().st_size < 200_000
+    code = (
+        "import sys\n"
+        "from artkit.animation import read_frames\n"
+        "from artkit.errors import ImageError\n"
+        "try:\n    read_frames(sys.argv[1])\n"
+        "except ImageError as exc:\n    print(exc, file=sys.stderr)\n"
+        "kb = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:')][0].split()[1]\n"
+        "print(f'PEAK_MB={int(kb) / 1024:.0f}', file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, timeout=60
+    )
+    assert "more than 100,000,000 pixels" in result.stderr, result.stderr[-800:]
+    peak = float(result.stderr.split("PEAK_MB=")[1])
+    assert peak < 500, peak
+
+
+def test_a_gzip_idx_bomb_is_refused_in_bounded_memory(tmp_path):
+    import gzip
+    import struct
+
+    n, side = 4000, 256  # 262 MB of zeros, a few hundred KB gzipped
+    raw = struct.pack(">HBB3I", 0, 8, 3, n, side, side)
+    with gzip.open(tmp_path / "bomb-idx3-ubyte.gz", "wb") as gz:
+        gz.write(raw)
+        zeros = bytes(side * side * 100)
+        for _ in range(n // 100):
+            gz.write(zeros)
+    bomb = tmp_path / "bomb-idx3-ubyte.gz"
+    assert bomb.stat().st_size < 1_000_000
+    result, peak = run_measured("data", "info", f"idx:path={bomb}")
+    assert result.returncode == 2, result.stderr[-500:]
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("artkit: error:")]
+    assert len(errors) == 1 and "decompression bomb" in errors[0], result.stderr[-800:]
+    assert peak < 500, peak

@@ -276,14 +276,31 @@ def _find(path: str) -> list[str]:
     return [str(p)]
 
 
+#: the most bytes one IDX file may decode to (EMNIST's largest is about 550 MB)
+MAX_IDX_BYTES = 2 << 30
+#: pictures never compress this well; a gzip that expands more is a decompression bomb
+MAX_GZIP_RATIO = 100
+
+
 def _read_bytes(path: str) -> bytes:
+    """The file's bytes, gunzipped when it is gzip; bounded before anything is allocated."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(2)
             fh.seek(0)
             if head == b"\x1f\x8b":
+                size = os.fstat(fh.fileno()).st_size
+                limit = min(MAX_IDX_BYTES, max(1 << 20, size * MAX_GZIP_RATIO))
                 with gzip.GzipFile(fileobj=fh) as gz:
-                    return gz.read()
+                    data = gz.read(limit + 1)
+                if len(data) > limit:
+                    raise UsageError(
+                        f"{_OWNER}: {path!r} expands to more than {limit:,} bytes from "
+                        f"{size:,} (a decompression bomb?); refusing to decode it"
+                    )
+                return data
+            if os.fstat(fh.fileno()).st_size > MAX_IDX_BYTES:
+                raise UsageError(f"{_OWNER}: {path!r} is larger than {MAX_IDX_BYTES:,} bytes")
             return fh.read()
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         why = " ".join(str(exc).split()) or type(exc).__name__
