@@ -48,6 +48,14 @@ _DTYPE_BYTES = {
     "U8": 1, "U16": 2, "U32": 4, "U64": 8, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1,
 }  # fmt: skip
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
+#: The weights file inside a run folder: the one place that says so.
+WEIGHTS_NAME = "weights.safetensors"
+
+
+def weights_file(path: str | os.PathLike[str]) -> Path:
+    """A run folder -> its ``weights.safetensors``; any other path is returned as a Path."""
+    path = Path(path)
+    return path / WEIGHTS_NAME if path.is_dir() else path
 
 
 @dataclass(frozen=True)

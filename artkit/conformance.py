@@ -212,7 +212,9 @@ def check_model(
             if not torch.equal(value, outputs[key]):
                 raise _fail("model", name, f"{key} differs after a checkpoint round trip")
 
-        if train_steps and callable(getattr(model, "training_step", None)):
+        from artkit.model import Trainable
+
+        if train_steps and isinstance(model, Trainable):
             _train(name, cfg, entry, root, train_steps)
 
 

@@ -46,6 +46,8 @@ _SINGULAR = {
     "postprocessors": "post-processor",
     "extractors": "extractor",
     "assets": "asset",
+    "stylizers": "stylizer",
+    "media": "medium",
 }
 
 

@@ -47,6 +47,16 @@ def register_extractors(register):
 
 
 @hookspec
+def register_stylizers(register):
+    """Register optimisation-based style transfer methods (Gatys) for series with style images by calling ``register(name, cls, ...)``."""
+
+
+@hookspec
+def register_media(register):
+    """Register output media beyond images (MIDI, audio...) by calling ``register(name, medium, ...)``; a model picks one with ``output_kind``."""
+
+
+@hookspec
 def register_assets(register):
     """Declare optional system assets (fonts, weights, programs) by calling ``register(name, check, install=..., instead=...)``; ``artkit doctor`` shows them."""
 

@@ -212,6 +212,8 @@ class ArtModel(nn.Module):
     default_loss: ClassVar[str] = ""
     #: the method a loss object must have to fit this model (GANs d_loss, VAEs reconstruction)
     loss_method: ClassVar[str] = "d_loss"
+    #: the medium samples are written in (:mod:`artkit.media`): "image", or one a plugin registers
+    output_kind: ClassVar[str] = "image"
 
     def __init__(self, config: Any, *, registry_name: str = ""):
         super().__init__()

@@ -32,6 +32,8 @@ KINDS: dict[str, str] = {
     "postprocessors": "register_postprocessors",
     "extractors": "register_extractors",
     "assets": "register_assets",
+    "stylizers": "register_stylizers",
+    "media": "register_media",
 }
 
 _MISSING = object()

@@ -199,3 +199,55 @@ def test_cycle_finder_finds_cycles() -> None:
 def test_no_import_cycles_among_artkit_modules() -> None:
     found = cycles(import_graph())
     assert not found, "top-level import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+def _raw_names(module: str, path: Path, node: ast.Import | ast.ImportFrom) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return [_resolve(module, path, node)]
+
+
+#: the one module that may name plugin packages: it loads them from entry points
+#: (by the names pyproject.toml lists, never by an import statement)
+PLUGIN_LOADER = "artkit.plugins"
+
+
+def test_the_core_never_imports_a_plugin_package() -> None:
+    """Built-ins are plugins: nothing under artkit/ imports artkit_* (anywhere, lazily included)."""
+    offenders = []
+    for module, path in MODULES.items():
+        if module == PLUGIN_LOADER:
+            continue
+        for node, function in walk_imports(_parsed(path), top_level_only=False):
+            for name in _raw_names(module, path, node):
+                if name.startswith("artkit_"):
+                    where = f"{function}()" if function else "module level"
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {name} ({where})")
+    assert not offenders, "the core imports plugin packages:\n" + "\n".join(offenders)
+
+
+def test_no_import_cycles_inside_the_built_in_plugins() -> None:
+    for package in sorted((ROOT / "plugins").glob("artkit_*")):
+        paths = {
+            ".".join(p.relative_to(ROOT / "plugins").with_suffix("").parts).removesuffix(
+                ".__init__"
+            ): p
+            for p in package.rglob("*.py")
+        }
+        graph: dict[str, set[str]] = {m: set() for m in paths}
+        for module, path in paths.items():
+            for node, _ in walk_imports(_parsed(path), top_level_only=True):
+                if isinstance(node, ast.ImportFrom) and node.level:
+                    base = (
+                        module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+                    )
+                    base = base[: len(base) - (node.level - 1)]
+                    names = [".".join([*base, node.module] if node.module else base)]
+                    names += [f"{names[0]}.{a.name}" for a in node.names]
+                else:
+                    names = _raw_names(module, path, node)
+                    if isinstance(node, ast.ImportFrom):
+                        names += [f"{names[0]}.{a.name}" for a in node.names]
+                graph[module].update(n for n in names if n in paths and n != module)
+        found = cycles(graph)
+        assert not found, f"{package.name}: import cycles: {found}"

@@ -124,10 +124,15 @@ class Model:
         base = self.provenance(
             "sample", truncation=truncation, **({"options": options} if options else {})
         )
-        out: list[Image.Image] = []
+        from artkit.media import ImageMedium, medium_of
+
+        # pictures carry their provenance in image.info; another medium's items (a
+        # plugin's MIDI, say) come as that medium makes them
+        is_image = medium_of(self.net) is ImageMedium
+        out: list[Any] = []
         for batch, images in self.batches(seed_list, truncation, batch_size, **options):
             for image, seed in zip(images, batch, strict=True):
-                out.append(attach_provenance(image, {**base, "seed": seed}))
+                out.append(attach_provenance(image, {**base, "seed": seed}) if is_image else image)
         return out
 
     def batches(
@@ -140,8 +145,8 @@ class Model:
         """
         import torch
 
+        from artkit.media import medium_of
         from artkit.render.models import check_sampler_options, sample_one
-        from artkit.torch_images import to_pil
 
         self.net.require("sample")
         check_sampler_options(self.net, list(options))
@@ -150,13 +155,15 @@ class Model:
         it = iter(seeds)
         while batch := list(islice(it, batch_size)):
             with torch.inference_mode(), self.precision.autocast(self.device):
-                if not options and hasattr(self.net, "latents_for_seeds"):
+                from artkit.model import LatentSampler  # torch is loaded by now
+
+                if not options and isinstance(self.net, LatentSampler):
                     images = self.net.generate(self.net.latents_for_seeds(batch, truncation))
                 else:
                     images = torch.cat(
                         [sample_one(self.net, s, truncation, options) for s in batch]
                     )
-            yield batch, to_pil(images)
+            yield batch, medium_of(self.net).to_items(images)
 
     def latents(self, seeds: Iterable[int] | str | int, truncation: float = 1.0) -> Any:
         """The latent vectors ``sample`` draws for ``seeds`` (a tensor, one row per seed)."""

@@ -1,29 +1,24 @@
 """Opening a model: a checkpoint file, a run folder, or a model spec (``cppn:scale=2``).
 
-A run folder's weights are always ``RUN/weights.safetensors`` (:func:`weights_file`
-is the one place that says so). A model spec that needs no training builds its
+A run folder's weights are always ``RUN/weights.safetensors``
+(:func:`artkit.checkpoint.weights_file` is the one place that says so). A model spec that needs no training builds its
 untrained weights from :data:`MODEL_SPEC_SEED`, so it samples the same pixels every
 time; provenance records the spec and that seed instead of a checkpoint hash.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+# the run-folder rule lives with the checkpoint format; re-exported for the API
+from artkit.checkpoint import weights_file
 from artkit.errors import UsageError
+
+__all__ = ["MODEL_SPEC_SEED", "describe_model", "not_found", "open_model", "weights_file"]
 
 #: The seed an untrained model spec's weights are built from.
 MODEL_SPEC_SEED = 0
-#: The weights file inside a run folder.
-WEIGHTS_NAME = "weights.safetensors"
-
-
-def weights_file(path: str | os.PathLike[str]) -> Path:
-    """A run folder -> its ``weights.safetensors``; any other path is returned as a Path."""
-    path = Path(path)
-    return path / WEIGHTS_NAME if path.is_dir() else path
 
 
 def not_found(spec: str) -> UsageError:

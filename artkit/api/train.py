@@ -169,12 +169,14 @@ def run_training(
     # Initial weights come from the seed too: same --seed, same run (resume overwrites them).
     seed_everything(options.seed)
     net = build_model(model_name, model_options)
-    if not hasattr(net, "training_step"):
+    from artkit.model import Trainable
+
+    if not isinstance(net, Trainable):
         raise UsageError(f"model {model_name!r} cannot be trained with `artkit train`")
     if "lr" not in options_dict:
         # --lr's default belongs to the model family (GANs 2e-4, VAEs and style nets 1e-3)
-        options.lr = float(getattr(net, "default_lr", options.lr))
-    loss_name = options.loss or getattr(net, "default_loss", "")
+        options.lr = float(net.default_lr)
+    loss_name = options.loss or net.default_loss
     loss_obj = None
     if loss_name:
         losses = get_registry("losses")
@@ -182,7 +184,7 @@ def run_training(
         loss_obj = entry.create()
         # A model says which loss interface it calls (GANs: d_loss/g_loss, VAEs:
         # reconstruction); a loss of another kind is a usage error, not a crash mid-step.
-        method = getattr(net, "loss_method", "d_loss")
+        method = net.loss_method
         if not hasattr(loss_obj, method):
             fitting = [e.name for e in losses if hasattr(_loss_class(e), method)]
             raise UsageError(

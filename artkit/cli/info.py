@@ -49,7 +49,7 @@ def attach(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     ) -> None:
-        """Explain a checkpoint (model, config, step, parameters, sha256) or an image's provenance."""
+        """Explain a checkpoint (model, config, step, parameters, sha256) or an image's (or other output's) provenance."""
         from artkit.records import read_records
 
         for record in read_records([str(p) for p in paths or []], expand=False):
@@ -64,9 +64,17 @@ def attach(app: typer.Typer) -> None:
                 read_header(path)  # raises the pickle refusal with its hint
                 continue
             else:
-                from artkit.images import image_info
+                from artkit.media import ImageMedium, medium_for_path
 
-                data = {"path": str(path), "type": "image", **image_info(path)}
+                medium = medium_for_path(path)
+                if medium is not None and medium is not ImageMedium:
+                    # a plugin's medium (MIDI, audio...) reads its own provenance carrier
+                    prov = medium.read_provenance(path)
+                    data = {"path": str(path), "type": medium.name, "provenance": prov}
+                else:
+                    from artkit.images import image_info
+
+                    data = {"path": str(path), "type": "image", **image_info(path)}
             if as_json:
                 print(json.dumps(data, sort_keys=True))
             else:
@@ -95,9 +103,12 @@ def _print_human(data: dict[str, Any]) -> None:
         for key, value in sorted(data["metadata"].items()):
             print(f"  {key:<11} {value}")
         return
-    print(
-        f"  image       {data.get('format')} {data.get('width')}x{data.get('height')} {data.get('mode')}"
-    )
+    if data["type"] == "image":
+        print(
+            f"  image       {data.get('format')} {data.get('width')}x{data.get('height')} {data.get('mode')}"
+        )
+    else:
+        print(f"  {data['type']:<11} (a medium registered by a plugin)")
     prov = data.get("provenance")
     if not prov:
         print("  provenance  none (not made by artkit, or metadata stripped)")

@@ -26,14 +26,12 @@ FORMATS = ("png", "webp", "jpg")
 
 
 def _save_batch(
-    images: Any, seeds: list[int], out: Path, fmt: str, provenance: dict[str, Any]
+    items: Any, seeds: list[int], out: Path, suffix: str, provenance: dict[str, Any], medium: Any
 ) -> list[tuple[str, int]]:
-    from artkit.images import save_image
-
     written = []
-    for array_img, seed in zip(images, seeds, strict=True):
-        path = out / f"{seed:06d}.{fmt}"
-        save_image(array_img, path, provenance={**provenance, "seed": seed}, durable=False)
+    for item, seed in zip(items, seeds, strict=True):
+        path = out / f"{seed:06d}{suffix}"
+        medium.save(item, path, {**provenance, "seed": seed}, durable=False)
         written.append((str(path), seed))
     return written
 
@@ -105,6 +103,11 @@ def sample(
     seed_iter = parse_seeds(seeds) if seeds else iter(check_seed_span(start, n))
     total = seed_count(seeds) if seeds else n
     provenance = model.provenance("sample", **scale)
+    from artkit.media import ImageMedium, medium_of
+
+    medium = medium_of(net)
+    # images take --format; another medium writes its own first suffix
+    suffix = f".{fmt}" if medium is ImageMedium else medium.suffixes[0]
     writer = RecordWriter(json=as_json, null=null)
     workers = max(1, min(4, (os.cpu_count() or 2)))
     pending: deque[Future] = deque()
@@ -121,12 +124,14 @@ def sample(
             for batch, images in model.batches(seed_iter, truncation, batch_size):
                 if grid is not None and len(thumbs) < 256:
                     thumbs.extend(images[: 256 - len(thumbs)])
-                pending.append(pool.submit(_save_batch, images, batch, out, fmt, provenance))
+                pending.append(
+                    pool.submit(_save_batch, images, batch, out, suffix, provenance, medium)
+                )
                 drain(workers)  # bounded: generation runs ahead of encoding by a few batches
             drain(0)
     except OutputClosed:
         return
-    if grid is not None and thumbs:
+    if grid is not None and thumbs and medium is ImageMedium:
         from artkit.grid import make_grid
         from artkit.images import save_image
 
@@ -183,7 +188,9 @@ def interpolate(
     device = resolve_device(settings().device)
     precision = resolve_precision(settings().precision, device)
     model, ckpt = open_model(checkpoint, device)
-    if not hasattr(model, "latents_for_seeds"):
+    from artkit.model import LatentSampler  # torch is loaded by now
+
+    if not isinstance(model, LatentSampler):
         model.require("sample")
     z_keys = model.latents_for_seeds(keys, truncation)
     path_z = walk(z_keys, frames, slerp=slerp, loop=loop)

@@ -64,10 +64,10 @@ class CheckpointFeatures(Embedder):
 
     def __init__(self, path: str, device: Any) -> None:
         super().__init__()
-        from artkit.checkpoint import load_model, sha256_file
+        from artkit.checkpoint import load_model, sha256_file, weights_file
 
         given = Path(path).expanduser()
-        file = given / "weights.safetensors" if given.is_dir() else given
+        file = weights_file(given)
         if not file.is_file():
             raise UsageError(f"checkpoint:path={path}: no such file")
         with torch.random.fork_rng(devices=[]):
@@ -160,10 +160,10 @@ def get_features(
     entry = get_registry("extractors").get(name)
     opts = {**options, **({"weights": weights} if weights else {})}
     with torch.random.fork_rng(devices=[]):
-        if name in ("vgg16", "vgg19"):  # artkit_style's: they take a notice for their fallback
-            made = entry.factory(**entry.bind(opts), device=device, notice=notice)
-        else:
-            made = entry.create(opts, device=device)
+        # an extractor that can fall back (no weights -> random features) says so
+        # through ``notice=`` when its factory takes one
+        extra = {"notice": notice} if _accepts(entry.factory, "notice") else {}
+        made = entry.create(opts, device=device, **extra)
     if isinstance(made, Embedder):
         return made.to(device).eval()
     if callable(getattr(made, "embed", None)):
@@ -171,6 +171,16 @@ def get_features(
     if hasattr(made, "style_layers"):
         return PooledStyleFeatures(made).to(device).eval()
     raise ArtkitError(f"extractor {name!r} gives neither embeddings nor style features")
+
+
+def _accepts(factory: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def identity(extractor: Any) -> str:

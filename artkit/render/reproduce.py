@@ -165,7 +165,9 @@ def _rerender_sample(
     scale = float(provenance.get("truncation", provenance.get("temperature", 1.0)))
     options = provenance.get("options") or {}
     with torch.inference_mode(), prec.autocast(device):
-        if not options and hasattr(model, "latents_for_seeds"):
+        from artkit.model import LatentSampler  # torch is loaded by now
+
+        if not options and isinstance(model, LatentSampler):
             out = model.generate(model.latents_for_seeds([seed], scale))
         else:
             out = sample_one(model, seed, scale, options)
@@ -185,15 +187,16 @@ def _rerender_fast_style(
     model = load_model(path, device=str(device))
     model.require("stylize")
     prec = _precision(provenance, device, precision)
-    prepare = getattr(model, "prepare_for_inference", None)
-    if callable(prepare):
-        prepare(device, prec.name, compile=False)
+    model.prepare_for_inference(device, prec.name, compile=False)
     size = provenance.get("size")
     return stylize_one(model, str(content), int(size) if size else None, device, torch), str(path)
 
 
 def _rerender_gatys(provenance: dict[str, Any], image: Path, device) -> tuple[Any, None]:
-    from artkit.render.gatys_jobs import OPTIONS, GatysJobs
+    from artkit.render.stylizers import stylizer
+
+    GatysJobs = stylizer("gatys")
+    OPTIONS = GatysJobs.OPTIONS
 
     if provenance.get("preserve_color"):
         raise ArtkitError(f"{image}: colour-preserving Gatys results are not reproduced")

@@ -91,7 +91,9 @@ class Renderer:
         self.prov = Provenance(spec, self.models, self.precision.name, self.device.type)
         self.prov.post_specs = [s.spec for s in self.chain]
         if spec.method == "gatys":
-            from artkit.render.gatys_jobs import GatysJobs
+            from artkit.render.stylizers import stylizer
+
+            GatysJobs = stylizer("gatys")
 
             self.prov.gatys = GatysJobs(self.device, quiet=quiet)
         self._checked: set[str] = set()
@@ -112,10 +114,8 @@ class Renderer:
                 check_sampler_options(model, list(sampler_options(dict.fromkeys(names, 0))))
             else:
                 model.require("stylize")
-                prepare = getattr(model, "prepare_for_inference", None)
-                if callable(prepare):
-                    # eager, never compiled: a render must be reproducible image by image
-                    prepare(self.device, self.precision.name, compile=False)
+                # eager, never compiled: a render must be reproducible image by image
+                model.prepare_for_inference(self.device, self.precision.name, compile=False)
             self._checked.add(value)
         return model
 
@@ -134,7 +134,9 @@ class Renderer:
         scale = float(params.get("truncation", params.get("temperature", 1.0)))
         options = sampler_options(params)
         with torch.inference_mode(), self.precision.autocast(self.device):
-            if not options and hasattr(model, "latents_for_seeds"):
+            from artkit.model import LatentSampler  # torch is loaded by now
+
+            if not options and isinstance(model, LatentSampler):
                 images = model.generate(model.latents_for_seeds(seeds, scale))
             else:
                 images = torch.cat([sample_one(model, s, scale, options) for s in seeds])
@@ -165,7 +167,9 @@ class Renderer:
         params = {a.name: walk.where.get(a.name, a.values[0]) for a in spec.axes}
         value = model_value(params)
         model = self._check_model(value)
-        if not hasattr(model, "latents_for_seeds"):
+        from artkit.model import LatentSampler  # torch is loaded by now
+
+        if not isinstance(model, LatentSampler):
             raise UsageError(f"walk: model {model.registry_name!r} has no latent space to walk")
         scale = float(params.get("truncation", params.get("temperature", 1.0)))
         path_z = walk_path(

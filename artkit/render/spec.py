@@ -350,7 +350,9 @@ def _stylize_table(table: Any, method: str) -> dict[str, Any]:
         raise UsageError("stylize: only for series whose sweep.style lists style images (Gatys)")
     if not isinstance(table, dict):
         raise UsageError("stylize: expected a table of Gatys options, e.g. steps = 100")
-    from artkit.render.gatys_jobs import check_option
+    from artkit.render.stylizers import stylizer
+
+    check_option = stylizer("gatys").check_option
 
     return {k: check_option(k, v, f"stylize.{k}") for k, v in table.items()}
 
@@ -504,7 +506,9 @@ def parse_spec_dict(
                 f"sweep.{a.name}: a fast-style series sweeps content, style (networks) and size"
             )
         if method == "gatys" and a.name not in ("style", "content"):
-            from artkit.render.gatys_jobs import check_option
+            from artkit.render.stylizers import stylizer
+
+            check_option = stylizer("gatys").check_option
 
             for v in a.values[:1000]:
                 check_option(a.name, v, f"sweep.{a.name}")

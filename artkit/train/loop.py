@@ -311,7 +311,9 @@ class Trainer:
     # -- checkpoints ----------------------------------------------------------
     @property
     def weights_path(self) -> Path:
-        return self.out_dir / "weights.safetensors"
+        from artkit.checkpoint import WEIGHTS_NAME
+
+        return self.out_dir / WEIGHTS_NAME
 
     @property
     def state_path(self) -> Path:

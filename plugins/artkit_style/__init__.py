@@ -68,6 +68,15 @@ def register_assets(register):
 
 
 @hookimpl
+def register_stylizers(register):
+    register(
+        "gatys",
+        "artkit_style.gatys_jobs:GatysJobs",
+        description="Gatys et al.: optimise each picture towards the style (series with style images, reproduce).",
+    )
+
+
+@hookimpl
 def register_commands(app):
     # typer only at import; torch and the style networks load inside the command
     from artkit_style.cli_stylize import attach

@@ -10,6 +10,7 @@ result is written with provenance and its path printed as soon as it exists.
 
 torch, torchvision and the style plugin are imported inside the command.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -192,4 +193,3 @@ def stylize(
             )
     except OutputClosed:
         return
-

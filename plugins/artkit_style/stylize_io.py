@@ -178,4 +178,3 @@ def content_sha(spec: str) -> dict[str, str]:
     from artkit.checkpoint import sha256_file
 
     return {"content_sha256": sha256_file(spec)}
-

@@ -180,15 +180,15 @@ def run_fast(
     device = resolve_device(glob.device)
     model = load_model(model_path, device=str(device))
     model.require("stylize")
-    prepare = getattr(model, "prepare_for_inference", None)
-    plan_text = "fp32"
-    if callable(prepare):
-        plan = prepare(device, glob.precision, images=known or None)
+    # the model's own inference plan (fast-style: bf16 / compile); None = plain eager
+    plan = model.prepare_for_inference(device, glob.precision, images=known or None)
+    if plan is not None:
         describe = getattr(plan, "describe", None)
         plan_text = describe() if callable(describe) else str(plan)
         precision_name = plan_text
     else:
         precision_name = resolve_precision(glob.precision, device).name
+        plan_text = precision_name
     provenance_base = {
         "artkit": __version__,
         "command": "stylize",

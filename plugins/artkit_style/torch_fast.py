@@ -56,7 +56,7 @@ RECOMMENDED_LR = 1e-3
 def load_style_images(spec: str) -> list[Tensor]:
     """``'a.jpg|sample:coffee'`` -> ``[(1, 3, H, W) in [-1, 1], ...]`` on the CPU.
 
-    ``sample:NAME`` names a bundled sample photo (``artkit_data.samples``, which needs
+    ``sample:NAME`` names a bundled sample photo (found through the ``samples`` dataset, which needs
     ``pip install 'artkit[samples]'``). Missing or unreadable files are one-line errors.
     """
     from artkit.images import load_image
@@ -78,13 +78,10 @@ def load_style_images(spec: str) -> list[Tensor]:
 
 
 def _sample_image(name: str) -> Any:
-    try:
-        from artkit_data.samples import sample_image
-    except ImportError:
-        raise UsageError(
-            f"style 'sample:{name}' needs the bundled samples (artkit_data.samples); use an image file"
-        ) from None
-    return sample_image(name, mode="RGB")
+    # through the library layer: the samples dataset's loader, never artkit_data by name
+    from artkit.api.images import load_source_image
+
+    return load_source_image(f"sample:{name}", mode="RGB")
 
 
 @dataclass

@@ -39,10 +39,12 @@ def attach(app: typer.Typer) -> None:
 
 def resolve_checkpoint(spec: str) -> Path:
     """A weights file, or a run folder holding ``weights.safetensors``."""
+    from artkit.checkpoint import weights_file
+
     path = Path(spec)
     if path.is_dir():
-        if (path / "weights.safetensors").exists():
-            return path / "weights.safetensors"
+        if weights_file(path).exists():
+            return weights_file(path)
         raise UsageError(
             f"{spec}: a folder without weights.safetensors; is it an artkit run folder?"
         )

@@ -1,6 +1,8 @@
 """Gatys style transfer as a series job: content image x style image x options.
 
-Used by series whose ``style`` axis lists style *images* (not fast-style networks),
+Registered as the ``gatys`` stylizer (``register_stylizers``); ``artkit render`` and
+``artkit reproduce`` find it through the registry, so the core never imports this
+plugin. Used by series whose ``style`` axis lists style *images* (not fast-style networks),
 and by ``artkit reproduce`` for their results and for ``artkit stylize``'s. The
 provenance keys are the ones ``artkit stylize --method gatys`` writes, so both kinds
 of image are re-rendered by the same code. Options not given take the values of
@@ -54,7 +56,14 @@ def check_option(name: str, value: Any, key: str) -> Any:
 
 
 class GatysJobs:
-    """Runs Gatys jobs on one device, building each extractor once."""
+    """Runs Gatys jobs on one device, building each extractor once.
+
+    ``OPTIONS`` and ``check_option`` are what a series spec may set and how a value
+    is checked; render reads them from the registered class.
+    """
+
+    OPTIONS = OPTIONS
+    check_option = staticmethod(check_option)
 
     def __init__(self, device: Any, *, quiet: bool = True):
         self.device, self.quiet = device, quiet
