@@ -37,6 +37,11 @@ from artkit.errors import UsageError
 SWITCH = "ARTKIT_SYSTEM_ASSETS"
 _SHOWN = "ARTKIT_SYSTEM_ASSETS=none"
 
+#: CI's first leg sets this to a file: every asset lookup appends the test file it
+#: happened in (``PYTEST_CURRENT_TEST``, inherited by subprocesses, or the test module
+#: on the stack at collection), so the bare leg reruns exactly those files
+LOOKUP_LOG = "ARTKIT_ASSET_LOOKUP_LOG"
+
 #: the folders fonts are looked for in, in order
 SYSTEM_FONT_DIRS: tuple[str, ...] = (
     "/usr/share/fonts",
@@ -48,12 +53,35 @@ SYSTEM_FONT_DIRS: tuple[str, ...] = (
 
 def hidden() -> bool:
     """True when ``ARTKIT_SYSTEM_ASSETS=none``: every optional asset is treated as missing."""
+    if os.environ.get(LOOKUP_LOG):
+        _log_lookup(os.environ[LOOKUP_LOG])
     raw = os.environ.get(SWITCH, "").strip().lower()
     if raw in ("", "auto", "all", "on", "1", "yes", "true"):
         return False
     if raw in ("none", "off", "0", "no", "false"):
         return True
     raise UsageError(f"{SWITCH}={raw!r}: expected 'none' (hide optional assets) or 'auto'")
+
+
+def _log_lookup(log: str) -> None:
+    import re
+    import sys
+
+    current = os.environ.get("PYTEST_CURRENT_TEST", "")
+    where = current.split("::", 1)[0] if current else ""
+    if not where:
+        frame = sys._getframe(1)
+        while frame is not None and not where:
+            name = frame.f_code.co_filename
+            if re.search(r"[/\\]tests[/\\]test_[^/\\]+\.py$", name):
+                where = os.path.relpath(name)
+            frame = frame.f_back
+    if where:
+        try:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(where + "\n")
+        except OSError:
+            pass
 
 
 def hidden_note() -> str:

@@ -172,3 +172,13 @@ def test_conformance_skips_a_component_whose_asset_is_missing(monkeypatch):
     monkeypatch.setenv("ARTKIT_SYSTEM_ASSETS", "none")
     with pytest.raises(pytest.skip.Exception, match="emoji: needs the Noto Color Emoji font"):
         check_dataset("emoji")
+
+
+def test_lookups_are_logged_for_the_bare_leg(tmp_path, monkeypatch):
+    """CI reruns, with the switch on, every test file that looked up an optional asset."""
+    log = tmp_path / "lookups"
+    monkeypatch.setenv(artkit.assets.LOOKUP_LOG, str(log))
+    artkit.assets.system_font_dirs()
+    result = run_cli(["doctor", "--json"])  # in-process: PYTEST_CURRENT_TEST names this file
+    assert result.exit_code == 0
+    assert set(log.read_text().split()) == {"tests/test_assets.py"}
