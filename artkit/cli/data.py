@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 import typer
 
+from artkit.cli.options import JsonLines, JsonObject
 from artkit.errors import UsageError
 
 #: skipped files listed by ``data info`` unless ``--skipped`` says otherwise
@@ -140,7 +141,7 @@ def info(
     skipped: Annotated[
         int, typer.Option("--skipped", help="How many skipped files to list (with reasons).")
     ] = SHOW_SKIPPED,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonObject = False,
 ) -> None:
     """Count, size, fingerprint, cache state and skipped files of a dataset."""
     from artkit.data import describe
@@ -270,7 +271,7 @@ def preview(
 
 def cache(
     clear: Annotated[bool, typer.Option("--clear", help="Delete every entry.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: JsonLines = False,
 ) -> None:
     """List (or --clear) the decoded-dataset cache: arrays kept so runs skip decoding."""
     from artkit.cli.context import say

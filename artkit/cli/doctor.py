@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import platform
-from typing import Annotated
 
 import typer
+
+from artkit.cli.options import JsonObject
 
 
 def attach(app: typer.Typer) -> None:
     @app.command("doctor")
     def doctor(
-        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+        as_json: JsonObject = False,
     ) -> None:
         """Check the installation: torch, accelerators, precisions, plugins, optional assets."""
         import torch

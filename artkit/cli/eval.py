@@ -24,6 +24,8 @@ from typing import Annotated, Any
 
 import typer
 
+from artkit.cli.options import JsonObject
+
 METRICS = ("fd", "kid", "pr")
 
 
@@ -221,7 +223,7 @@ def eval_command(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Recompute the reference statistics.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonObject = False,
 ) -> None:
     """Score generated images against a reference: FD (FID with the standard weights), KID, precision/recall."""
     from artkit.cli.context import settings

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from artkit.cli.options import JsonLines
 from artkit.errors import UsageError
 
 
@@ -47,7 +48,7 @@ def attach(app: typer.Typer) -> None:
                 help="Checkpoints (.safetensors) or images; none = read paths from stdin."
             ),
         ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+        as_json: JsonLines = False,
     ) -> None:
         """Explain a checkpoint (model, config, step, parameters, sha256) or an image's (or other output's) provenance."""
         from artkit.records import read_records

@@ -27,9 +27,9 @@ from typing import Annotated, Any
 
 import typer
 
+from artkit.cli.options import ImageFormat, JsonRecords, NullSeparated, image_format
 from artkit.errors import UsageError
 
-FORMATS = ("png", "webp", "jpg")
 _CKPT_HELP = (
     "weights.safetensors or a run folder of a model that can encode (vae, beta-vae). "
     "Always the first argument."
@@ -93,13 +93,6 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(items)
     while batch := list(islice(it, size)):
         yield batch
-
-
-def _check_format(fmt: str) -> str:
-    fmt = fmt.lower().lstrip(".").replace("jpeg", "jpg")
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: use png, webp or jpg")
-    return fmt
 
 
 _UNSAFE = re.compile(r"[^\w.+-]+")
@@ -233,11 +226,9 @@ def decode(
     checkpoint: Annotated[str, typer.Argument(help=_CKPT_HELP)],
     latents: Annotated[Path, typer.Argument(help="A latents file written by `artkit encode`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("decoded"),
-    fmt: Annotated[str, typer.Option("--format", help="png | webp | jpg")] = "png",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per image.")
-    ] = False,
-    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+    fmt: ImageFormat = "png",
+    as_json: JsonRecords = False,
+    null: NullSeparated = False,
 ) -> None:
     """Decode every latent in a latents file to an image named after its key; prints each path.
 
@@ -250,7 +241,7 @@ def decode(
     from artkit.images import save_image
     from artkit.records import OutputClosed, RecordWriter
 
-    fmt = _check_format(fmt)
+    fmt = image_format(fmt)
     s = _Session(checkpoint, "decode")
     pairs = read_latents(latents, s.model.z_dim)
     source_sha = read_header(latents).metadata.get("artkit.source_checkpoint_sha256")
@@ -291,11 +282,9 @@ def reconstruct(
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", help="Images per forward pass.")
     ] = 16,
-    fmt: Annotated[str, typer.Option("--format", help="png | webp | jpg")] = "png",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per image.")
-    ] = False,
-    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+    fmt: ImageFormat = "png",
+    as_json: JsonRecords = False,
+    null: NullSeparated = False,
 ) -> None:
     """Encode each image to its latent mean and decode it again; prints each output path.
 
@@ -308,7 +297,7 @@ def reconstruct(
     from artkit.images import save_image
     from artkit.records import OutputClosed, RecordWriter
 
-    fmt = _check_format(fmt)
+    fmt = image_format(fmt)
     if batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     s = _Session(checkpoint, "encode")

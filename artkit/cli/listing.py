@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from artkit.cli.options import JsonLines
+
 
 class Kind(StrEnum):
     models = "models"
@@ -31,7 +33,7 @@ def attach(app: typer.Typer) -> None:
         kind: Annotated[
             Kind, typer.Argument(help="models | losses | datasets | post | extractors")
         ],
-        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+        as_json: JsonLines = False,
     ) -> None:
         """List registered models, losses, datasets, post-processors or feature extractors."""
         from artkit.plugins import get_registry

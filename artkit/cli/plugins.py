@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from artkit.cli.options import JsonLines
+
 
 def attach(app: typer.Typer) -> None:
     plugins_app = typer.Typer(help="Show installed plugins and what they provide.")
@@ -22,7 +24,7 @@ def attach(app: typer.Typer) -> None:
     @plugins_app.callback(invoke_without_command=True)
     def plugins(
         ctx: typer.Context,
-        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+        as_json: JsonLines = False,
     ) -> None:
         """List plugins: name, version, hooks implemented, names registered, load errors."""
         if ctx.invoked_subcommand is not None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from artkit.api.post import Step, build_chain, run_chain
+from artkit.cli.options import FORMATS, NullSeparated
 from artkit.errors import ArtkitError, UsageError
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
     from artkit.records import Record
 
-FORMATS = ("png", "webp", "jpg")
 _KEEP = {".png": "png", ".webp": "webp", ".jpg": "jpg", ".jpeg": "jpg"}
 DEFAULT_OUT = Path("post")
 
@@ -225,7 +225,7 @@ def post(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per image (with its source).")
     ] = False,
-    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+    null: NullSeparated = False,
 ) -> None:
     """Post-process images through a chain of steps; prints each output path in input order.
 

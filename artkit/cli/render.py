@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from artkit.cli.options import JsonRecords, NullSeparated
+
 
 def attach(app: typer.Typer) -> None:
     app.command("render")(render)
@@ -41,10 +43,8 @@ def render(
         Path | None,
         typer.Option("--out", "-o", help="Output folder (default: the spec's out, beside it)."),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per image.")
-    ] = False,
-    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+    as_json: JsonRecords = False,
+    null: NullSeparated = False,
 ) -> None:
     """Render a series spec: sweeps over seeds, truncation, checkpoints, styles; resumable."""
     from artkit.cli.context import say, settings

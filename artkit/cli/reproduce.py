@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from artkit.cli.options import JsonRecords
+
 
 def attach(app: typer.Typer) -> None:
     app.command("reproduce")(reproduce)
@@ -37,9 +39,7 @@ def reproduce(
     tolerance: Annotated[
         int, typer.Option(help="Largest pixel difference (0-255) still counted as reproduced.")
     ] = 0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per image.")
-    ] = False,
+    as_json: JsonRecords = False,
 ) -> None:
     """Re-render images from their embedded provenance; report identical or the pixel difference."""
     from artkit.cli.context import settings, warn

@@ -20,9 +20,8 @@ import typer
 from artkit.api.latents import walk
 from artkit.api.models import open_model, weights_file
 from artkit.api.seeds import check_seed_span, parse_seeds, seed_count
+from artkit.cli.options import ImageFormat, JsonRecords, NullSeparated, image_format
 from artkit.errors import UsageError
-
-FORMATS = ("png", "webp", "jpg")
 
 
 def _save_batch(
@@ -66,15 +65,13 @@ def sample(
         int, typer.Option("--batch-size", "-b", help="Images per forward pass.")
     ] = 64,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("samples"),
-    fmt: Annotated[str, typer.Option("--format", help="png | webp | jpg")] = "png",
+    fmt: ImageFormat = "png",
     grid: Annotated[
         Path | None,
         typer.Option(help="Also write a contact sheet of the first 256 images here."),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per image.")
-    ] = False,
-    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+    as_json: JsonRecords = False,
+    null: NullSeparated = False,
 ) -> None:
     """Generate images, one file per seed with provenance inside; prints each path as it is written."""
 
@@ -83,9 +80,7 @@ def sample(
     from artkit.device import resolve_device, resolve_precision
     from artkit.records import OutputClosed, RecordWriter
 
-    fmt = fmt.lower().replace("jpeg", "jpg")
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: use png, webp or jpg")
+    fmt = image_format(fmt)
     if n < 1 or batch_size < 1:
         raise UsageError("-n and --batch-size must be at least 1")
     truncation, scale = _latent_scale(truncation, temperature)

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
+from artkit.cli.options import JsonLines
 from artkit.errors import UsageError
 
 weights_app = typer.Typer(
@@ -74,7 +75,7 @@ def _rows() -> list[dict[str, Any]]:
 
 @weights_app.command("list")
 def list_weights(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: JsonLines = False,
 ) -> None:
     """Where pretrained weights are looked for, in order, and which are present."""
     from artkit import assets

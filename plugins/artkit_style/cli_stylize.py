@@ -18,9 +18,9 @@ from typing import Annotated
 
 import typer
 
+from artkit.cli.options import JsonRecords, NullSeparated, image_format
 from artkit.errors import UsageError
 
-FORMATS = ("png", "webp", "jpg")
 METHODS = ("auto", "gatys", "fast")
 SAMPLE_PREFIX = "sample:"
 ANIMATED_SUFFIXES = (".gif", ".webp", ".png")
@@ -127,18 +127,14 @@ def stylize(
     fmt: Annotated[
         str, typer.Option("--format", help="png | webp | jpg for stills (animations keep theirs).")
     ] = "png",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per image.")
-    ] = False,
-    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+    as_json: JsonRecords = False,
+    null: NullSeparated = False,
 ) -> None:
     """Apply a style to images: Gatys optimisation, or a trained fast network with --model."""
     from artkit.cli.context import say, settings
     from artkit.records import OutputClosed, RecordWriter, read_records
 
-    fmt = fmt.lower().replace("jpeg", "jpg")
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: use png, webp or jpg")
+    fmt = image_format(fmt)
     method = method.lower()
     if method not in METHODS:
         raise UsageError(f"--method {method!r}: use gatys, fast or auto")

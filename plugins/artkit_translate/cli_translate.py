@@ -25,9 +25,9 @@ from typing import Annotated, Any
 
 import typer
 
+from artkit.cli.options import ImageFormat, NullSeparated, image_format
 from artkit.errors import ArtkitError, UsageError
 
-FORMATS = ("png", "webp", "jpg")
 #: images whose longer side exceeds this are tiled unless --no-tile
 AUTO_TILE_ABOVE = 2048
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
@@ -100,11 +100,11 @@ def translate(
             help="Keep the model's dropout on (pix2pix's noise) with masks from --seed: varied but reproducible.",
         ),
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="png | webp | jpg")] = "png",
+    fmt: ImageFormat = "png",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per image (with its source).")
     ] = False,
-    null: Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")] = False,
+    null: NullSeparated = False,
 ) -> None:
     """Translate images with a trained pix2pix model (colourise, or A -> B); prints each output path.
 
@@ -113,9 +113,7 @@ def translate(
     from artkit.cli.context import say, settings, warn
     from artkit.records import OutputClosed, RecordWriter, read_records
 
-    fmt = fmt.lower().replace("jpeg", "jpg")
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: use png, webp or jpg")
+    fmt = image_format(fmt)
     if size is not None and not 8 <= size <= 16384:
         raise UsageError(f"--size {size}: use 8 to 16384 pixels")
     if not 32 <= tile_size <= 16384:
