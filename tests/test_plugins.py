@@ -204,3 +204,25 @@ def test_a_plugin_command_cannot_replace_a_builtin_or_an_earlier_one(tmp_path):
     mine = artkit_subprocess(*args, "aaa-cmd")
     assert mine.returncode == 0 and mine.stdout.strip() == "aaa-cmd ran", mine.stderr
     assert "plugin 'bbb' command 'aaa-cmd' clashes with plugin 'aaa''s command" in mine.stderr
+
+
+@pytest.mark.parametrize(
+    ("plugin", "commands"), [("style", {"stylize"}), ("translate", {"translate"})]
+)
+def test_a_plugins_commands_go_with_it(plugin, commands):
+    """stylize and translate are the style and translate plugins' own commands."""
+    shown = artkit_subprocess("--help")
+    blocked = artkit_subprocess("--help", env={"ARTKIT_DISABLE_PLUGINS": plugin})
+    assert shown.returncode == blocked.returncode == 0, blocked.stderr
+
+    def listed(text):
+        return {
+            line.split()[1]
+            for line in text.splitlines()
+            if line.startswith("│ ") and len(line.split()) > 2
+        }
+
+    assert commands <= listed(shown.stdout)
+    assert not commands & listed(blocked.stdout)
+    gone = artkit_subprocess(next(iter(commands)), "--help", env={"ARTKIT_DISABLE_PLUGINS": plugin})
+    assert gone.returncode == 2 and "No such command" in gone.stderr
