@@ -633,3 +633,28 @@ def test_compile_trains(tmp_path):
     assert result.step == 3
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert all(math.isfinite(r["d_loss"]) for r in rows)
+
+
+def test_ema_follows_a_half_life_in_images_ramped_up_from_the_start(tmp_path):
+    """The EMA generator is a recent average early on (not the initial weights) and a long one later."""
+    trainer, _ = train(tmp_path / "run", steps=50, batch_size=8)
+    trainer.step = 1
+    assert trainer.ema_decay() < 1e-5  # after one step the average is G itself
+    trainer.step = 50  # 400 images seen: half-life 20 images = 2.5 steps
+    assert 0.7 < trainer.ema_decay() < 0.8
+    trainer.step = 10**6  # ramped up: the 10k-image half-life
+    assert trainer.ema_decay() == pytest.approx(0.5 ** (8 / 10_000))
+    # after 50 steps G_ema sits near G, far from where both started
+    start = make_model(MLP)
+    model = trainer.model
+    to_g = sum(
+        (a - b).norm() for a, b in zip(model.G_ema.parameters(), model.G.parameters(), strict=True)
+    )
+    to_start = sum(
+        (a - b).norm() for a, b in zip(model.G_ema.parameters(), start.G.parameters(), strict=True)
+    )
+    assert to_g < 0.5 * to_start, (float(to_g), float(to_start))
+    # a fixed --ema-decay keeps the old schedule (and old runs resume with it)
+    trainer.options.ema_decay = 0.999
+    trainer.step = 50
+    assert trainer.ema_decay() == pytest.approx(51 / 60)

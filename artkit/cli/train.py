@@ -109,7 +109,18 @@ def attach(app: typer.Typer) -> None:
             ),
         ] = None,
         ema_decay: Annotated[
-            float | None, typer.Option(help="EMA decay. (default: 0.999)", rich_help_panel=_OPT)
+            float | None,
+            typer.Option(
+                help="A fixed EMA decay per step instead of --ema-kimg's schedule, e.g. 0.999.",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
+        ema_kimg: Annotated[
+            float | None,
+            typer.Option(
+                help="EMA half-life in thousands of images, ramped up over the first images seen. (default: 10)",
+                rich_help_panel=_OPT,
+            ),
         ] = None,
         compile: Annotated[
             bool | None,
@@ -205,7 +216,7 @@ def attach(app: typer.Typer) -> None:
             for k, v in dict(
                 steps=steps, epochs=epochs, max_time=max_time, batch_size=batch_size, lr=lr, lr_d=lr_d,
                 optimizer=optimizer, d_steps=d_steps, loss=loss, r1=r1, augment=augment, ema=ema, data_augment=data_augment,
-                ema_decay=ema_decay, compile=compile, channels_last=channels_last,
+                ema_decay=ema_decay, ema_kimg=ema_kimg, compile=compile, channels_last=channels_last,
                 checkpoint_every=checkpoint_every, sample_every=sample_every, log_every=log_every,
                 max_nan_steps=max_nan_steps, eval_every=eval_every, eval_n=eval_n,
                 eval_metric=eval_metric, eval_features=eval_features,

@@ -382,9 +382,21 @@ class Trainer:
         self.step = int(meta["step"])
 
     # -- EMA --------------------------------------------------------------------
+    def ema_decay(self) -> float:
+        """This step's EMA decay: fixed (``--ema-decay``, warmed up over the first steps)
+        or from a half-life in images, ramped up with the images seen so far."""
+        o = self.options
+        if o.ema_decay is not None:
+            return min(o.ema_decay, (1 + self.step) / (10 + self.step))
+        batch = o.batch_size * self.world.size
+        half_life = o.ema_kimg * 1000
+        if o.ema_rampup > 0:
+            half_life = min(half_life, self.step * batch * o.ema_rampup)
+        return 0.5 ** (batch / max(half_life, 1e-8))
+
     @torch.no_grad()
     def _update_ema(self) -> None:
-        decay = min(self.options.ema_decay, (1 + self.step) / (10 + self.step))
+        decay = self.ema_decay()
         for src_name, dst_name in self.model.ema_pairs.items():
             src, dst = getattr(self.model, src_name), getattr(self.model, dst_name)
             torch._foreach_lerp_(list(dst.parameters()), list(src.parameters()), 1.0 - decay)

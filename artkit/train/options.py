@@ -27,7 +27,12 @@ class TrainOptions:
     augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
     data_augment: str = ""  # dataset augmentations: flip,rot90,crop,jitter
     ema: bool = True
-    ema_decay: float = 0.999
+    # EMA of the generator: by default a half-life in images with a ramp-up (as
+    # StyleGAN2-ADA's ema_kimg/ema_rampup), so samples are meaningful from the first
+    # steps and smooth later; --ema-decay fixes the decay per step instead
+    ema_decay: float | None = None
+    ema_kimg: float = 10.0  # half-life of the average, in thousands of images
+    ema_rampup: float = 0.05  # the half-life is at most this share of the images seen (0: off)
     # bookkeeping
     checkpoint_every: int = 500
     sample_every: int = 500
@@ -72,8 +77,10 @@ class TrainOptions:
             raise UsageError("--lr and --lr-d must be positive")
         if self.optimizer not in ("adam", "rmsprop"):
             raise UsageError(f"--optimizer {self.optimizer!r}: use adam or rmsprop")
-        if not 0 < self.ema_decay < 1:
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise UsageError("--ema-decay must be between 0 and 1")
+        if not self.ema_kimg > 0 or not 0 <= self.ema_rampup <= 1:
+            raise UsageError("--ema-kimg must be > 0 and --ema-rampup between 0 and 1")
         self.betas = tuple(self.betas)  # JSON gives lists back
         from artkit.train.augment import parse_ops
 
