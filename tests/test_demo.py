@@ -11,7 +11,7 @@ from tests.test_plugins import artkit_subprocess
 
 def test_demo_trains_and_renders(tmp_path):
     out = tmp_path / "demo"
-    result = artkit_subprocess("demo", "--minutes", "0.35", "-o", str(out))
+    result = artkit_subprocess("demo", "--minutes", "0.5", "-o", str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == [
         str(out / "run" / "weights.safetensors"),
@@ -24,6 +24,13 @@ def test_demo_trains_and_renders(tmp_path):
     assert Image.open(out / "contact-sheet.png").size[0] > 200
     assert len(read_frames(out / "walk.gif")) > 50
     assert (out / "run" / "weights.safetensors").exists()
+    # it ends with its score against the data it learned from
+    import json
+
+    quality = json.loads((out / "quality.json").read_text())
+    assert quality["samples"] == quality["reference"] == 1000 and quality["fd"] > 0
+    assert 0 <= quality["precision"] <= 1 and 0 <= quality["recall"] <= 1
+    assert f"quality:       FD {quality['fd']:.2f}" in result.stderr
     # running it again must not overwrite the first demo
-    again = artkit_subprocess("demo", "--minutes", "0.35", "-o", str(out))
+    again = artkit_subprocess("demo", "--minutes", "0.5", "-o", str(out))
     assert again.returncode == 2 and "already holds a demo" in again.stderr
