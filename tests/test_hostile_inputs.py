@@ -265,3 +265,27 @@ def test_a_gzip_idx_bomb_is_refused_in_bounded_memory(tmp_path):
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("artkit: error:")]
     assert len(errors) == 1 and "decompression bomb" in errors[0], result.stderr[-800:]
     assert peak < 500, peak
+
+
+def test_post_never_overwrites_its_inputs_or_a_foreign_file(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(2):
+        Image.new("RGB", (8, 8), (i * 90, 10, 10)).save(photos / f"p{i}.png")
+    before = snapshot(tmp_path)
+    line = fails_in_one_line(run_cli(["post", "invert", "-i", str(photos), "-o", str(photos)]))
+    assert "this is the input image" in line
+    assert snapshot(tmp_path) == before
+    # a file of the user's where an output would go
+    out = tmp_path / "out"
+    out.mkdir()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(out / "p0.png")
+    before = snapshot(tmp_path)
+    line = fails_in_one_line(run_cli(["post", "invert", "-i", str(photos), "-o", str(out)]))
+    assert "exists and was not written by artkit" in line
+    assert snapshot(tmp_path) == before
+    # artkit's own earlier outputs are replaced as before
+    (out / "p0.png").unlink()
+    assert run_cli(["post", "invert", "-i", str(photos), "-o", str(out)]).exit_code == 0
+    again = run_cli(["post", "greyscale", "-i", str(photos), "-o", str(out)])
+    assert again.exit_code == 0, again.stderr

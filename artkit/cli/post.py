@@ -70,7 +70,34 @@ class _Targets:
             n += 1
             name = f"{stem}-{n}.{fmt}"
         self.used.add(name)
-        return self.out / name, fmt
+        target = self.out / name
+        _check_target(target, source)
+        return target, fmt
+
+
+def _check_target(target: Path, source: str) -> None:
+    """Never overwrite an input, nor a file artkit did not write (no provenance in it)."""
+    if not target.exists():
+        return
+    try:
+        same = os.path.samefile(target, source)
+    except OSError:
+        same = False
+    if same:
+        raise UsageError(
+            f"{target}: this is the input image; writing the result there would overwrite it "
+            "(choose another -o)"
+        )
+    from artkit.images import read_provenance
+
+    try:
+        ours = read_provenance(target) is not None
+    except Exception:
+        ours = False
+    if not ours:
+        raise UsageError(
+            f"{target} exists and was not written by artkit; remove it or choose another -o"
+        )
 
 
 def process_file(
