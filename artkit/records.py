@@ -281,18 +281,22 @@ class RecordWriter:
         self.closed = False
         self.count = 0
 
-    def format(self, path: str | os.PathLike[str], **fields: Any) -> str:
-        """The text :meth:`write` would print for this record, terminator included."""
+    def format(self, path: str | os.PathLike[str], /, **fields: Any) -> str:
+        """The text :meth:`write` would print for this record, terminator included.
+
+        ``path`` is positional-only: fields carried over from someone else's record
+        may be called anything (``self``, ``path``...); the written path always wins.
+        """
         name = os.fspath(path)
         end = "\0" if self.null else "\n"
         if not self.json:
             return name + end
-        record = {"path": name, **fields}
+        record = {"path": name, **{k: v for k, v in fields.items() if k != "path"}}
         return (
             _json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_jsonable) + end
         )
 
-    def write(self, path: str | os.PathLike[str], **fields: Any) -> None:
+    def write(self, path: str | os.PathLike[str], /, **fields: Any) -> None:
         """Print one record and flush. Raises :class:`OutputClosed` on a broken pipe."""
         if self.closed:
             raise OutputClosed()

@@ -289,3 +289,14 @@ def test_post_never_overwrites_its_inputs_or_a_foreign_file(tmp_path):
     assert run_cli(["post", "invert", "-i", str(photos), "-o", str(out)]).exit_code == 0
     again = run_cli(["post", "greyscale", "-i", str(photos), "-o", str(out)])
     assert again.exit_code == 0, again.stderr
+
+
+@pytest.mark.parametrize("key", ["self", "path", "fields"])
+def test_record_fields_named_like_parameters_travel_through(key, tmp_path):
+    src = tmp_path / "s.png"
+    Image.new("RGB", (4, 4)).save(src)
+    record = json.dumps({"path": str(src), key: 1 if key != "path" else str(src)})
+    result = run_cli(["post", "invert", "-o", str(tmp_path / "o"), "--json"], input=record + "\n")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["path"] == str(tmp_path / "o" / "s.png") and out["source"] == str(src)
