@@ -300,3 +300,18 @@ def test_record_fields_named_like_parameters_travel_through(key, tmp_path):
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["path"] == str(tmp_path / "o" / "s.png") and out["source"] == str(src)
+
+
+def test_plugins_install_refuses_option_like_targets_and_core_changes():
+    from artkit.cli.plugins import GUARDED, guarded_changes, planned_changes
+
+    result = run_cli(["plugins", "install", "--", "--index-url=http://example.invalid/simple"])
+    assert "a plugin is a package name, a folder or an archive, not an option" in fails_in_one_line(
+        result, codes=(2,)
+    )
+    report = {"install": [{"metadata": {"name": "Pillow", "version": "11.3.0"}},
+                          {"metadata": {"name": "typer", "version": "0.12.0"}}]}  # fmt: skip
+    installed = {"pillow": "13.0.0", "typer": "0.29.2", "torch": "2.14.1"}
+    assert {"torch", "torchvision", "pillow", "numpy", "safetensors"} <= set(GUARDED)
+    assert guarded_changes(report, installed) == ["pillow 13.0.0 -> 11.3.0"]
+    assert planned_changes(report, installed, {"typer"}) == ["typer 0.29.2 -> 0.12.0"]

@@ -311,7 +311,7 @@ def test_install_refuses_a_plugin_that_would_change_torch(env_python, tmp_path):
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert refused.stderr.strip().splitlines() == [
         f"artkit: error: installing {greedy} would change torch {torch_version()} -> 1.0.0; "
-        "pass --allow-torch-change if that is what you want"
+        "pass --allow-core-change if that is what you want"
     ]
     listed = artkit(env_python, "list", "post", "--json")
     assert "greedy-copy" not in listed.stdout  # nothing was installed

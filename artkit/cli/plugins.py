@@ -103,8 +103,9 @@ def commands_by_plugin(host) -> dict[str, list[str]]:
 # --------------------------------------------------------------------------- install
 
 
-#: Installing a plugin must never swap these under artkit (a CUDA build for a CPU one...).
-GUARDED = ("torch", "torchvision")
+#: Installing a plugin must never swap these under artkit (a CUDA build for a CPU one,
+#: an older Pillow...) unless the user says so.
+GUARDED = ("torch", "torchvision", "pillow", "numpy", "safetensors")
 #: what pip installs from a file
 ARCHIVES = (".whl", ".tar.gz", ".zip")
 
@@ -126,8 +127,8 @@ def _canon(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def guarded_changes(report: dict, installed: dict[str, str]) -> list[str]:
-    """``["torch 2.4.0 -> 2.5.1"]`` for each guarded package pip's install report would change."""
+def planned_changes(report: dict, installed: dict[str, str], names) -> list[str]:
+    """``["torch 2.4.0 -> 2.5.1"]`` for each of ``names`` pip's install report would change."""
     changes = {
         _canon(item["metadata"]["name"]): item["metadata"]["version"]
         for item in report.get("install", [])
@@ -135,8 +136,30 @@ def guarded_changes(report: dict, installed: dict[str, str]) -> list[str]:
     return [
         f"{name} {installed[name]} -> {version}"
         for name, version in changes.items()
-        if name in GUARDED and name in installed and installed[name] != version
+        if name in names and name in installed and installed[name] != version
     ]
+
+
+def guarded_changes(report: dict, installed: dict[str, str]) -> list[str]:
+    """The changes to :data:`GUARDED` packages pip's install report would make."""
+    return planned_changes(report, installed, GUARDED)
+
+
+def artkit_requirements() -> set[str]:
+    """The canonical names of the packages artkit itself depends on (its metadata's Requires-Dist)."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        found = requires("artkit") or []
+    except PackageNotFoundError:
+        return set(GUARDED)
+    names = {
+        _canon(re.split(r"[ ;<>=!~\[(]", req, maxsplit=1)[0])
+        for req in found
+        if "extra ==" not in req
+    }
+    return names | set(GUARDED)
 
 
 def _plugin_entry_points() -> dict[str, tuple[str, str]]:
@@ -193,10 +216,12 @@ def install(
         bool, typer.Option("-e", "--editable", help="Install a folder in development mode.")
     ] = False,
     upgrade: Annotated[bool, typer.Option("--upgrade", "-U", help="Upgrade if installed.")] = False,
-    allow_torch_change: Annotated[
+    allow_core_change: Annotated[
         bool,
         typer.Option(
-            "--allow-torch-change", help="Let pip change the installed torch or torchvision."
+            "--allow-core-change",
+            "--allow-torch-change",
+            help=f"Let pip change {', '.join(GUARDED)} under artkit.",
         ),
     ] = False,
     no_build_isolation: Annotated[
@@ -210,6 +235,11 @@ def install(
     from artkit.cli.context import say
     from artkit.errors import ArtkitError, UsageError
 
+    if target.startswith("-"):
+        # after `--` an option-looking target would reach pip as an option (--index-url=...)
+        raise UsageError(
+            f"{target!r}: a plugin is a package name, a folder or an archive, not an option"
+        )
     path = Path(target).expanduser()
     looks_like_path = target.startswith((".", "/", "~")) or path.exists()
     if looks_like_path and not path.is_dir():
@@ -235,11 +265,15 @@ def install(
     except json.JSONDecodeError:
         raise ArtkitError("pip gave no install report (pip 22.2 or newer is needed)") from None
     swaps = guarded_changes(report, before)
-    if swaps and not allow_torch_change:
+    if swaps and not allow_core_change:
         raise ArtkitError(
             f"installing {target} would change {', '.join(swaps)}; "
-            "pass --allow-torch-change if that is what you want"
+            "pass --allow-core-change if that is what you want"
         )
+    from artkit.cli.context import warn
+
+    for change in planned_changes(report, before, artkit_requirements() - set(GUARDED)):
+        warn(f"installing {target} changes {change}, which artkit depends on")
 
     # 2. install for real (pip's messages are kept for a one-line error)
     say(f"installing {target} into {sys.prefix}")
@@ -257,9 +291,15 @@ def install(
     for name, version in sorted(added.items()):
         was = f" (was {before[name]})" if name in before else ""
         print(f"added {name} {version}{was}")
+    broken = []
     for plugin, registered in sorted(_registered_by(new_plugins).items()):
+        if "error" in registered:
+            broken.append(f"plugin {plugin!r} {registered['error'][0]}")
+            continue
         listed = "; ".join(f"{k}: {', '.join(v)}" for k, v in registered.items() if v) or "nothing"
         print(f"plugin {plugin}: {listed}")
+    if broken:
+        raise ArtkitError(f"installed {target}, but {'; '.join(broken)} (artkit plugins shows it)")
     if not added:
         say(f"{target}: already installed at this version, nothing changed")
 
