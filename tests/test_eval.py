@@ -188,7 +188,12 @@ def test_download_goes_to_the_hub_cache_and_checks_the_hash(
     monkeypatch.delenv("ARTKIT_OFFLINE")
     assert download_fid_weights(notices.append, url) is None  # hash prefix differs: refused
     assert "download failed" in notices[-1]
-    monkeypatch.setattr(weight_paths, "FID_SHA256", sha256_file(served))
+    # the whole hash is checked: one that agrees on its first 8 digits only is refused
+    digest = sha256_file(served)
+    monkeypatch.setattr(weight_paths, "FID_SHA256", digest[:8] + "0" * 56)
+    assert download_fid_weights(notices.append, url) is None
+    assert "download failed" in notices[-1]
+    monkeypatch.setattr(weight_paths, "FID_SHA256", digest)
     got = download_fid_weights(notices.append, url)
     assert got == weight_paths.torch_hub_checkpoints() / weight_paths.FID_WEIGHTS
     assert sha256_file(got) == sha256_file(served)

@@ -262,10 +262,8 @@ def download_fid_weights(notice: Callable[[str], None], url: str | None = None) 
     target.parent.mkdir(parents=True, exist_ok=True)
     notice(f"downloading the FID Inception weights ({wp.FID_SIZE_MB} MB) into {target.parent}")
     try:
-        # hash_prefix: torch checks the SHA-256 before moving the file into place
-        torch.hub.download_url_to_file(
-            url, str(target), hash_prefix=wp.FID_SHA256[:8], progress=False
-        )
+        # the whole SHA-256, checked by torch before the file is moved into place
+        torch.hub.download_url_to_file(url, str(target), hash_prefix=wp.FID_SHA256, progress=False)
     except Exception as exc:
         notice(f"download failed ({' '.join(str(exc).split())[:120]})")
         return None

@@ -361,8 +361,9 @@ def _download_state(variant: str, notice: Callable[[str], None]) -> dict[str, Te
         return None
     notice(f"artkit: notice: downloading {info.label} weights ({info.size_mb} MB) via torchvision")
     try:
+        # check_hash: the SHA-256 prefix in torchvision's file name (all it publishes)
         state = torch.hub.load_state_dict_from_url(
-            info.url, map_location="cpu", progress=True, weights_only=True
+            info.url, map_location="cpu", progress=True, weights_only=True, check_hash=True
         )
         return convert_torchvision_state(state, source=info.url)
     except Exception:
