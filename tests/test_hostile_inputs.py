@@ -315,3 +315,55 @@ def test_plugins_install_refuses_option_like_targets_and_core_changes():
     assert {"torch", "torchvision", "pillow", "numpy", "safetensors"} <= set(GUARDED)
     assert guarded_changes(report, installed) == ["pillow 13.0.0 -> 11.3.0"]
     assert planned_changes(report, installed, {"typer"}) == ["typer 0.29.2 -> 0.12.0"]
+
+
+# -- series specs: confined to their folder, never replacing someone else's files --------
+
+
+def _spec(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "series.toml"
+    path.write_text(body)
+    return path
+
+
+SERIES = """
+series = "s"
+{out}
+template = "{{seed}}.png"
+[model]
+checkpoint = "dcgan:resolution=32,width=0.125"
+[sweep]
+seed = "0-1"
+"""
+
+
+@pytest.mark.parametrize(
+    "out", ['out = "/tmp/artkit-elsewhere"', 'out = "../outside"', 'out = "~/x"']
+)
+def test_a_series_spec_cannot_write_outside_its_folder(out, tmp_path):
+    spec = _spec(tmp_path / "spec", SERIES.format(out=out))
+    before = snapshot(tmp_path)
+    line = fails_in_one_line(run_cli(["--device", "cpu", "render", str(spec)]), codes=(2,))
+    assert "outside the spec's folder" in line
+    assert snapshot(tmp_path) == before and not Path("/tmp/artkit-elsewhere").exists()
+
+
+def test_render_never_replaces_a_foreign_file_without_force(tmp_path):
+    spec = _spec(tmp_path / "spec", SERIES.format(out='out = "renders"'))
+    renders = tmp_path / "spec" / "renders"
+    renders.mkdir()
+    Image.new("RGB", (8, 8), (9, 9, 9)).save(renders / "0.png")  # the user's photo
+    before = snapshot(tmp_path)
+    line = fails_in_one_line(run_cli(["--device", "cpu", "render", str(spec)]), codes=(2,))
+    assert "0.png exists and was not written by artkit" in line and "--force" in line
+    assert snapshot(tmp_path) == before
+    (renders / "0.png").unlink()
+    (renders / "manifest.jsonl").write_text("my own notes\n")
+    before = snapshot(tmp_path)
+    line = fails_in_one_line(run_cli(["--device", "cpu", "render", str(spec)]), codes=(2,))
+    assert "manifest.jsonl exists and was not written by artkit" in line
+    assert snapshot(tmp_path) == before
+    forced = run_cli(["--device", "cpu", "render", str(spec), "--force"])
+    assert forced.exit_code == 0, forced.stderr
+    assert sorted(p.name for p in renders.iterdir()) == ["0.png", "1.png", "manifest.jsonl"]

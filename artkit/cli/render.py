@@ -27,7 +27,11 @@ def render(
         bool, typer.Option("--dry-run", help="Print the plan; compute and write nothing.")
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Render every image again, even those already there.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Render every image again, even those already there, and replace files artkit did not write.",
+        ),
     ] = False,
     shard: Annotated[
         str | None,

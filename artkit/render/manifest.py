@@ -46,6 +46,26 @@ def record_line(index: int, path: str, sha256: str, params: dict[str, Any]) -> s
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def check_replaceable(target: Path) -> None:
+    """Refuse to replace a ``manifest.jsonl`` that artkit did not write (one line)."""
+    if not target.exists():
+        return
+    try:
+        with open(target, encoding="utf-8") as fh:
+            first = fh.readline(1 << 16)
+        record = json.loads(first) if first.strip() else {}
+        ours = not first.strip() or {"index", "path", "sha256", "params"} <= set(record)
+    except (OSError, ValueError, TypeError, RecursionError):
+        ours = False
+    if not ours:
+        from artkit.errors import UsageError
+
+        raise UsageError(
+            f"{target} exists and was not written by artkit; remove it, choose another out, "
+            "or pass --force to replace it"
+        )
+
+
 class ManifestWriter:
     """Lines go to a temp file beside the target; :meth:`commit` renames it into place."""
 

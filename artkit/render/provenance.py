@@ -119,4 +119,12 @@ def existing_matches(target: Path, key: str) -> bool | None:
         prov = read_provenance(target)
     except Exception:  # unreadable or corrupt: render it again
         return False
-    return bool(prov) and prov.get("render_key") == key
+    if not prov:
+        # a picture artkit did not write (someone's photo where an output would go)
+        from artkit.errors import UsageError
+
+        raise UsageError(
+            f"{target} exists and was not written by artkit; remove it, choose another out, "
+            "or pass --force to replace it"
+        )
+    return prov.get("render_key") == key

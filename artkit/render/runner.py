@@ -27,7 +27,12 @@ from typing import Any
 
 from artkit.errors import UsageError
 from artkit.render.distributed import cpu_threads_shared, start_group
-from artkit.render.manifest import ManifestWriter, record_line, shard_manifest_name
+from artkit.render.manifest import (
+    ManifestWriter,
+    check_replaceable,
+    record_line,
+    shard_manifest_name,
+)
 from artkit.render.models import (
     Models,
     check_sampler_options,
@@ -210,11 +215,12 @@ class Renderer:
         stats = RenderStats()
         if plan.total <= 200_000:
             plan.check_unique_paths()
+        manifest_path = spec.out / shard_manifest_name(plan.shard.index, plan.shard.count)
+        if not self.force:
+            check_replaceable(manifest_path)  # before anything is written
         spec.out.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(spec.out)
-        manifest = ManifestWriter(
-            spec.out / shard_manifest_name(plan.shard.index, plan.shard.count)
-        )
+        manifest = ManifestWriter(manifest_path)
         progress = RenderProgress(len(plan), quiet=self.quiet, label=spec.series)
         # (futures giving each job's sha256, the jobs, whether they were skipped)
         in_flight: deque[tuple[list[Future], list[Job], bool]] = deque()

@@ -568,10 +568,21 @@ def parse_spec_dict(
 
     out_dir = out
     if out_dir is None:
+        # a spec may come from someone else: it writes inside its own folder, never
+        # elsewhere (`artkit render --out DIR` is the user's own choice of place)
         out_text = _str(doc.get("out", "."), "out")
-        out_dir = Path(out_text).expanduser()
-        if not out_dir.is_absolute():
-            out_dir = (base / out_dir).resolve()
+        out_dir = Path(out_text)
+        inside = (base / out_dir).resolve()
+        if (
+            out_dir.is_absolute()
+            or out_text.startswith("~")
+            or not inside.is_relative_to(base.resolve())
+        ):
+            raise UsageError(
+                f"out: {out_text!r} is outside the spec's folder; a series spec writes inside its "
+                "own folder (give a relative path, or choose the place with --out DIR)"
+            )
+        out_dir = inside
 
     sheets_raw = doc.get("sheet", [])
     walks_raw = doc.get("walk", [])
