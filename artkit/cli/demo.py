@@ -98,7 +98,7 @@ def score(weights: str, report: Path) -> dict:
     from artkit.cli.sample import sample
 
     with tempfile.TemporaryDirectory() as tmp:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             sample(weights, n=SCORE_SAMPLES, seed=100_000, out=Path(tmp))
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
