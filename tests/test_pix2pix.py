@@ -270,9 +270,11 @@ def test_tiles_blend_without_seams(colouriser):
         return (jumps - own).max().item()
 
     assert excess_jump(tiled) < 0.02
-    # the same tiles without feathering (no overlap) do show their edges
+    # the same tiles without feathering (no overlap) show their edges: bigger jumps, and
+    # further from the untiled picture (each pixel saw less of its surroundings)
     hard = run_tiled(lambda t: model.translate(t), x, tile=64, overlap=0, multiple=8)
-    assert excess_jump(hard) > 2 * excess_jump(tiled)
+    assert excess_jump(hard) > 1.5 * excess_jump(tiled)
+    assert (hard - whole).abs().mean() > 1.25 * (tiled - whole).abs().mean()
 
 
 # -- paired data ----------------------------------------------------------------------------
