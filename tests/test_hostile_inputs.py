@@ -367,3 +367,27 @@ def test_render_never_replaces_a_foreign_file_without_force(tmp_path):
     forced = run_cli(["--device", "cpu", "render", str(spec), "--force"])
     assert forced.exit_code == 0, forced.stderr
     assert sorted(p.name for p in renders.iterdir()) == ["0.png", "1.png", "manifest.jsonl"]
+
+
+def test_a_folder_dataset_skips_a_decompression_bomb(tmp_path):
+    """A 90-megapixel PNG (small on disk) is skipped with its reason, not decoded."""
+    import struct as st
+    import zlib
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(folder / "ok.png")
+    w = h = 9500  # 90.25 M pixels: between Pillow's limit and twice it (Pillow only warns)
+
+    def chunk(kind, data):
+        return st.pack(">I", len(data)) + kind + data + st.pack(">I", zlib.crc32(kind + data))
+
+    raw = zlib.compress(b"\0" * (w + 1) * h, 9)  # grey, all black
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", st.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+    (folder / "bomb.png").write_bytes(png + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+    assert (folder / "bomb.png").stat().st_size < 200_000
+    result = run_cli(["data", "info", f"folder:path={folder}", "--json"])
+    assert result.exit_code == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["count"] == 1 and info["skipped"] == 1, info
+    assert "too large to decode safely" in result.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -246,12 +247,25 @@ def _fingerprint(
     return h.hexdigest()[:16]
 
 
+# _load checks the size itself and skips such files with a reason; Pillow's own warning
+# (several lines from worker threads) would only repeat it. artkit.images turns the
+# warning into an error inside its own catch_warnings, which this does not affect.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
 def _load(path: Path, r: int, channels: int, fit: str, bg: tuple[int, int, int]) -> Any:
     """Decode one file into a uint8 array (r, r, channels), or return why it could not be read."""
     import numpy as np
 
     try:
         with Image.open(path) as im:
+            # as `artkit info` and load_image: no decoding past Pillow's bomb limit (Pillow
+            # itself only warns between the limit and twice it)
+            limit = Image.MAX_IMAGE_PIXELS
+            if limit and im.width * im.height > limit:
+                return (
+                    f"too large to decode safely ({im.width}x{im.height}, limit {limit:,} pixels)"
+                )
             draft = int(REDUCING_GAP * r)
             im.draft(None, (draft, draft))  # JPEG: decode at a reduced scale, much faster
             im.load()
