@@ -391,3 +391,29 @@ def test_a_folder_dataset_skips_a_decompression_bomb(tmp_path):
     info = json.loads(result.stdout)
     assert info["count"] == 1 and info["skipped"] == 1, info
     assert "too large to decode safely" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"seed": "abc"}, "bad seed 'abc'"),
+        ({"seed": 2**70}, "bad seed"),
+        ({"truncation": [1]}, "bad truncation '[1]'"),
+        ({"precision": "fp99"}, "unknown precision 'fp99'"),
+    ],
+)
+def test_reproduce_of_bad_provenance_fails_that_image_only(change, says, tmp_path):
+    made = run_cli(["--device", "cpu", "sample", "dcgan:resolution=32,width=0.125", "-n", "2",
+                    "-o", str(tmp_path / "a")])  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    good, source = made.stdout.split()
+    from artkit.images import read_provenance
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("artkit", json.dumps({**read_provenance(source), **change}))
+    bad = tmp_path / "bad.png"
+    Image.open(source).save(bad, pnginfo=info)
+    result = run_cli(["--device", "cpu", "reproduce", str(bad), good])
+    line = fails_in_one_line(result, codes=(1,))
+    assert says in line and str(bad) in line
+    assert result.stdout.strip() == f"{good}: identical"  # the batch went on

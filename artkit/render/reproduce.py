@@ -14,6 +14,7 @@ before comparing, so lossy formats compare fairly.
 from __future__ import annotations
 
 import io
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -133,11 +134,34 @@ def _find_content(provenance: dict[str, Any], image: Path) -> Path:
 # --------------------------------------------------------------------------- re-rendering
 
 
-def _precision(provenance: dict[str, Any], device: Any, override: str | None) -> Any:
+def _precision(provenance: dict[str, Any], device: Any, override: str | None, image: Path) -> Any:
     from artkit.device import resolve_precision
 
     recorded = str(provenance.get("precision") or "fp32").split("+")[0]
-    return resolve_precision(override or recorded, device)
+    if override:
+        return resolve_precision(override, device)  # the user's option: a usage error
+    try:
+        return resolve_precision(recorded, device)
+    except ArtkitError:
+        # someone else's file: this image fails, the rest of the batch goes on
+        raise ArtkitError(
+            f"{image}: its provenance names an unknown precision {recorded[:40]!r}"
+        ) from None
+
+
+def _recorded_seed(provenance: dict[str, Any], image: Path) -> int:
+    seed = provenance["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**63 - 1:
+        raise ArtkitError(f"{image}: its provenance has a bad seed {str(seed)[:40]!r}")
+    return seed
+
+
+def _recorded_scale(provenance: dict[str, Any], image: Path) -> float:
+    value = provenance.get("truncation", provenance.get("temperature", 1.0))
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0:
+        raise ArtkitError(f"{image}: its provenance has a bad truncation {str(value)[:40]!r}")
+    return float(value)
 
 
 def _rerender_sample(
@@ -160,10 +184,12 @@ def _rerender_sample(
     model, _ = open_model(source, device)
     model.eval()
     model.require("sample")
-    prec = _precision(provenance, device, precision)
-    seed = int(provenance["seed"])
-    scale = float(provenance.get("truncation", provenance.get("temperature", 1.0)))
+    prec = _precision(provenance, device, precision, image)
+    seed = _recorded_seed(provenance, image)
+    scale = _recorded_scale(provenance, image)
     options = provenance.get("options") or {}
+    if not isinstance(options, dict):
+        raise ArtkitError(f"{image}: its provenance has bad sampler options")
     with torch.inference_mode(), prec.autocast(device):
         from artkit.model import LatentSampler  # torch is loaded by now
 
@@ -186,7 +212,7 @@ def _rerender_fast_style(
     content = _find_content(provenance, image)
     model = load_model(path, device=str(device))
     model.require("stylize")
-    prec = _precision(provenance, device, precision)
+    prec = _precision(provenance, device, precision, image)
     model.prepare_for_inference(device, prec.name, compile=False)
     size = provenance.get("size")
     return stylize_one(model, str(content), int(size) if size else None, device, torch), str(path)
