@@ -417,3 +417,20 @@ def test_reproduce_of_bad_provenance_fails_that_image_only(change, says, tmp_pat
     line = fails_in_one_line(result, codes=(1,))
     assert says in line and str(bad) in line
     assert result.stdout.strip() == f"{good}: identical"  # the batch went on
+
+
+def test_render_dry_run_of_a_huge_series_stays_lazy_and_wide_fields_are_refused(tmp_path):
+    import time
+
+    big = _spec(
+        tmp_path / "big", SERIES.format(out="").replace('seed = "0-1"', 'seed = "0-99999999999"')
+    )
+    started = time.perf_counter()
+    result = run_cli(["render", str(big), "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+    assert time.perf_counter() - started < 5 and "99999999999.png" in result.stdout
+    wide = _spec(
+        tmp_path / "wide", SERIES.format(out="").replace("{seed}", "{seed:>1500000000}")
+    )
+    line = fails_in_one_line(run_cli(["render", str(wide), "--dry-run"]), codes=(2,))
+    assert "widths and precisions go up to 64" in line

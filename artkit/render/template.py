@@ -8,6 +8,7 @@ series writes under its output folder and nowhere else.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
@@ -17,6 +18,10 @@ from artkit.errors import UsageError
 
 IMAGE_SUFFIXES = {".png": "png", ".webp": "webp", ".jpg": "jpg", ".jpeg": "jpg"}
 ANIMATION_SUFFIXES = (".gif", ".webp", ".png", ".mp4")
+
+
+#: the widest field a template may ask for (a file name is at most 255 bytes anyway)
+MAX_WIDTH = 64
 
 
 def template_fields(template: str, *, key: str) -> list[str]:
@@ -36,6 +41,11 @@ def template_fields(template: str, *, key: str) -> list[str]:
             )
         if conversion is not None:
             raise UsageError(f"{key}: conversions like {{{field}!{conversion}}} are not allowed")
+        if _spec and ("{" in _spec or any(int(n) > MAX_WIDTH for n in re.findall(r"\d+", _spec))):
+            # {seed:>1500000000} would build a 1.5 GB file name
+            raise UsageError(
+                f"{key}: {{{field}:{_spec[:20]}}}: widths and precisions go up to {MAX_WIDTH}"
+            )
         names.append(field)
     return names
 
