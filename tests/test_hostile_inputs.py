@@ -429,8 +429,6 @@ def test_render_dry_run_of_a_huge_series_stays_lazy_and_wide_fields_are_refused(
     result = run_cli(["render", str(big), "--dry-run"])
     assert result.exit_code == 0, result.stderr
     assert time.perf_counter() - started < 5 and "99999999999.png" in result.stdout
-    wide = _spec(
-        tmp_path / "wide", SERIES.format(out="").replace("{seed}", "{seed:>1500000000}")
-    )
+    wide = _spec(tmp_path / "wide", SERIES.format(out="").replace("{seed}", "{seed:>1500000000}"))
     line = fails_in_one_line(run_cli(["render", str(wide), "--dry-run"]), codes=(2,))
     assert "widths and precisions go up to 64" in line
