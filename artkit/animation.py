@@ -65,7 +65,7 @@ MP4_MISSING = (
 )
 
 
-def _ffmpeg():
+def require_ffmpeg():
     """imageio_ffmpeg, or a one-line UsageError (also when ARTKIT_SYSTEM_ASSETS=none hides it)."""
     from artkit import assets
 
@@ -253,7 +253,7 @@ def _even(im: Image.Image) -> Image.Image:
 
 
 def _write_mp4(frames, target: Path, fps, provenance) -> None:
-    imageio_ffmpeg = _ffmpeg()
+    imageio_ffmpeg = require_ffmpeg()
     frames = [_even(im if im.mode == "RGB" else _flatten(im)) for im in frames]
     output_params = ["-movflags", "+faststart"]
     if provenance is not None:
@@ -325,7 +325,7 @@ def write_animation(
         raise UsageError(f"fps must be a positive number, not {fps!r}")
     if fmt == "MP4":
         # Fail before doing any work when the optional package is missing.
-        _ffmpeg()
+        require_ffmpeg()
 
     images = [_as_image(frame, i) for i, frame in enumerate(frames)]
     if not images:
@@ -411,7 +411,7 @@ def read_frames(path: str | os.PathLike[str]) -> list[Image.Image]:
 
 
 def _read_mp4(name: str) -> list[Image.Image]:
-    imageio_ffmpeg = _ffmpeg()
+    imageio_ffmpeg = require_ffmpeg()
     try:
         reader = imageio_ffmpeg.read_frames(name)
         meta = next(reader)

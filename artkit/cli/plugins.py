@@ -78,7 +78,7 @@ def commands_by_plugin(host) -> dict[str, list[str]]:
     Each implementation is called once more on a scratch app (registering a command
     has no other effect), so this works whether or not the real app was built.
     """
-    from typer.main import get_command_name
+    from artkit.cli.plugin_commands import taken_names
 
     found: dict[str, list[str]] = {}
     for impl in host.pm.hook.register_commands.get_hookimpls():
@@ -90,13 +90,7 @@ def commands_by_plugin(host) -> dict[str, list[str]]:
             impl.function(**{arg: scratch for arg in impl.argnames})
         except Exception:  # already reported by name when the real app was built
             continue
-        names = [
-            c.name or get_command_name(c.callback.__name__)
-            for c in scratch.registered_commands
-            if c.callback is not None
-        ]
-        names += [g.name or g.typer_instance.info.name for g in scratch.registered_groups]
-        found[impl.plugin_name] = [str(n) for n in names if n]
+        found[impl.plugin_name] = list(taken_names(scratch))
     return found
 
 

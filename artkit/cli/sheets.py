@@ -323,9 +323,9 @@ def animate(
         raise UsageError(f"--fps must be a positive number, not {fps}")
     _check_out(out, SUPPORTED_SUFFIXES, "animation")
     if out.suffix.lower() == ".mp4":
-        from artkit.animation import _ffmpeg
+        from artkit.animation import require_ffmpeg
 
-        _ffmpeg()  # one line before any work when the optional package is missing
+        require_ffmpeg()  # one line before any work when the optional package is missing
 
     frames: list[Image.Image] = []
     paths: list[str] = []
