@@ -23,6 +23,17 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() or ch == "\t" else repr(ch)[1:-1] for ch in text)
 
 
+def describe_os_error(exc: OSError) -> str:
+    """``path: what went wrong`` for an OSError, in one line."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        name = str(exc.filename)
+        if len(name) > 120:
+            name = name[:60] + "..." + name[-40:]
+        return f"{name}: {what}"
+    return what
+
+
 class ArtkitError(Exception):
     """A failure explained in one line; exit code 1."""
 

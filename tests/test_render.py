@@ -423,6 +423,89 @@ def test_kill_9_mid_render_then_resume_completes_without_duplicates(models, tmp_
     assert f"{600 - done_before} rendered" in result.stderr or "rendered" in result.stderr
 
 
+SMALL = """
+    series = "s"
+    out = "r"
+    template = "{seed:04d}.png"
+    TOP
+    [model]
+    checkpoint = "MODELS/a"
+    [sweep]
+    seed = "0-59"
+"""
+
+
+def check_consistent_after_failure(out: Path, result) -> None:
+    """One line saying how far it got, no manifest, no temp file, every image whole."""
+    assert result.exit_code == 1
+    line = one_error_line(result.stderr)
+    assert "of 60 images done" in line and "run the same command to resume" in line, line
+    assert not (out / "manifest.jsonl").exists()  # the old one named replaced files
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    for path in out.glob("*.png"):
+        assert read_provenance(path)["seed"] == int(path.stem)  # whole, with provenance
+
+
+def resume_completes(spec: Path, out: Path) -> None:
+    result = render(str(spec))
+    assert result.exit_code == 0, result.output
+    rows = manifest(out)
+    assert [r["index"] for r in rows] == list(range(60))
+    for row in rows:
+        assert hashlib.sha256((out / row["path"]).read_bytes()).hexdigest() == row["sha256"]
+
+
+def test_a_write_error_mid_render_leaves_no_stale_manifest_and_resumes(
+    models, tmp_path, monkeypatch
+):
+    """An OSError in the 25th image write (as a full disk gives): one line, and the
+    existing manifest -- whose files are being replaced -- is gone, not stale."""
+    import errno
+    import threading
+
+    from artkit.render import runner
+
+    spec = write_spec(tmp_path, models, SMALL)
+    assert render(str(spec)).exit_code == 0
+    out = tmp_path / "r"
+    spec = write_spec(tmp_path, models, SMALL, top='post = ["grain:amount=0.3"]')
+    real, lock, calls = runner.write_one, threading.Lock(), [0]
+
+    def failing(image, target, *args):
+        with lock:
+            calls[0] += 1
+            if calls[0] >= 25:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        return real(image, target, *args)
+
+    monkeypatch.setattr(runner, "write_one", failing)
+    result = render(str(spec))
+    check_consistent_after_failure(out, result)
+    assert "No space left on device" in result.stderr
+    monkeypatch.setattr(runner, "write_one", real)
+    resume_completes(spec, out)
+
+
+def test_a_really_full_disk_mid_render(models, tmp_path):
+    """A 160 KB tmpfs fills while 30 images are replaced and 30 more added (root only)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(disk)]
+    if os.geteuid() != 0 or subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        body = SMALL.replace("0-59", "0-29")
+        assert render(str(write_spec(disk, models, body))).exit_code == 0
+        spec = write_spec(disk, models, SMALL, top='post = ["grain:amount=0.3"]')
+        result = render(str(spec))
+        check_consistent_after_failure(disk / "r", result)
+        assert "no space left on device" in result.stderr.lower()
+        subprocess.run(["mount", "-o", "remount,size=2m", str(disk)], check=True)
+        resume_completes(spec, disk / "r")
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
 def test_shards_by_hand_merge_into_the_same_manifest(models, tmp_path):
     whole = write_spec(tmp_path / "whole", models, BASIC)
     parts = write_spec(tmp_path / "parts", models, BASIC)

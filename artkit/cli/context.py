@@ -17,7 +17,7 @@ from typing import Any
 
 from typer.core import TyperGroup
 
-from artkit.errors import ArtkitError, printable
+from artkit.errors import ArtkitError, describe_os_error, printable
 
 
 @dataclass
@@ -104,14 +104,3 @@ def debug(message: str) -> None:
 
 def warn(message: str) -> None:
     print(f"artkit: warning: {printable(message)}", file=sys.stderr, flush=True)
-
-
-def describe_os_error(exc: OSError) -> str:
-    """``path: what went wrong`` for an OSError, in one line."""
-    what = exc.strerror or str(exc) or type(exc).__name__
-    if exc.filename is not None:
-        name = str(exc.filename)
-        if len(name) > 120:
-            name = name[:60] + "..." + name[-40:]
-        return f"{name}: {what}"
-    return what

@@ -83,17 +83,26 @@ class ManifestWriter:
 
     def commit(self) -> Path:
         assert self._handle is not None
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        self._handle = None
-        os.replace(self.tmp, self.target)
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            self._handle = None
+            os.replace(self.tmp, self.target)
+        except BaseException:
+            self.discard()
+            raise
         return self.target
 
     def discard(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        """Drop the temp file. Closing may fail itself (a full disk cannot take the
+        buffered lines): the file is removed all the same."""
+        handle, self._handle = self._handle, None
+        try:
+            if handle is not None:
+                with contextlib.suppress(OSError):
+                    handle.close()
+        finally:
             with contextlib.suppress(FileNotFoundError):
                 self.tmp.unlink()
 

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artkit.errors import UsageError
+from artkit.errors import ArtkitError, UsageError, describe_os_error
 from artkit.render.distributed import cpu_threads_shared, start_group
 from artkit.render.manifest import (
+    MANIFEST,
     ManifestWriter,
     check_replaceable,
     record_line,
@@ -216,8 +217,13 @@ class Renderer:
         if plan.total <= 200_000:
             plan.check_unique_paths()
         manifest_path = spec.out / shard_manifest_name(plan.shard.index, plan.shard.count)
+        # Manifests that stop being true once one image changes: removed before the
+        # first write, so a render that dies (full disk, kill -9) never leaves a
+        # manifest naming files that are no longer there; the next run writes it anew.
+        stale = [manifest_path] + ([spec.out / MANIFEST] if plan.shard.count > 1 else [])
         if not self.force:
-            check_replaceable(manifest_path)  # before anything is written
+            for path in stale:
+                check_replaceable(path)  # before anything is written
         spec.out.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(spec.out)
         manifest = ManifestWriter(manifest_path)
@@ -226,13 +232,16 @@ class Renderer:
         in_flight: deque[tuple[list[Future], list[Job], bool]] = deque()
         cleaned: set[Path] = {spec.out}
         t0 = time.perf_counter()
+        recorded = 0
 
         def drain(limit: int) -> None:
+            nonlocal recorded
             while len(in_flight) > limit:
                 futures, jobs, skipped = in_flight.popleft()
                 for job, future in zip(jobs, futures, strict=True):
                     sha = future.result()
                     manifest.write(record_line(job.index, job.path, sha, spec.portable(job.params)))
+                    recorded += 1
                     if on_record is not None:
                         on_record(job, sha, skipped)
                     progress.advance(skipped=skipped)
@@ -247,6 +256,8 @@ class Renderer:
                     if batch is None:
                         return
                     images = self._generate(batch)
+                    while stale:
+                        stale.pop().unlink(missing_ok=True)
                     futures = [
                         pool.submit(write_one, image, target, prov, self.chain, spec)
                         for image, target, prov in zip(
@@ -286,12 +297,31 @@ class Renderer:
                     batch.provs.append(prov)
                 flush()
                 drain(0)
+        except (OSError, ArtkitError) as exc:
+            manifest.discard()
+            if isinstance(exc, BrokenPipeError) or stale:  # stale: nothing written yet
+                raise
+            what = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+            error = ArtkitError(
+                f"{what} ({recorded} of {len(plan)} images done; {manifest_path.name} is "
+                "written once all are there: fix that, then run the same command to resume)"
+            )
+            error.exit_code = getattr(exc, "exit_code", 1)
+            raise error from exc
         except BaseException:
             manifest.discard()
             raise
         finally:
             progress.close()
-        stats.outputs.append(manifest.commit())
+        try:
+            stats.outputs.append(manifest.commit())
+        except OSError as exc:
+            manifest.discard()
+            raise ArtkitError(
+                f"{describe_os_error(exc)} (all {len(plan)} images are there but "
+                f"{manifest_path.name} could not be written: free space, then run the same "
+                "command to write it)"
+            ) from exc
         stats.seconds = time.perf_counter() - t0
         return stats
 
