@@ -27,9 +27,14 @@ from artkit.errors import UsageError
 IMAGE_CHANNELS = (1, 3, 4)
 
 
-def option(default: Any, help: str) -> Any:
-    """A dataclass field with a default and the ``help`` the CLI and ``artkit list`` show."""
-    return field(default=default, metadata={"help": help})
+def option(default: Any, help: str, *, files: str | None = None) -> Any:
+    """A dataclass field with a default and the ``help`` the CLI and ``artkit list`` show.
+
+    ``files``: the value is a file path (``""``) or several joined by that separator;
+    see :attr:`artkit.registry.Param.files`.
+    """
+    metadata = {"help": help} | ({"files": files} if files is not None else {})
+    return field(default=default, metadata=metadata)
 
 
 def require(ok: bool, owner: str, name: str, value: Any, allowed: str) -> None:

@@ -48,6 +48,10 @@ class Param:
     default: Any = _MISSING
     help: str = ""
     choices: tuple[str, ...] | None = None
+    #: the value names files: ``""`` one path, another string the separator of several
+    #: (``"|"``); ``None`` not a path. Provenance may not point these anywhere it likes
+    #: (:mod:`artkit.render.reproduce` looks them up beside the image only).
+    files: str | None = None
 
     @property
     def required(self) -> bool:
@@ -150,7 +154,8 @@ def params_from(spec: Any) -> tuple[Param, ...]:
             choices = None
             if typing.get_origin(tp) is typing.Literal:
                 choices = typing.get_args(tp)
-            out.append(Param(f.name, tp, default, f.metadata.get("help", ""), choices=choices))
+            help, files = f.metadata.get("help", ""), f.metadata.get("files")
+            out.append(Param(f.name, tp, default, help, choices=choices, files=files))
         return tuple(out)
     return tuple(spec)
 

@@ -419,6 +419,66 @@ def test_reproduce_of_bad_provenance_fails_that_image_only(change, says, tmp_pat
     assert result.stdout.strip() == f"{good}: identical"  # the batch went on
 
 
+def _with_provenance(source: Path, target: Path, **change) -> Path:
+    from artkit.images import read_provenance
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("artkit", json.dumps({**read_provenance(source), **change}))
+    Image.open(source).save(target, pnginfo=info)
+    return target
+
+
+def test_reproduce_follows_no_path_that_provenance_names(tmp_path):
+    """model_spec may not name a checkpoint (those are found by sha256 only), and a post
+    step's file may only be found beside the image or under --search."""
+    from artkit.checkpoint import build_model, save_model
+
+    made = run_cli(["--device", "cpu", "sample", "dcgan:resolution=32,width=0.125", "-n", "1",
+                    "-o", str(tmp_path / "made")])  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    source = Path(made.stdout.split()[0])
+    other = tmp_path / "elsewhere" / "other.safetensors"
+    other.parent.mkdir()
+    save_model(build_model("dcgan", {"resolution": 32, "width": 0.125}), other)
+    secret = tmp_path / "elsewhere" / "secret.env"
+    secret.write_text("TOKEN=hunter2\n")
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "link.gpl").symlink_to(secret)
+    cases = {
+        "spec.png": ({"model_spec": str(other)}, "unknown model"),
+        "abs.png": ({"post": [f"palette:file={secret}"]}, "is not beside the image"),
+        "up.png": ({"post": ["palette:file=../elsewhere/secret.env"]}, "is not beside the image"),
+        "link.png": ({"post": ["palette:file=link.gpl"]}, "is not beside the image"),
+        "name.png": ({"post": ["no-such-step"]}, "unknown post-processor"),
+        "chain.png": ({"post": "invert"}, "bad post chain"),
+    }
+    for name, (change, says) in cases.items():
+        bad = _with_provenance(source, tmp_path / "images" / name, **change)
+        result = run_cli(["--device", "cpu", "reproduce", str(bad)])
+        line = fails_in_one_line(result, codes=(1,))
+        assert says in line and str(bad) in line, line
+        assert "hunter2" not in result.output
+
+
+def test_reproduce_finds_a_post_steps_file_beside_the_image_or_under_search(tmp_path):
+    made = run_cli(["--device", "cpu", "sample", "dcgan:resolution=32,width=0.125", "-n", "1",
+                    "-o", str(tmp_path / "made")])  # fmt: skip
+    palette = tmp_path / "palettes" / "two.txt"
+    palette.parent.mkdir()
+    palette.write_text("#000000\n#ffffff\n")
+    post = run_cli(["post", f"palette:file={palette}", "-i", made.stdout.split()[0],
+                    "-o", str(tmp_path / "out")])  # fmt: skip
+    assert post.exit_code == 0, post.stderr
+    image = post.stdout.split()[0]
+    result = run_cli(["--device", "cpu", "reproduce", image])
+    assert "is not beside the image (or pass --search FOLDER)" in fails_in_one_line(result)
+    searched = run_cli(["--device", "cpu", "reproduce", image, "--search", str(palette.parent)])
+    assert searched.exit_code == 0 and searched.stdout.strip() == f"{image}: identical"
+    (tmp_path / "out" / "two.txt").write_text(palette.read_text())
+    beside = run_cli(["--device", "cpu", "reproduce", image])
+    assert beside.exit_code == 0 and beside.stdout.strip() == f"{image}: identical"
+
+
 def test_render_dry_run_of_a_huge_series_stays_lazy_and_wide_fields_are_refused(tmp_path):
     import time
 

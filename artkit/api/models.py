@@ -51,14 +51,18 @@ def describe_model(spec: str) -> tuple[Path | None, dict[str, Any]]:
     raise not_found(spec)
 
 
-def open_model(spec: str, device: Any) -> tuple[Any, dict[str, Any]]:
-    """A checkpoint path, run folder or model spec -> ``(model on device, its provenance)``."""
+def open_model(spec: str, device: Any, *, spec_only: bool = False) -> tuple[Any, dict[str, Any]]:
+    """A checkpoint path, run folder or model spec -> ``(model on device, its provenance)``.
+
+    ``spec_only``: ``spec`` must be a registered model's spec, never a file (for specs
+    read from someone else's image, which may not name a checkpoint unchecked).
+    """
     from artkit.checkpoint import build_model, load_model, sha256_file
     from artkit.plugins import get_registry
     from artkit.registry import parse_spec
 
     path = weights_file(spec)
-    if path.is_file():
+    if not spec_only and path.is_file():
         model = load_model(path, device=str(device))
         return model, {"checkpoint": path.name, "checkpoint_sha256": sha256_file(path)}
     name, options = parse_spec(spec)

@@ -92,8 +92,9 @@ class CheckpointFinder:
             recorded = provenance.get(key)
             if isinstance(recorded, str) and recorded:
                 candidates += [folder / recorded for folder in folders] + [Path(recorded)]
-        for path in candidates:
-            if path.is_file() and self._sha(path) == want:
+        for path in candidates:  # only checkpoints: a recorded path may name any file
+            path = weights_file(path)
+            if path.suffix == ".safetensors" and path.is_file() and self._sha(path) == want:
                 return path
         for folder in self.search:
             if not folder.is_dir():
@@ -106,6 +107,60 @@ class CheckpointFinder:
             f"{image}: cannot find {name} (sha256 {want[:12]}...): not at its recorded path; "
             f"searched {where}"
         )
+
+
+def _confined(recorded: str, image: Path, search: list[Path], what: str) -> Path:
+    """A file named in provenance, looked up only beside ``image`` or under a --search folder.
+
+    A recorded path is tried relative to each of those folders, then by its bare name;
+    one that resolves (``..``, symlinks) outside the folder it was looked up in is
+    never used, and an absolute path only counts by its name.
+    """
+    relative = Path(recorded)
+    for root in [image.parent, *search]:
+        base = root.resolve()
+        tries = [relative] if not relative.is_absolute() else []
+        for candidate in [*tries, Path(relative.name)]:
+            path = (base / candidate).resolve()
+            if path.is_relative_to(base) and path.is_file():
+                return path
+    where = "beside the image" + (" or under --search" if search else " (or pass --search FOLDER)")
+    raise ArtkitError(f"{image}: {what}{recorded[:80]!r} from its provenance is not {where}")
+
+
+def trusted_spec(text: Any, kind: str, image: Path, search: list[Path]) -> str:
+    """A ``name:key=value`` spec read from an image's provenance, made safe to run.
+
+    Validated like command-line input (a registered name, known parameters); every
+    parameter that names files (:attr:`artkit.registry.Param.files`) is looked up by
+    :func:`_confined` and rewritten to the file found. Any problem fails this image
+    (an ArtkitError), never the whole batch.
+    """
+    from artkit.api.post import format_spec
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    shown = str(text)[:80]
+    if not isinstance(text, str) or len(text) > 4096:
+        raise ArtkitError(f"{image}: its provenance has a bad {kind} entry {shown!r}")
+    try:
+        name, options = parse_spec(text)
+        entry = get_registry(kind).get(name)
+    except UsageError as exc:
+        raise ArtkitError(f"{image}: its provenance names {shown!r}: {exc}") from None
+    for param in entry.params:
+        key = next((k for k in options if k.replace("-", "_") == param.name), None)
+        if param.files is None or key is None or not options[key]:
+            continue
+        parts = options[key].split(param.files) if param.files else [options[key]]
+        found = [
+            part
+            if part.startswith("sample:")
+            else str(_confined(part, image, search, f"{name} {key}="))
+            for part in parts
+        ]
+        options[key] = (param.files or "").join(found)
+    return format_spec(name, options)
 
 
 def _find_input(recorded: Any, want: str | None, image: Path, what: str) -> Path:
@@ -176,12 +231,17 @@ def _rerender_sample(
     if "seed" not in provenance:
         raise ArtkitError(f"{image}: its provenance has no seed (a contact sheet or a walk?)")
     if provenance.get("model_spec"):
-        source = str(provenance["model_spec"])
+        # a registered model's spec, never a file path (those are found by sha256 only)
+        source = trusted_spec(provenance["model_spec"], "models", image, finder.search)
+        try:
+            model, _ = open_model(source, device, spec_only=True)
+        except UsageError as exc:
+            raise ArtkitError(f"{image}: its provenance has a bad model_spec: {exc}") from None
         shown = source
     else:
         path = finder.find(provenance, image)
-        source, shown = str(path), str(path)
-    model, _ = open_model(source, device)
+        model, _ = open_model(str(path), device)
+        shown = str(path)
     model.eval()
     model.require("sample")
     prec = _precision(provenance, device, precision, image)
@@ -298,8 +358,15 @@ def reproduce(
     else:
         raise ArtkitError(f"{path}: made by {command!r}, which reproduce does not re-render")
     steps = prov.get("post") or []
+    if not isinstance(steps, list) or len(steps) > 100:
+        raise ArtkitError(f"{path}: its provenance has a bad post chain")
     if steps:
-        picture = run_chain(picture, build_chain(list(steps)), str(path))
+        safe = [trusted_spec(step, "postprocessors", path, finder.search) for step in steps]
+        try:
+            chain = build_chain(safe)
+        except UsageError as exc:  # someone else's file: this image fails, not the batch
+            raise ArtkitError(f"{path}: its provenance has a bad post step: {exc}") from None
+        picture = run_chain(picture, chain, str(path))
     picture = _encode_like(picture, path, prov)
     original = load_image(path)
     max_diff, fraction = compare_pixels(original, picture)

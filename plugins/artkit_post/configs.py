@@ -38,8 +38,9 @@ Anchor = Literal[
 MAX_SIDE = 65535
 
 
-def _help(text: str, default: Any = None, **kw: Any) -> Any:
-    return field(default=default, metadata={"help": text}, **kw)
+def _help(text: str, default: Any = None, *, files: str | None = None, **kw: Any) -> Any:
+    metadata = {"help": text} | ({"files": files} if files is not None else {})
+    return field(default=default, metadata=metadata, **kw)
 
 
 @functools.cache
@@ -400,6 +401,7 @@ class PaletteConfig(StepConfig):
     file: str = _help(
         "fixed palette: an image (its colours), a .gpl GIMP palette, or a .txt/.hex list of #rrggbb",
         "",
+        files="",
     )
     dither: Literal["none", "floyd", "ordered"] = _help(
         "none, floyd (Floyd-Steinberg error diffusion) or ordered (8x8 Bayer)", "none"

@@ -44,8 +44,9 @@ def default_style_weight(extractor: Any) -> float:
 EXTRACTOR_NAMES = ("auto", "vgg19", "vgg16", "random-multiscale")
 
 
-def _opt(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _opt(default: Any, help: str, *, files: str | None = None) -> Any:
+    metadata = {"help": help} | ({"files": files} if files is not None else {})
+    return field(default=default, metadata=metadata)
 
 
 def _require(ok: bool, owner: str, name: str, value: Any, allowed: str) -> None:
@@ -73,6 +74,7 @@ class FastStyleConfig:
     style: str = _opt(
         "",
         "style image path(s), '|'-separated for a blend; 'sample:NAME' for a bundled photo",
+        files="|",
     )
     resolution: int = _opt(256, "training crop side in pixels, 16 to 2048 (multiple of 4)")
     channels: int = _opt(3, "image channels (3, RGB)")
