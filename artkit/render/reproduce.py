@@ -169,13 +169,12 @@ def _find_input(recorded: Any, want: str | None, image: Path, what: str) -> Path
         raise ArtkitError(f"{image}: its provenance names no {what} image")
     if recorded.startswith("sample:"):  # a bundled photo (artkit[samples])
         return Path(recorded)
-    for path in (Path(recorded), image.parent / recorded):
-        if path.is_file() and path.resolve() != image.resolve():
-            if want:
-                from artkit.checkpoint import sha256_file
+    if not isinstance(want, str) or not want:  # without it any file could be read
+        raise ArtkitError(f"{image}: its provenance names no sha256 for its {what} image")
+    from artkit.checkpoint import sha256_file
 
-                if sha256_file(path) != want:
-                    continue
+    for path in (Path(recorded), image.parent / recorded):
+        if path.is_file() and path.resolve() != image.resolve() and sha256_file(path) == want:
             return path
     raise ArtkitError(f"{image}: cannot find its {what} image {recorded!r}")
 
