@@ -440,12 +440,20 @@ def _walk(i: int, table: Any, axes: dict[str, Axis], task: str) -> WalkSpec:
     )
 
 
+#: a spec is a page of TOML; anything much larger is not one (and is not read whole)
+MAX_SPEC_BYTES = 1 << 20
+
+
 def load_spec(path: str | Path, *, out: Path | None = None) -> SeriesSpec:
     """Read and validate a series spec; every problem is a one-line UsageError."""
     path = Path(path)
     name = path.name
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            raise UsageError(f"{path}: larger than {MAX_SPEC_BYTES >> 20} MiB; not a series spec")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise UsageError(f"{path}: no such series spec") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -454,6 +462,8 @@ def load_spec(path: str | Path, *, out: Path | None = None) -> SeriesSpec:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{name}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or table
+        raise UsageError(f"{name}: nested too deeply to be a series spec") from None
     try:
         return parse_spec_dict(doc, base=path.resolve().parent, path=path, out=out)
     except UsageError as exc:
