@@ -8,6 +8,13 @@ an indexable collection of uint8 numpy arrays shaped ``(R, R, C)``.
 The core turns those into float tensors in [-1, 1], shuffles, batches and
 augments them (see :mod:`artkit.train`); a source only decodes or draws images.
 No torch here: sources may be listed, previewed and fingerprinted cheaply.
+
+A source that knows what its images show may also have ``class_labels()``: one
+non-negative integer class per image (an int64 array ``(N,)``), or None when it
+does not know them this time (``shapes``: the kind of the biggest shape; ``idx``:
+a label file). Optional, so not part of the protocol; read it with
+:func:`class_labels`. ``label(i)``, where present, is something else: a name for
+image ``i`` in messages.
 """
 
 from __future__ import annotations
@@ -34,6 +41,25 @@ class ImageSource(Protocol):
     def fingerprint(self) -> str:
         """A short hex digest that changes whenever the images would change (files, params, seed)."""
         ...
+
+
+def class_labels(source: Any) -> Any:
+    """The source's ``class_labels()`` checked (one int64 class >= 0 per image), or None."""
+    get = getattr(source, "class_labels", None)
+    labels = get() if callable(get) else None
+    if labels is None:
+        return None
+    import numpy as np
+
+    labels = np.asarray(labels)
+    if labels.shape != (len(source),) or labels.dtype.kind not in "iu" or (labels < 0).any():
+        from artkit.errors import ArtkitError
+
+        raise ArtkitError(
+            f"{type(source).__name__}.class_labels() gives {labels.dtype} {labels.shape}, "
+            f"not one class >= 0 per image ({len(source)})"
+        )
+    return labels.astype(np.int64, copy=False)
 
 
 def describe(source: ImageSource) -> dict[str, Any]:

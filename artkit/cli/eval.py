@@ -208,7 +208,8 @@ def eval_command(
         str,
         typer.Option(
             help="Feature extractor: auto (FID Inception with its weights, else random-conv), "
-            "inception, vgg16, random-conv, checkpoint:path=RUN (see artkit list extractors)."
+            "inception, vgg16, random-conv, checkpoint:path=RUN, classifier:data=shapes "
+            "(trained on the data's own labels; see artkit list extractors)."
         ),
     ] = "auto",
     weights: Annotated[

@@ -270,6 +270,13 @@ class IdxConfig:
     invert: bool = field(
         default=False, metadata={"help": "negate the pixels (MNIST becomes black on white)"}
     )
+    labels: str = field(
+        default="",
+        metadata={
+            "help": "IDX label file(s) for the images (default: the *-labels-idx1-ubyte "
+            "beside each image file, when there is one)"
+        },
+    )
 
     def __post_init__(self) -> None:
         owner = "idx dataset"
@@ -283,6 +290,8 @@ class IdxConfig:
         if self.fit not in FIT_MODES:
             raise UsageError(f"{owner}: fit={self.fit!r} is not one of: {', '.join(FIT_MODES)}")
         _check_bool(owner, "invert", self.invert)
+        if not isinstance(self.labels, str):
+            raise UsageError(f"{owner}: labels= must name IDX label files")
 
 
 @dataclass

@@ -17,6 +17,13 @@ black) and resizes with ``resample`` -- in numpy, as two small matrix products
 whose weights are Pillow's own filter for that resize (so the pixels match
 Pillow's to rounding), which turns 60,000 MNIST digits into 64x64 in about a
 second.
+
+Class labels (:meth:`IdxDataset.class_labels`, what the ``classifier`` evaluation
+features train on) come from IDX label files (``0x00000801``: N unsigned bytes):
+``labels=`` names them (a glob too), else each image file's MNIST-style sibling is
+looked for (``train-images-idx3-ubyte.gz`` -> ``train-labels-idx1-ubyte.gz``). They
+are read with the same bounds as images, only when asked for, and must number one
+per image; without them ``class_labels()`` is None and nothing else changes.
 """
 
 from __future__ import annotations
@@ -73,10 +80,11 @@ class IdxDataset:
         resample: str = "bilinear",
         fit: str = "crop",
         invert: bool = False,
+        labels: str = "",
     ):
         check_geometry(_OWNER, resolution, channels)
         self.config = IdxConfig(
-            path=path, count=count, resample=resample, fit=fit, invert=invert
+            path=path, count=count, resample=resample, fit=fit, invert=invert, labels=labels
         )  # validates
         self.resolution = resolution
         self.channels = channels
@@ -113,6 +121,9 @@ class IdxDataset:
         self._fingerprint = _fingerprint(self.files, self._spec())
         self._array: Any = None
         self._plan = self._make_plan()
+        #: the label files: given (``labels=``, read now so a wrong one fails here) or found
+        self.label_files = _find(labels) if labels else _labels_beside(self.files)
+        self._labels: Any = self._read_labels() if labels else None
 
     # -- conversion -------------------------------------------------------------
 
@@ -227,6 +238,24 @@ class IdxDataset:
                 return f"{os.path.basename(f)} #{i}"
             i -= size
         raise IndexError(index)
+
+    def class_labels(self) -> Any:
+        """Each image's class from the label files (int64 ``(N,)``), or None without them."""
+        if self._labels is None and self.label_files:
+            self._labels = self._read_labels()
+        return self._labels
+
+    def _read_labels(self) -> Any:
+        import numpy as np
+
+        parts = [read_idx_labels(f) for f in self.label_files]
+        labels = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if len(labels) != self.available:
+            names = ", ".join(os.path.basename(f) for f in self.label_files)
+            raise UsageError(
+                f"{_OWNER}: {names} hold {len(labels)} labels for {self.available} images"
+            )
+        return labels[: len(self.raw)].astype(np.int64)
 
     def summary(self) -> dict[str, Any]:
         """Extra facts for ``artkit data info``."""
@@ -363,6 +392,44 @@ def read_idx(path: str) -> Any:
         )
     c = dims[3] if ndim == 4 else 1
     return np.frombuffer(data, dtype=np.uint8, count=expected, offset=header).reshape(n, h, w, c)
+
+
+def read_idx_labels(path: str) -> Any:
+    """The labels of one IDX label file (``0x00000801``) as uint8 ``(N,)``; bad files are one-line errors."""
+    import numpy as np
+
+    data = _read_bytes(path)
+    if len(data) < 8 or data[:4] != b"\x00\x00\x08\x01":
+        raise UsageError(
+            f"{_OWNER}: {path!r} is not an IDX label file (it starts with 0x{data[:4].hex()}; "
+            f"label files start with 0x00000801)"
+        )
+    (n,) = struct.unpack_from(">I", data, 4)
+    if len(data) - 8 != n:
+        raise UsageError(
+            f"{_OWNER}: {path!r} promises {n} labels but holds {len(data) - 8} bytes of them"
+        )
+    return np.frombuffer(data, dtype=np.uint8, count=n, offset=8)
+
+
+def _labels_beside(files: list[str]) -> list[str]:
+    """Each image file's MNIST-style label file (``*-labels-idx1-ubyte``); [] unless all have one."""
+    found = []
+    for f in files:
+        head, name = os.path.split(f)
+        other = name.replace("images", "labels", 1).replace("idx3", "idx1").replace("idx4", "idx1")
+        if other == name:
+            return []
+        for candidate in (
+            other,
+            other.removesuffix(".gz") if other.endswith(".gz") else other + ".gz",
+        ):
+            if os.path.isfile(os.path.join(head, candidate)):
+                found.append(os.path.join(head, candidate))
+                break
+        else:
+            return []
+    return found
 
 
 def write_idx(path: str | os.PathLike[str], images: Any, *, compress: bool | None = None) -> Path:

@@ -9,6 +9,9 @@ or light ground. Shapes are drawn with ``PIL.ImageDraw`` at 4x the target size
 Picture ``i`` depends only on ``(seed, i)``, the parameters, the resolution and
 the channels, so any index can be drawn on its own (``ds[i]``) and always gives
 the same pixels: the offline, batteries-included dataset for demos and tests.
+Each picture also has a class, the kind of its first (biggest) shape -- one of
+eight, see :meth:`ShapesDataset.class_labels` -- which the ``classifier``
+evaluation features learn to tell apart (:mod:`artkit.eval.classifier`).
 ``channels=4`` draws opaque shapes on a transparent ground; ``channels=1`` is
 the greyscale rendering. Rendering 4096 pictures at 64x64 takes about a second.
 """
@@ -65,6 +68,9 @@ def _supersample(resolution: int) -> int:
 class ShapesDataset:
     """``count`` seeded abstract compositions as uint8 arrays ``(resolution, resolution, channels)``."""
 
+    #: what :meth:`class_labels` numbers: the shape kinds
+    class_names = tuple(name for name, _ in _KINDS)
+
     def __init__(
         self,
         *,
@@ -95,6 +101,7 @@ class ShapesDataset:
         self.skipped: list[tuple[str, str]] = []
         self._items: dict[int, Any] = {}
         self._array: Any = None
+        self._labels: Any = None
 
     # -- the ImageSource contract -----------------------------------------------
 
@@ -162,7 +169,27 @@ class ShapesDataset:
 
     def image(self, index: int) -> Image.Image:
         """Draw image ``index`` as a PIL image (mode L, RGB or RGBA)."""
-        i = self._index(index)
+        canvas, _ = self._compose(self._index(index), render=True)
+        assert canvas is not None
+        return canvas
+
+    def class_labels(self) -> Any:
+        """The class of every image: the kind of its first, biggest shape (int64 ``(N,)``).
+
+        Index ``k`` names ``class_names[k]``. Found by replaying each image's random
+        draws up to the first shape, without drawing: a quarter of a second for 4096.
+        """
+        if self._labels is None:
+            import numpy as np
+
+            ids = {name: k for k, name in enumerate(self.class_names)}
+            self._labels = np.array(
+                [ids[self._compose(i, render=False)[1]] for i in range(self.count)], np.int64
+            )
+        return self._labels
+
+    def _compose(self, i: int, *, render: bool) -> tuple[Image.Image | None, str]:
+        """(the picture or None, the kind of its first shape): one sequence of random draws."""
         rng = random.Random(f"artkit-shapes:{self.seed}:{i}")  # str seeds hash with sha512
         r = self.resolution
         size = r * _supersample(r)
@@ -170,13 +197,17 @@ class ShapesDataset:
         if tone == "random":
             tone = rng.choice(("dark", "light"))
         ground, colours = _palette(rng, tone)
-        if self.channels == 4:
-            canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-        else:
-            canvas = Image.new("RGB", (size, size), ground)
-        draw = ImageDraw.Draw(canvas)
+        canvas: Image.Image | None = None
+        draw: Any = _NoDraw()
+        if render:
+            if self.channels == 4:
+                canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+            else:
+                canvas = Image.new("RGB", (size, size), ground)
+            draw = ImageDraw.Draw(canvas)
         n = rng.randint(self.min_shapes, self.max_shapes)
         previous = -1
+        kinds = []
         for k in range(n):
             choices = [j for j in range(len(colours)) if j != previous] or [0]
             previous = rng.choice(choices)
@@ -184,7 +215,10 @@ class ShapesDataset:
             fill = (*colour, 255) if self.channels == 4 else colour
             # the first shapes are the big ones: they set the composition
             scale = rng.uniform(0.28, 0.48) if k == 0 else rng.uniform(0.12, 0.34)
-            _draw_shape(draw, rng, size, scale * size, fill)
+            kinds.append(_draw_shape(draw, rng, size, scale * size, fill))
+            if canvas is None:  # only the label was asked for
+                return None, kinds[0]
+        assert canvas is not None
         if size != r:
             # A box reduction of the supersampled canvas is exact area coverage: smooth
             # edges without the ringing halos Lanczos leaves around hard flat shapes
@@ -192,7 +226,7 @@ class ShapesDataset:
             canvas = canvas.reduce(size // r)
         if self.channels == 1:
             canvas = canvas.convert("L")
-        return canvas
+        return canvas, kinds[0]
 
     def _index(self, index: int) -> int:
         i = operator.index(index)
@@ -205,6 +239,13 @@ class ShapesDataset:
             f"ShapesDataset(count={self.count}, seed={self.seed}, resolution={self.resolution}, "
             f"channels={self.channels})"
         )
+
+
+class _NoDraw:
+    """An ``ImageDraw`` stand-in that draws nothing: replays an image's random draws for its label."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
 
 
 def _hsv(h: float, s: float, v: float) -> tuple[int, int, int]:
@@ -261,8 +302,8 @@ def _rotate(points: list[tuple[float, float]], cx: float, cy: float, angle: floa
     return [(cx + x * c - y * s, cy + x * s + y * c) for x, y in points]
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, rng: random.Random, size: int, r: float, fill) -> None:
-    """One shape of radius about ``r`` somewhere on a ``size`` x ``size`` canvas."""
+def _draw_shape(draw: ImageDraw.ImageDraw, rng: random.Random, size: int, r: float, fill) -> str:
+    """One shape of radius about ``r`` somewhere on a ``size`` x ``size`` canvas; returns its kind."""
     cx = rng.uniform(0.15, 0.85) * size
     cy = rng.uniform(0.15, 0.85) * size
     angle = rng.uniform(0, math.pi)
@@ -317,3 +358,4 @@ def _draw_shape(draw: ImageDraw.ImageDraw, rng: random.Random, size: int, r: flo
         half = stroke / 2
         for x, y in (pts[0], pts[-1]):
             draw.ellipse((x - half, y - half, x + half, y + half), fill=fill)
+    return kind

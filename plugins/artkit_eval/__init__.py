@@ -2,7 +2,8 @@
 
 Registered like any plugin (entry point ``eval``); the networks live in
 :mod:`artkit.eval.features` and load only when used. ``vgg16`` (from artkit_style)
-works for evaluation too: its deepest style layer is average-pooled.
+works for evaluation too: its deepest style layer is average-pooled. ``classifier``
+trains its network on a labelled dataset the first time it is used (cached after).
 """
 
 from dataclasses import dataclass, field
@@ -16,6 +17,19 @@ class RandomConvConfig:
 
     seed: int = field(default=0, metadata={"help": "seed of the random filters"})
     width: int = field(default=32, metadata={"help": "channels of the first layer (x2 per layer)"})
+
+
+@dataclass
+class ClassifierFeaturesConfig:
+    """A small CNN trained (once, then cached) on a dataset's own labels."""
+
+    data: str = field(
+        metadata={"help": "labelled dataset spec: shapes, idx:path=... with its label file"}
+    )
+    steps: int = field(default=800, metadata={"help": "training steps (about 20 s on 2 CPU cores)"})
+    seed: int = field(
+        default=0, metadata={"help": "seed of the initial weights, split and batches"}
+    )
 
 
 @dataclass
@@ -47,6 +61,15 @@ def register_extractors(register):
         description="Random conv features for evaluation: no weights, comparable only with itself.",
         params=RandomConvConfig,
         family="embedding",
+    )
+    register(
+        "classifier",
+        "artkit.eval.classifier:build_classifier",
+        description="A small CNN trained on a labelled dataset (shapes, idx + labels), cached; comparable only with itself.",
+        params=ClassifierFeaturesConfig,
+        family="embedding",
+        # one shape a picture, so 150 steps (about 10 s) learn it well above chance
+        test_params={"data": "shapes:count=1024,min_shapes=1,max_shapes=1", "steps": 150},
     )
     register(
         "checkpoint",
