@@ -6,7 +6,7 @@ parameters come from the torch-free dataclasses in :mod:`artkit_gan.configs`.
 """
 
 from artkit import hookimpl
-from artkit_gan.configs import DCGANConfig, MLPGANConfig
+from artkit_gan.configs import DCGANConfig, FastGANConfig, MLPGANConfig
 
 
 @hookimpl
@@ -24,6 +24,18 @@ def register_models(register):
         description="Deep convolutional GAN (Radford 2015) at 32, 64 or 128 px; grey, RGB or RGBA.",
         params=DCGANConfig,
         test_config={"resolution": 32, "width": 0.125},
+        recipe="artkit_gan.recipes:dcgan_recipe",
+    )
+    register(
+        "fastgan",
+        "artkit_gan.torch_fastgan:build_fastgan",
+        description=(
+            "Lightweight GAN for few images (Liu 2021): skip-layer excitation, "
+            "self-supervised D; 32-128 px, quick on CPU."
+        ),
+        params=FastGANConfig,
+        test_config={"resolution": 32, "width": 0.125},
+        recipe="artkit_gan.recipes:fastgan_recipe",
     )
 
 

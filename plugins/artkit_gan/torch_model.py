@@ -1,8 +1,10 @@
 """The GAN model family: networks G, D and G_ema plus one training step for every loss.
 
 ``mlp-gan`` and ``dcgan`` share this class; they differ only in their networks
-(:mod:`artkit_gan.nn_networks`). The generic trainer (:mod:`artkit.train`) runs
-the loop, EMA, precision and checkpoints; this file says what one step is:
+(:mod:`artkit_gan.nn_networks`); ``fastgan`` (:mod:`artkit_gan.torch_fastgan`)
+adds a D loss term through :meth:`GAN.discriminate`. The generic trainer
+(:mod:`artkit.train`) runs the loop, EMA, precision and checkpoints; this file
+says what one step is:
 
 1. ``d_steps`` discriminator updates on real vs generated images (DiffAugment
    applied to both when ``--augment`` is set, R1 / WGAN-GP penalties on demand);
@@ -60,6 +62,17 @@ class GAN(LatentModel):
         return self.G_ema(z.to(self.device, torch.float32)).float()
 
     # -- training -----------------------------------------------------------------
+    def discriminate(
+        self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """D's logits for real and fake, plus extra D loss terms by name (none here).
+
+        The hook for a discriminator that learns more than real vs fake (FastGAN's
+        reconstruction): the terms join the D loss and are logged under their names.
+        """
+        real_logits, fake_logits = d_logits(D, real, fake, separate=self._d_has_batch_norm)
+        return real_logits, fake_logits, {}
+
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
         return adversarial_optimizers(options, self.G, self.D)
 
@@ -85,10 +98,8 @@ class GAN(LatentModel):
             with ctx.autocast():
                 with torch.no_grad():
                     fake = G(z)
-                real_logits, fake_logits = d_logits(
-                    D, aug(real_in), aug(fake), separate=self._d_has_batch_norm
-                )
-                d_loss = loss_fn.d_loss(real_logits, fake_logits)
+                real_logits, fake_logits, extra = self.discriminate(D, aug(real_in), aug(fake))
+                d_loss = loss_fn.d_loss(real_logits, fake_logits) + sum(extra.values())
             if needs_gp:
                 d_loss = d_loss + gradient_penalty(
                     lambda x: D(aug(x)), real, fake.float(), generator=ctx.generator
@@ -97,6 +108,7 @@ class GAN(LatentModel):
                 d_loss = d_loss + r1_penalty(real_logits, real_in, opts.r1)
             ctx.step_optimizer("D", d_loss)
         out["d_loss"] = d_loss.item()
+        out.update({k: v.item() for k, v in extra.items()})
         out["d_real"] = real_logits.detach().float().mean().item()
         out["d_fake"] = fake_logits.detach().float().mean().item()
 

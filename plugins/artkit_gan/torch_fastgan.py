@@ -1,0 +1,49 @@
+"""The ``fastgan`` model: the GAN step plus the discriminator's reconstruction of real images.
+
+Everything but the D loss is the GAN family's (:class:`artkit_gan.torch_model.GAN`):
+G_ema sampling, EMA, truncation, every ``--loss``, DiffAugment, R1 and WGAN-GP.
+The D loss gains ``recon_weight * L1(decoder(D's 8x8 features), real at 32x32)``
+on the real half of the batch; the target is the image D saw (augmented when
+``--augment`` is on), so the task stays consistent with D's input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from artkit_gan.configs import FastGANConfig
+from artkit_gan.nn_fastgan import RECON_SIDE, FastGANDiscriminator, FastGANGenerator
+from artkit_gan.torch_model import GAN
+
+
+class FastGAN(GAN):
+    #: FastGAN trains with the hinge loss (Liu et al. 2021)
+    default_loss: ClassVar[str] = "hinge"
+
+    def discriminate(
+        self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """One D call on real + fake; the reconstruction of the real half is an extra loss."""
+        weight = self.config.recon_weight
+        if not weight:
+            return super().discriminate(D, real, fake)
+        n = real.shape[0]
+        logits, recon = D(torch.cat([real, fake]), reconstruct=n)
+        target = F.interpolate(real.detach(), size=RECON_SIDE, mode="area")
+        loss = weight * F.l1_loss(recon.float(), target.float())
+        return logits[:n], logits[n:], {"recon_loss": loss}
+
+
+def build_fastgan(**options: Any) -> FastGAN:
+    cfg = FastGANConfig(**options)
+    return FastGAN(
+        cfg,
+        FastGANGenerator(cfg),
+        FastGANDiscriminator(cfg),
+        FastGANGenerator(cfg),
+        registry_name="fastgan",
+    )

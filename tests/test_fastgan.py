@@ -1,0 +1,131 @@
+"""The ``fastgan`` model: its networks' shapes, its config checks, and a short real training run.
+
+The registry-wide checks (``tests/test_conformance.py``) already cover sampling,
+determinism, checkpoint round trips and a two-step train; these tests pin what is
+FastGAN's own: skip-layer excitation at every size, the discriminator's decoder,
+the reconstruction loss in the logged metrics, and that a few dozen steps on
+shapes give usable, reloadable samples.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import artkit
+from artkit.checkpoint import build_model, load_model
+from artkit.errors import UsageError
+from artkit_gan.configs import FastGANConfig
+from tests.helpers import metrics
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Two busy-waiting intra-op threads on a shared 2-core box are far slower than one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(
+    ("resolution", "channels", "gates"),
+    [(32, 1, ["32"]), (32, 3, ["32"]), (64, 3, ["32", "64"]), (128, 4, ["32", "64", "128"])],
+)
+def test_networks_have_the_right_shapes(resolution, channels, gates):
+    torch.manual_seed(0)
+    model = build_model(
+        "fastgan", {"resolution": resolution, "channels": channels, "width": 0.125, "z_dim": 16}
+    )
+    assert sorted(model.G.sle) == sorted(gates)  # side s gates side 8 s
+    images = model.G(torch.randn(3, 16))
+    assert images.shape == (3, channels, resolution, resolution)
+    assert images.abs().max() <= 1
+    logits = model.D(images)
+    assert logits.shape == (3,)
+    logits, recon = model.D(images, reconstruct=2)  # the decoder sees the first two only
+    assert logits.shape == (3,) and recon.shape == (2, channels, 32, 32)
+    assert recon.abs().max() <= 1
+    # the logit conv is D's last conv: the `checkpoint:` feature extractor hooks that one
+    convs = [m for m in model.D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs[-1].out_channels == 1 and convs[-1].kernel_size == (4, 4)
+
+
+def test_recon_weight_zero_builds_no_decoder():
+    model = build_model("fastgan", {"width": 0.125, "recon_weight": 0})
+    assert model.D.decoder is None
+    assert not any(k.startswith("D.decoder") for k in model.state_dict())
+    with pytest.raises(ValueError, match="no decoder"):
+        model.D(torch.zeros(1, 3, 32, 32), reconstruct=1)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"resolution": 48},
+        {"channels": 2},
+        {"width": 0},
+        {"width": float("nan")},
+        {"z_dim": 0},
+        {"recon_weight": -1.0},
+    ],
+)
+def test_config_refuses_bad_values_in_one_line(bad):
+    (name,) = bad
+    with pytest.raises(UsageError, match=name) as info:
+        FastGANConfig(**bad)
+    assert "\n" not in str(info.value)
+
+
+def test_a_short_run_trains_and_reloads(tmp_path):
+    run = tmp_path / "run"
+    trained = artkit.train(
+        "fastgan:resolution=32,width=0.125",
+        "shapes:count=64",
+        steps=30,
+        batch_size=16,
+        log_every=5,
+        sample_every=0,
+        out=run,
+        device="cpu",
+        precision="fp32",
+        seed=0,
+    )
+    assert (trained.step, trained.reason) == (30, "done")
+    rows = metrics(run)
+    assert all({"d_loss", "g_loss", "recon_loss"} <= set(r) for r in rows if "d_loss" in r)
+    recon = [r["recon_loss"] for r in rows if "recon_loss" in r]
+    assert recon[-1] < recon[0]  # D learns to describe the real images
+
+    net = load_model(trained.weights).eval()
+    assert net.config.width == 0.125 and type(net).default_loss == "hinge"
+    z = net.latents_for_seeds(list(range(8)))
+    images = net.generate(z)
+    assert torch.isfinite(images).all() and images.abs().max() <= 1
+    assert images.std() > 0.05 and (images[0] - images[1]).abs().max() > 0.01
+
+    again = artkit.load(run, device="cpu", precision="fp32")
+    assert torch.equal(again.net.generate(z), images)
+    first, second = again.sample([3, 5]), again.sample([3, 5])
+    assert [im.tobytes() for im in first] == [im.tobytes() for im in second]
+
+
+def test_reconstruction_trains_alongside_penalties_and_augment(tmp_path):
+    """R1 differentiates D's real logits and WGAN-GP calls D alone; both beside the decoder."""
+    trained = artkit.train(
+        "fastgan:resolution=32,width=0.125,channels=1",
+        "shapes:count=8",
+        steps=2,
+        batch_size=4,
+        loss="wgan-gp",
+        r1=0.5,
+        augment="color,translation,cutout",
+        log_every=1,
+        sample_every=0,
+        out=tmp_path / "run",
+        device="cpu",
+        precision="fp32",
+        seed=0,
+    )
+    assert trained.reason == "done"
+    assert all(torch.isfinite(torch.tensor(r["recon_loss"])) for r in metrics(trained.path))
