@@ -198,7 +198,23 @@ def run_training(
         .get(dname)
         .create(doptions, resolution=cfg.resolution, channels=cfg.channels)
     )
-    if os.environ.get("RANK", "0") == "0":  # one line per run, not per torchrun process
+    run_config: dict[str, Any] = {"data": data_spec}
+    main = os.environ.get("RANK", "0") == "0"  # one line per run, not per torchrun process
+    if resume is None:
+        from artkit.train.recipe import plan
+
+        entry = get_registry("models").get(model_name)
+        recipe = plan(entry, model_options, options_dict, images=len(source), device=device)
+        if recipe is not None:
+            if main:
+                say(recipe.line())
+            run_config["recipe"] = recipe.to_json()
+            options = TrainOptions.from_json({**options.to_json(), **recipe.options})
+            if recipe.model_options:
+                model_options = {**model_options, **recipe.model_options}
+                seed_everything(options.seed)
+                net = build_model(model_name, model_options)
+    if main:
         say(
             f"training {model_name} on {dname} ({len(source)} images, {cfg.resolution}px, {cfg.channels} ch) -> {out}"
         )
@@ -207,7 +223,7 @@ def run_training(
         source,
         options,
         out,
-        run_config={"data": data_spec},
+        run_config=run_config,
         resume=resume is not None,
         quiet=quiet,
         loss=loss_obj,

@@ -37,22 +37,14 @@ def attach(app: typer.Typer) -> None:
         run = out / "run"
         if weights_file(run).exists():
             raise UsageError(f"{out} already holds a demo; remove it or choose another --out")
-        # In a few CPU minutes, more steps beat more capacity: a quarter-width DCGAN
-        # gets ~4x the steps (measured: 1,389 steps in 90 s). Adam betas (0, 0.99) with
-        # the discriminator at twice G's rate (TTUR) halved the demo's FD against shapes
-        # (4.30 -> 2.02, precision 0.72 -> 0.89, recall 0.45 -> 0.47; 2.6 min each on 2
-        # cores); width 0.5 (404 steps: FD 7.3) and batch 32 (FD 4.2) did not help.
-        width = "0.25"
+        # The GAN recipe picks width, batch, rates and loss for the budget on this
+        # machine (artkit_gan.recipes: a quarter-width DCGAN on 2 CPU cores) and
+        # prints them in one line; the run's config.json keeps them.
         code = run_training(
-            f"dcgan:resolution={resolution},width={width}",
+            f"dcgan:resolution={resolution}",
             "shapes:count=8192",
             {
                 "max_time": minutes - 0.4,  # the rest: series, sheet, walk and the score
-                "batch_size": 64,
-                "lr": 2e-4,
-                "lr_d": 4e-4,
-                "betas": (0.0, 0.99),
-                "loss": "hinge",
                 "sample_every": 0,
                 "log_every": 100,
             },

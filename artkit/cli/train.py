@@ -40,7 +40,20 @@ def attach(app: typer.Typer) -> None:
         ] = None,
         max_time: Annotated[
             float | None,
-            typer.Option(help="Stop after this many minutes (wall clock).", rich_help_panel=_STOP),
+            typer.Option(
+                help="Stop after this many minutes (wall clock). Width, batch size, learning "
+                "rates and augmentation you do not give are then picked for the budget "
+                "(the recipe line says what; --no-recipe keeps the plain defaults).",
+                rich_help_panel=_STOP,
+            ),
+        ] = None,
+        recipe: Annotated[
+            bool | None,
+            typer.Option(
+                "--recipe/--no-recipe",
+                help="With --max-time: pick what is not given for the budget. (default: on)",
+                rich_help_panel=_STOP,
+            ),
         ] = None,
         batch_size: Annotated[
             int | None,
@@ -205,7 +218,7 @@ def attach(app: typer.Typer) -> None:
         eval_features: Annotated[
             str | None,
             typer.Option(
-                help="Features for evaluation, as for artkit eval: auto, inception, vgg16, random-conv, checkpoint:path=RUN. (default: auto)",
+                help="Features for evaluation, as for artkit eval: auto, inception, vgg16, random-conv, checkpoint:path=RUN, classifier:data=SPEC. (default: auto)",
                 rich_help_panel=_RUN,
             ),
         ] = None,
@@ -214,7 +227,7 @@ def attach(app: typer.Typer) -> None:
         given = {
             k: v
             for k, v in dict(
-                steps=steps, epochs=epochs, max_time=max_time, batch_size=batch_size, lr=lr, lr_d=lr_d,
+                steps=steps, epochs=epochs, max_time=max_time, recipe=recipe, batch_size=batch_size, lr=lr, lr_d=lr_d,
                 optimizer=optimizer, d_steps=d_steps, loss=loss, r1=r1, augment=augment, ema=ema, data_augment=data_augment,
                 ema_decay=ema_decay, ema_kimg=ema_kimg, compile=compile, channels_last=channels_last,
                 checkpoint_every=checkpoint_every, sample_every=sample_every, log_every=log_every,

@@ -15,6 +15,8 @@ class TrainOptions:
     steps: int | None = None
     epochs: int | None = None
     max_time: float | None = None  # minutes of wall-clock time
+    # with max_time: let the model's recipe pick what is not given (artkit.train.recipe)
+    recipe: bool = True
     # what to optimise
     batch_size: int = 64
     lr: float = 2e-4

@@ -1,0 +1,95 @@
+"""Budget-aware recipes: what to train with when all you say is how long.
+
+``artkit train MODEL --data D --max-time 3`` with no width, batch size or learning
+rate: the model family's recipe (registered with the model as ``recipe=``) picks
+them from the budget, the dataset's size and this machine, and says so in one line
+that also goes into the run's ``config.json``. Anything given on the command line
+wins over the recipe; ``--no-recipe`` turns it off.
+
+A recipe is a function ``recipe(*, model, model_options, given, minutes, images,
+machine) -> Recipe``: ``model_options`` are the user's, ``given`` the names of the
+training options (and model options) set explicitly, which a recipe must not change.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where training runs: the device type and the CPU threads torch uses."""
+
+    device: str  # "cpu", "cuda", "mps", ...
+    threads: int
+
+    @classmethod
+    def detect(cls, device: str = "auto") -> Machine:
+        import torch
+
+        from artkit.device import resolve_device
+
+        return cls(resolve_device(device).type, torch.get_num_threads() or os.cpu_count() or 1)
+
+    def __str__(self) -> str:
+        if self.device == "cpu":
+            return f"cpu, {self.threads} thread{'s' if self.threads != 1 else ''}"
+        return self.device
+
+
+@dataclass
+class Recipe:
+    """The choices a recipe made and why; ``line()`` is what ``artkit train`` prints."""
+
+    model_options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    why: str = ""  # what the choice was based on, e.g. "3.0 min, 8192 images, cpu, 2 threads"
+    estimated_steps: int | None = None
+
+    def line(self) -> str:
+        chosen = {**self.model_options, **self.options}
+        parts = ", ".join(f"{k.replace('_', '-')} {_show(v)}" for k, v in chosen.items())
+        steps = f"; about {self.estimated_steps:,} steps" if self.estimated_steps else ""
+        return f"recipe ({self.why}): {parts or 'the defaults'}{steps}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model_options": self.model_options,
+            "options": self.options,
+            "why": self.why,
+            "estimated_steps": self.estimated_steps,
+        }
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "/".join(_show(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) if value != "" else "none"
+
+
+def plan(
+    entry: Any,
+    model_options: dict[str, Any],
+    given: dict[str, Any],
+    *,
+    images: int,
+    device: str,
+) -> Recipe | None:
+    """The recipe for a run, or None (no ``max_time``, ``recipe=False``, or none registered)."""
+    minutes = given.get("max_time")
+    recipe = entry.extra_callable("recipe")
+    if not minutes or given.get("recipe") is False or recipe is None:
+        return None
+    explicit = frozenset(given) | frozenset(model_options)
+    return recipe(
+        model=entry.name,
+        model_options=dict(model_options),
+        given=explicit,
+        minutes=float(minutes),
+        images=images,
+        machine=Machine.detect(device),
+    )

@@ -1,0 +1,90 @@
+"""Budget-aware recipes: ``--max-time`` alone picks width, batch, rates and augmentation.
+
+The GAN recipe times real steps of each candidate width on this machine and takes the
+widest that still buys ``MIN_STEPS`` steps; what the user gives is never changed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from artkit.testing import run_cli
+from artkit.train.recipe import Machine
+
+CPU = Machine("cpu", 1)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def recipe(**kw):
+    from artkit_gan.recipes import gan_recipe
+
+    args = dict(model="dcgan", model_options={"resolution": 32}, given=frozenset(),
+                minutes=3.0, images=8192, machine=CPU, widths=(0.125, 0.25))  # fmt: skip
+    return gan_recipe(**{**args, **kw})
+
+
+def test_the_budget_picks_the_width():
+    short = recipe(minutes=0.01)  # a few steps at any width: the narrowest is the best bet
+    assert short.model_options == {"width": 0.125}
+    assert short.estimated_steps is not None and short.estimated_steps < 2500
+    long = recipe(minutes=10_000)  # every width gets its steps: the widest
+    assert long.model_options == {"width": 0.25}
+    assert long.estimated_steps > 2500
+    assert "steps/s measured at width 0.25" in long.line()
+
+
+def test_what_the_user_gives_is_kept():
+    given = recipe(given=frozenset({"width", "lr", "batch_size", "augment"}))
+    assert given.model_options == {} and given.estimated_steps is None
+    assert {"lr", "lr_d", "batch_size", "augment"}.isdisjoint(given.options)
+    assert given.options == {"betas": (0.0, 0.99), "loss": "hinge"}
+
+
+def test_small_datasets_get_diffaugment():
+    assert recipe(images=500, given=frozenset({"width"})).options["augment"] == (
+        "color,translation,cutout"
+    )
+    assert recipe(images=50_000, given=frozenset({"width"})).options["augment"] == ""
+
+
+def test_train_prints_and_stores_the_recipe(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli(["--device", "cpu", "train", "dcgan:resolution=32", "--data",
+                      "shapes:count=256", "--max-time", "0.02", "--batch-size", "16",
+                      "--sample-every", "0", "-o", str(run)])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("recipe ("))
+    assert "256 images, cpu" in line and "augment color,translation,cutout" in line
+    config = json.loads((run / "config.json").read_text())
+    assert config["model_config"]["width"] == config["recipe"]["model_options"]["width"]
+    assert config["options"]["batch_size"] == 16  # given: kept
+    assert config["options"]["loss"] == "hinge" and config["options"]["lr_d"] == 4e-4
+    assert config["options"]["augment"] == "color,translation,cutout"
+    # resuming continues the same run: nothing is planned again
+    resumed = run_cli(["--device", "cpu", "train", "--resume", str(run), "--max-time", "0.02"])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "recipe (" not in resumed.stderr
+    again = json.loads((run / "config.json").read_text())
+    assert again["model_config"] == config["model_config"]
+
+
+def test_no_recipe_keeps_the_plain_defaults(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli(["--device", "cpu", "train", "dcgan:resolution=32,width=0.125", "--data",
+                      "shapes:count=64", "--max-time", "0.01", "--no-recipe",
+                      "--sample-every", "0", "-o", str(run)])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    config = json.loads((run / "config.json").read_text())
+    assert "recipe" not in config and "recipe (" not in result.stderr
+    assert config["options"]["loss"] == "bce" and config["options"]["betas"] == [0.5, 0.999]
