@@ -328,6 +328,12 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu") -> ArtModel:
 def load_state_checked(model: ArtModel, tensors: dict[str, torch.Tensor], *, source: str) -> None:
     """``load_state_dict`` with a one-line error naming the first mismatching keys."""
     expected = model.state_dict()
+    optional = tuple(getattr(model, "optional_state", ()))
+    if optional:  # written before those buffers existed: keep the model's own values
+        tensors = {
+            **{k: v for k, v in expected.items() if k.startswith(optional) and k not in tensors},
+            **tensors,
+        }
     missing = [k for k in expected if k not in tensors]
     unexpected = [k for k in tensors if k not in expected]
     wrong = [

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Iterator
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
@@ -206,6 +207,9 @@ class ArtModel(nn.Module):
     trained_networks: ClassVar[tuple[str, ...]] = ()
     #: share of the data the trainer holds out for :meth:`evaluate` (0: no held-out split)
     holdout_fraction: ClassVar[float] = 0.0
+    #: prefixes of state (buffers added in a later version) that a checkpoint may lack;
+    #: such a file loads with this model's initial values for them
+    optional_state: ClassVar[tuple[str, ...]] = ()
     #: the learning rate ``artkit train`` uses without ``--lr`` (GANs 2e-4, VAEs and style nets 1e-3)
     default_lr: ClassVar[float] = 2e-4
     #: the registered loss ``artkit train`` uses without ``--loss`` ("" for none)
@@ -230,6 +234,15 @@ class ArtModel(nn.Module):
     ) -> Any:
         """Choose how inference runs on ``device`` (precision, compile...); a no-op by default."""
         return None
+
+    def after_training(self, images: Iterator[Tensor], ctx: StepContext) -> None:
+        """Once after the last step, before the final checkpoint: fit what needs the trained
+        networks (a VAE's latent prior); a no-op by default.
+
+        ``images``: the training split once, in a seeded random order, as batches
+        in [-1, 1]; take as many as needed. Whatever this sets must live in
+        tensors the checkpoint saves (registered buffers).
+        """
 
     # -- capabilities ---------------------------------------------------------
     def capabilities(self) -> list[str]:

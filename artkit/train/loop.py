@@ -280,6 +280,13 @@ class Trainer:
         hold, train = order[:count].sort().values, order[count:].sort().values
         return data[train.to(data.device)], data[hold.to(data.device)]
 
+    def _training_images(self) -> Iterator[torch.Tensor]:
+        """The training split once, in a seeded order, as [-1, 1] batches (for ``after_training``)."""
+        images = self.batches.images
+        g = torch.Generator().manual_seed(self.options.seed + 7)
+        for idx in torch.randperm(len(images), generator=g).split(self.options.batch_size):
+            yield from_uint8(images.index_select(0, idx.to(images.device)))
+
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """The model's ``evaluate(batch)`` averaged over the held-out split (``val_`` prefix)."""
@@ -607,6 +614,7 @@ class Trainer:
                         self.save_checkpoint()
         finally:
             progress.close()
+        self.model.after_training(self._training_images(), self.ctx)
         self.save_checkpoint()
         self.write_samples()
         seconds = time.perf_counter() - t0

@@ -9,7 +9,7 @@ Every config validates itself in ``__post_init__`` and raises a one-line
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from artkit.config_checks import IMAGE_CHANNELS, int_in, number_in, option, require
 
@@ -31,6 +31,12 @@ class VAEConfig:
     beta: float = option(1.0, "weight on the KL term (beta-VAE, Higgins et al. 2017)")
     kl_warmup: int = option(0, "raise the KL weight linearly from 0 to beta over this many steps")
     free_bits: float = option(0.0, "KL floor in nats per latent dimension (0 = off)")
+    prior: Literal["gmm", "normal"] = option(
+        "gmm", "what sample draws from: gmm fitted to the training codes after training, or N(0, I)"
+    )
+    prior_components: int = option(
+        10, "Gaussians in the gmm prior (1 = one full-covariance Gaussian)"
+    )
 
     def __post_init__(self) -> None:
         o = self.owner
@@ -46,6 +52,9 @@ class VAEConfig:
         require(ok, o, "kl_warmup", self.kl_warmup, "a number of steps >= 0 (0 = off)")
         ok = number_in(self.free_bits, 0)
         require(ok, o, "free_bits", self.free_bits, "a number of nats >= 0 (0 = off)")
+        require(self.prior in ("gmm", "normal"), o, "prior", self.prior, "gmm or normal")
+        ok = int_in(self.prior_components, 1, 256)
+        require(ok, o, "prior_components", self.prior_components, "an integer from 1 to 256")
 
 
 @dataclass

@@ -16,6 +16,11 @@ checkpoints and the held-out evaluation; this file says what one step is:
 The decoder is called ``G`` because decoding is generation: ``sample``,
 ``latents_for_seeds`` and ``generate`` behave exactly like the GAN's, so
 ``artkit sample`` and ``artkit interpolate`` work on VAE checkpoints unchanged.
+With ``prior=gmm`` (the default) the latents come from a Gaussian mixture fitted
+to the training set's posterior means once training ends (:mod:`artkit_vae.nn_prior`),
+not from N(0, I), whose draws often decode to blurry blobs; the mixture lives in
+buffers (``prior_*``) that the checkpoint saves, and a model whose mixture was
+never fitted (``prior_fitted`` = 0) samples from N(0, I).
 Inference always runs the networks in eval mode (BatchNorm running statistics),
 so an image's latent and a latent's image never depend on the rest of the batch.
 """
@@ -23,7 +28,7 @@ so an image's latent and a latent's image never depend on the rest of the batch.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -34,6 +39,10 @@ from artkit.model import LatentModel, StepContext
 from artkit_vae.configs import BetaVAEConfig, VAEConfig
 from artkit_vae.nn_losses import MSELoss
 from artkit_vae.nn_networks import VAEDecoder, VAEEncoder
+from artkit_vae.nn_prior import fit_gmm, sample_gmm
+
+#: how many training images the prior is fitted to (their posterior means)
+PRIOR_FIT_IMAGES = 10_000
 
 
 @contextlib.contextmanager
@@ -66,19 +75,67 @@ class VAE(LatentModel):
     default_reconstruction_loss: ClassVar[str] = "mse"
     default_loss: ClassVar[str] = "mse"
     default_lr: ClassVar[float] = 1e-3
+    #: checkpoints from before the learned prior lack these: they sample from N(0, I)
+    optional_state: ClassVar[tuple[str, ...]] = ("prior_",)
 
     def __init__(self, config: Any, E: nn.Module, G: nn.Module, *, registry_name: str):
         super().__init__(config, registry_name=registry_name)
         self.E, self.G = E, G
         # The loss the last training step used, so held-out metrics are in its units.
         self._recon_loss: Any = None
+        # The latent prior's mixture, always present (strict checkpoint loading wants
+        # the same tensors in every checkpoint of a config): K = 0 for prior=normal.
+        k = config.prior_components if config.prior == "gmm" else 0
+        d = config.z_dim
+        self.register_buffer("prior_fitted", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("prior_weights", torch.zeros(k))
+        self.register_buffer("prior_means", torch.zeros(k, d))
+        self.register_buffer("prior_chol", torch.eye(d).repeat(k, 1, 1))
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         c = self.config
         return (c.channels, c.resolution, c.resolution)
 
-    # -- inference (latents, latents_for_seeds and sample come from LatentModel) ------
+    # -- inference (latents_for_seeds and sample come from LatentModel) ------------
+    def latents(
+        self, n: int, generator: torch.Generator | None = None, truncation: float = 1.0
+    ) -> torch.Tensor:
+        """``n`` latents from the fitted mixture (N(0, I) without one), ``truncation`` the temperature."""
+        if not bool(self.prior_fitted):
+            return super().latents(n, generator, truncation)
+        return sample_gmm(
+            self.prior_weights, self.prior_means, self.prior_chol, n, generator, truncation
+        )
+
+    @torch.no_grad()
+    def fit_prior(
+        self, images: Iterable[torch.Tensor], seed: int = 0, limit: int = PRIOR_FIT_IMAGES
+    ) -> None:
+        """Fit the mixture prior to the posterior means of up to ``limit`` of ``images`` (batches).
+
+        Fewer images than components fit fewer components; the rest keep weight 0.
+        """
+        if self.config.prior != "gmm":
+            return
+        codes, count = [], 0
+        for batch in images:
+            codes.append(self.encode(batch[: limit - count])[0].cpu())
+            count += len(codes[-1])
+            if count >= limit:
+                break
+        z = torch.cat(codes)
+        weights, means, chol = fit_gmm(z, min(len(self.prior_weights), len(z)), seed)
+        k = len(weights)
+        self.prior_weights.zero_()[:k] = weights
+        self.prior_means.zero_()[:k] = means
+        self.prior_chol[:k] = chol
+        self.prior_fitted.fill_(True)
+
+    def after_training(self, images: Iterator[torch.Tensor], ctx: StepContext) -> None:
+        """Fit the latent prior to the trained encoder's codes (``prior=gmm``)."""
+        self.fit_prior(images, seed=ctx.options.seed)
+
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images ``(N, C, H, W)`` in [-1, 1] -> posterior ``(mean, logvar)``, float32 ``(N, z_dim)``."""
