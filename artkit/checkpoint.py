@@ -294,9 +294,13 @@ def build_model(name: str, config: dict[str, Any] | None = None) -> ArtModel:
     """Build a fresh model from the registry by name and config options."""
     from artkit.plugins import get_registry
 
-    entry = get_registry("models").get(name)
+    registry = get_registry("models")
+    entry = registry.get(name)
     model = entry.create(config or {})
-    model.registry_name = name
+    # A name two plugins register is recorded qualified (gan.dcgan), so the checkpoint
+    # loads the same model whatever ARTKIT_PREFER says later.
+    contested = any(e.name == entry.name for e, _ in registry.shadowed())
+    model.registry_name = entry.qualified if contested else name
     return model
 
 

@@ -34,6 +34,27 @@ def describe_os_error(exc: OSError) -> str:
     return what
 
 
+def describe_exception(exc: BaseException, skip: tuple[str, ...] = ()) -> str:
+    """``ErrorType: message (file.py:12)`` in one line; the place is the deepest frame
+    outside Python's import machinery and the ``skip`` files, i.e. the plugin's line."""
+    import traceback
+    from pathlib import Path
+
+    text = " ".join(str(exc).split()) or "(no message)"
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith("<")
+        and "importlib" not in Path(f.filename).parts
+        and f.filename not in skip
+    ]
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        where = f" ({Path(exc.filename).name}:{exc.lineno})"
+    else:
+        where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {text}{where}"
+
+
 class ArtkitError(Exception):
     """A failure explained in one line; exit code 1."""
 

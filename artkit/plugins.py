@@ -10,12 +10,18 @@ Environment:
 - ``ARTKIT_LOAD_PLUGINS=a,b``     load only these plugins (by name)
 - ``ARTKIT_DISABLE_PLUGINS=a,b``  block these plugins (shown as blocked)
 - ``ARTKIT_PLUGINS_DIR=dir[:dir]`` also load every ``*.py`` file in these folders
+- ``ARTKIT_PREFER=a,b``           these plugins win name clashes, in this order
 
 A plugin that fails to import, fails pluggy's validation, or raises inside a
 hook is reported by name on stderr and in ``artkit plugins``; its entries are
 dropped and every other plugin keeps working. That is why hooks are called one
-implementation at a time (:func:`call_register_hook`) rather than through
+implementation at a time (:meth:`PluginHost.call_each`) rather than through
 ``pm.hook.x()``, which would stop at the first exception.
+
+Two plugins registering the same name is not a failure: the plain name goes to the
+first plugin in a fixed order -- ``ARTKIT_PREFER``, then the built-ins, then other
+entry points by name, then plugins-dir files, then inline plugins -- the newcomer's
+entry stays reachable as ``PLUGIN.NAME``, and one warning says so.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +39,7 @@ from typing import Any
 import pluggy
 
 from artkit import hookspecs
-from artkit.errors import UsageError
+from artkit.errors import _SINGULAR, UsageError, describe_exception
 from artkit.registry import KINDS, Registry
 
 ENTRY_POINT_GROUP = "artkit"
@@ -52,6 +57,9 @@ class PluginInfo:
     error: str | None = None
     hooks: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
+    #: kind -> {name: the plugin whose entry the plain name reaches instead}
+    shadowed: dict[str, dict[str, str]] = field(default_factory=dict)
+    builtin: bool = False  # an entry point of the artkit distribution itself
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +70,7 @@ class PluginInfo:
             "status": self.status,
             "hooks": self.hooks,
             "registered": self.registered,
+            "shadowed": self.shadowed,
             "error": self.error,
         }
 
@@ -81,6 +90,7 @@ class PluginHost:
         self.infos: dict[str, PluginInfo] = {}
         self._registries: dict[str, tuple[tuple, Registry]] = {}
         self._reported: set[str] = set()
+        self._failures: list[BaseException] = []  # for -v's tracebacks (see set_verbosity)
         allow = _env_list("ARTKIT_LOAD_PLUGINS")
         block = _env_list("ARTKIT_DISABLE_PLUGINS")
         for name in block:
@@ -92,12 +102,18 @@ class PluginHost:
     # -- loading --------------------------------------------------------------
     def _load_entry_points(self, allow: set[str] | None, block: set[str]) -> None:
         seen: set[str] = set()
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        # built-ins first, then by name: a fixed order whatever sys.path says (clashes, commands)
+        eps = sorted(
+            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
+            key=lambda ep: (not _is_builtin(ep), ep.name),
+        )
+        for ep in eps:
             if ep.name in seen:  # the same distribution visible twice on sys.path
                 continue
             seen.add(ep.name)
             version = getattr(ep.dist, "version", None) if ep.dist else None
             info = PluginInfo(ep.name, "entry point", module=ep.value, version=version)
+            info.builtin = _is_builtin(ep)
             if not self._wanted(info, allow, block):
                 continue
             try:
@@ -105,7 +121,7 @@ class PluginHost:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # a broken plugin must not break artkit (sys.exit too)
-                self._fail(info, f"import failed: {_describe(exc)}")
+                self._fail(info, f"import failed: {_describe(exc)}", exc)
                 continue
             self._register(plugin, info)
 
@@ -129,7 +145,7 @@ class PluginHost:
                 raise
             except BaseException as exc:  # SystemExit at import included
                 sys.modules.pop(module_name, None)
-                self._fail(info, f"import failed: {_describe(exc)}")
+                self._fail(info, f"import failed: {_describe(exc)}", exc)
                 continue
             info.version = getattr(module, "__version__", None)
             self._register(module, info)
@@ -159,7 +175,7 @@ class PluginHost:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            self._fail(info, f"registration failed: {_describe(exc)}")
+            self._fail(info, f"registration failed: {_describe(exc)}", exc)
             return
         info.hooks = sorted(impl.name for impl in self.pm.get_hookcallers(plugin) or [])
         self.infos[info.name] = info
@@ -174,18 +190,29 @@ class PluginHost:
                 return f"implements unknown hook {caller.name!r}{hint}"
         return ""
 
-    def _fail(self, info: PluginInfo, message: str) -> None:
+    def _fail(self, info: PluginInfo, message: str, exc: BaseException | None = None) -> None:
         info.status, info.error = "failed", message
         self.infos[info.name] = info
-        self.report(info.name, message)
+        self._say(f"plugin {info.name!r} {message}; {_fix(info.name)}", error=True, exc=exc)
 
     def report(self, plugin: str, message: str) -> None:
-        """Tell the user (once per process and message) that a plugin is broken."""
-        key = f"{plugin}:{message}"
-        if key in self._reported:
+        """Warn (once per process and message) about something a plugin did; -q hides it."""
+        self._say(f"plugin {plugin!r} {message}")
+
+    def _say(self, text: str, *, error: bool = False, exc: BaseException | None = None) -> None:
+        """One line on stderr, once per process: an error (a plugin that failed, kept
+        under -q, its traceback added by -v) or a warning (silenced by -q)."""
+        if text in self._reported:
             return
-        self._reported.add(key)
-        print(f"artkit: warning: plugin {plugin!r} {message}", file=sys.stderr)
+        self._reported.add(text)
+        if not error and _verbosity["quiet"]:
+            return
+        print(f"artkit: {'error' if error else 'warning'}: {text}", file=sys.stderr)
+        if exc is not None:
+            if _verbosity["verbose"]:
+                _print_traceback(exc)
+            else:
+                self._failures.append(exc)
 
     # -- hooks ----------------------------------------------------------------
     def info_for(self, plugin_name: str) -> PluginInfo:
@@ -208,8 +235,8 @@ class PluginHost:
         arguments it asks for.
         """
         hook = getattr(self.pm.hook, hook_name)
-        # get_hookimpls() lists in registration order (pluggy *calls* them in
-        # reverse); registration order makes duplicate-name errors blame the later plugin.
+        # get_hookimpls() lists in registration order (pluggy *calls* them in reverse);
+        # who wins a name clash does not depend on it (see the rank in registry()).
         for impl in hook.get_hookimpls():
             info = self.info_for(impl.plugin_name)
             if info.status == "failed":
@@ -226,7 +253,11 @@ class PluginHost:
                 message = f"failed in {hook_name}: {_describe(exc)}"
                 info.error = message
                 info.status = "failed"
-                self.report(impl.plugin_name, message)
+                self._say(
+                    f"plugin {impl.plugin_name!r} {message}; {_fix(impl.plugin_name)}",
+                    error=True,
+                    exc=exc,
+                )
                 for _, registry in self._registries.values():
                     registry.remove_plugin(impl.plugin_name)
 
@@ -234,11 +265,24 @@ class PluginHost:
         """The registry of ``kind`` (models, losses, datasets, postprocessors)."""
         if kind not in KINDS:
             raise UsageError(f"unknown registry {kind!r}; known: {', '.join(KINDS)}")
-        key = tuple(id(p) for p in self.pm.get_plugins())
+        prefer = _env_order("ARTKIT_PREFER")
+        key = (tuple(id(p) for p in self.pm.get_plugins()), tuple(prefer))
         cached = self._registries.get(kind)
         if cached and cached[0] == key:
             return cached[1]
-        registry = Registry(kind)
+        order = {name: i for i, (name, _) in enumerate(self.pm.list_name_plugin())}
+
+        def rank(plugin: str) -> tuple:
+            """Who wins a clash: ARTKIT_PREFER, built-ins, entry points by name, then
+            plugins-dir files and inline plugins in the order they were loaded."""
+            if plugin in prefer:
+                return (0, prefer.index(plugin), "")
+            info = self.info_for(plugin)
+            if info.source == "entry point":
+                return (1 if info.builtin else 2, 0, plugin)
+            return (3 if info.source == "plugins dir" else 4, order.get(plugin, len(order)), "")
+
+        registry = Registry(kind, rank)
         self._registries[kind] = (key, registry)
 
         def register_for(plugin_name: str) -> Callable[..., Any]:
@@ -262,7 +306,18 @@ class PluginHost:
 
         for info in self.infos.values():
             info.registered.pop(kind, None)
+            info.shadowed.pop(kind, None)
         self.call_each(KINDS[kind], register=PerPlugin(register_for))
+        what = _SINGULAR.get(kind, kind)
+        for entry, winner in registry.shadowed():
+            self.info_for(entry.plugin).shadowed.setdefault(kind, {})[entry.name] = winner.plugin
+            if winner.plugin in prefer:
+                continue  # the user chose
+            self._say(
+                f"{what} {entry.name!r} is registered by both plugin {winner.plugin!r} and "
+                f"plugin {entry.plugin!r}; {winner.plugin!r} wins: use {entry.qualified} for "
+                f"{entry.plugin}'s, or prefer {entry.plugin} with ARTKIT_PREFER={entry.plugin}"
+            )
         return registry
 
     def plugin_infos(self) -> list[PluginInfo]:
@@ -289,6 +344,18 @@ def _is_per_plugin(value: Any) -> bool:
     return isinstance(value, PerPlugin)
 
 
+def _is_builtin(ep: importlib.metadata.EntryPoint) -> bool:
+    return bool(ep.dist) and (ep.dist.metadata["Name"] or "").lower() == "artkit"
+
+
+def _fix(plugin: str) -> str:
+    return f"fix or reinstall it, or disable it with ARTKIT_DISABLE_PLUGINS={plugin}"
+
+
+def _env_order(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
 def _env_list(name: str) -> set[str] | None:
     raw = os.environ.get(name)
     if raw is None:
@@ -298,13 +365,27 @@ def _env_list(name: str) -> set[str] | None:
 
 def _describe(exc: BaseException) -> str:
     """``ErrorType: message (file.py:12)`` -- one line, pointing into the plugin."""
-    text = " ".join(str(exc).split()) or "(no message)"
-    where = ""
-    tb = traceback.extract_tb(exc.__traceback__)
-    if tb:
-        frame = tb[-1]
-        where = f" ({Path(frame.filename).name}:{frame.lineno})"
-    return f"{type(exc).__name__}: {text}{where}"
+    return describe_exception(exc, skip=(__file__,))
+
+
+def _print_traceback(exc: BaseException) -> None:
+    import traceback
+
+    traceback.print_exception(exc, file=sys.stderr)
+
+
+#: -q and -v of the running command (the CLI calls :func:`set_verbosity`)
+_verbosity: dict[str, Any] = {"quiet": False, "verbose": 0}
+
+
+def set_verbosity(quiet: bool = False, verbose: int = 0) -> None:
+    """-q hides plugin warnings (failures still show); -v adds each failure's traceback,
+    also for those reported while loading, before the options were parsed."""
+    _verbosity.update(quiet=quiet, verbose=verbose)
+    if verbose and _host is not None:
+        for exc in _host._failures:
+            _print_traceback(exc)
+        _host._failures.clear()
 
 
 # -- the process-wide host ----------------------------------------------------
@@ -349,3 +430,4 @@ def reset() -> None:
     """Forget the process-wide host (tests use this after changing the environment)."""
     global _host, _host_dirs
     _host, _host_dirs = None, ()
+    _verbosity.update(quiet=False, verbose=0)

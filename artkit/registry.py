@@ -9,6 +9,11 @@ read by commands. Nothing here imports torch: factories given as
 Command lines name entries with *specs*: ``name`` or ``name:key=value,key=value``
 (``palette:colors=8,dither=floyd``). :func:`parse_spec` splits them and
 :meth:`Entry.bind` converts the strings to the parameters' types.
+
+Two plugins may register the same name. A clash never fails either plugin: the
+plain name goes to the better-ranked plugin (the host ranks them: ``ARTKIT_PREFER``,
+built-ins, other entry points by name, plugins-dir files), and every entry stays
+reachable as ``PLUGIN.NAME`` (``rd.halftone``), the unambiguous form.
 """
 
 from __future__ import annotations
@@ -16,13 +21,23 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import os
+import sys
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from artkit.errors import DuplicateNameError, UnknownNameError, UsageError
+from artkit.errors import (
+    _SINGULAR,
+    ArtkitError,
+    DuplicateNameError,
+    PluginError,
+    UnknownNameError,
+    UsageError,
+    describe_exception,
+)
 
 #: The registries and the hook that fills each one.
 KINDS: dict[str, str] = {
@@ -172,16 +187,40 @@ class Entry:
     params: tuple[Param, ...] = ()
     config_class: type | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: ``file.py:12`` where the plugin called ``register``: a lazy ref that cannot be
+    #: imported is the plugin's bug, and this is where to fix it
+    origin: str = ""
+
+    @property
+    def qualified(self) -> str:
+        """``PLUGIN.NAME``: reaches this entry even when another plugin has the plain name."""
+        return f"{self.plugin}.{self.name}"
 
     @property
     def factory(self) -> Callable[..., Any]:
         """The factory, importing it now if it was registered as ``"module:attr"``."""
-        return resolve_ref(self.factory_ref)
+        return self._resolve(self.factory_ref)
 
     def extra_callable(self, key: str) -> Callable[..., Any] | None:
         """An extra registered as a callable or a lazy ``"module:attr"`` string, or None."""
         ref = self.extra.get(key)
-        return None if ref is None else resolve_ref(ref)
+        return None if ref is None else self._resolve(ref)
+
+    def _resolve(self, ref: Any) -> Any:
+        """:func:`resolve_ref`, with a broken plugin module turned into one line that names
+        the plugin, the ref, where it failed and what to do (the traceback stays for -v)."""
+        try:
+            return resolve_ref(ref)
+        except ArtkitError:
+            raise
+        except (Exception, SystemExit) as exc:
+            what = f"{_SINGULAR.get(self.kind, self.kind)} {self.name!r}"
+            at = f" (registered at {self.origin})" if self.origin else ""
+            raise PluginError(
+                f"plugin {self.plugin!r} cannot load {what} from {ref!r}{at}: "
+                f"{describe_exception(exc, skip=(__file__,))}; fix or reinstall the plugin, "
+                f"or disable it with ARTKIT_DISABLE_PLUGINS={self.plugin}"
+            ) from exc
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -246,11 +285,22 @@ def resolve_ref(ref: Any) -> Any:
 
 
 class Registry:
-    """Entries of one kind, filled by one hook. Duplicate names are an error."""
+    """Entries of one kind, filled by one hook.
 
-    def __init__(self, kind: str):
+    Every entry is kept under ``PLUGIN.NAME``; the plain ``NAME`` goes to the entry
+    whose plugin has the lowest ``rank`` (ties: the first registered). A clash thus
+    shadows the newcomer's entry instead of failing anyone's hook, and
+    :meth:`shadowed` lists what lost, for warnings and ``artkit plugins``. A registry
+    made without ``rank`` knows no order between plugins, so there a clash is a
+    :class:`DuplicateNameError`.
+    """
+
+    def __init__(self, kind: str, rank: Callable[[str], Any] | None = None):
         self.kind = kind
-        self._entries: dict[str, Entry] = {}
+        self.strict = rank is None
+        self.rank = rank or (lambda plugin: 0)
+        self._all: dict[str, Entry] = {}  # "plugin.name" -> entry, in registration order
+        self._entries: dict[str, Entry] = {}  # plain name -> the winning entry
 
     def add(
         self,
@@ -264,11 +314,9 @@ class Registry:
     ) -> Entry:
         if not isinstance(name, str) or not name or ":" in name or "," in name:
             raise UsageError(f"plugin {plugin!r} registered an invalid {self.kind} name {name!r}")
-        if name in self._entries:
-            other = self._entries[name].plugin
-            raise DuplicateNameError(
-                f"{self.kind} name {name!r} is registered by both plugin {other!r} and plugin {plugin!r}"
-            )
+        key = f"{plugin}.{name}"
+        if key in self._all:
+            raise DuplicateNameError(f"plugin {plugin!r} registers {self.kind} name {name!r} twice")
         config_class = params if dataclasses.is_dataclass(params) else None
         entry = Entry(
             kind=self.kind,
@@ -279,20 +327,32 @@ class Registry:
             params=params_from(params),
             config_class=config_class,
             extra=extra,
+            origin=_caller_outside(__file__),
         )
-        self._entries[name] = entry
+        current = self._entries.get(name)
+        if current is not None and self.strict:
+            raise DuplicateNameError(
+                f"{self.kind} name {name!r} is registered by both plugin {current.plugin!r} "
+                f"and plugin {plugin!r}"
+            )
+        self._all[key] = entry
+        if current is None or self.rank(plugin) < self.rank(current.plugin):
+            self._entries[name] = entry
         return entry
 
     def get(self, name: str) -> Entry:
-        try:
-            return self._entries[name]
-        except KeyError:
-            raise UnknownNameError(self.kind, name, self._entries) from None
+        """The entry called ``name`` (the winner of a clash), or ``PLUGIN.NAME``."""
+        entry = self._entries.get(name) or self._all.get(name)
+        if entry is None:
+            known = [*self._entries, *(e.qualified for e, _ in self.shadowed())]
+            raise UnknownNameError(self.kind, name, known)
+        return entry
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._entries or name in self._all
 
     def __iter__(self) -> Iterator[Entry]:
+        """The entries plain names reach, by name (shadowed ones: :meth:`shadowed`)."""
         return iter(sorted(self._entries.values(), key=lambda e: e.name))
 
     def __len__(self) -> int:
@@ -301,10 +361,32 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._entries)
 
+    def shadowed(self) -> list[tuple[Entry, Entry]]:
+        """``(entry, winner)`` for every entry whose plain name another plugin's entry has."""
+        return [
+            (e, self._entries[e.name]) for e in self._all.values() if self._entries[e.name] is not e
+        ]
+
     def remove_plugin(self, plugin: str) -> None:
         """Forget every entry a plugin added (used when its hook failed half-way)."""
-        for name in [n for n, e in self._entries.items() if e.plugin == plugin]:
-            del self._entries[name]
+        kept = [e for e in self._all.values() if e.plugin != plugin]
+        self._all, self._entries = {}, {}
+        for entry in kept:
+            self._all[entry.qualified] = entry
+            current = self._entries.get(entry.name)
+            if current is None or self.rank(entry.plugin) < self.rank(current.plugin):
+                self._entries[entry.name] = entry
+
+
+def _caller_outside(path: str) -> str:
+    """``file.py:12`` of the nearest frame outside artkit's registry and plugin host."""
+    frame = sys._getframe(1)
+    skip = (path, path.replace("registry.py", "plugins.py"))
+    while frame is not None and frame.f_code.co_filename in skip:
+        frame = frame.f_back
+    if frame is None:
+        return ""
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 def parse_spec(text: str) -> tuple[str, dict[str, str]]:

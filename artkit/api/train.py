@@ -180,8 +180,11 @@ def run_training(
     loss_obj = None
     if loss_name:
         losses = get_registry("losses")
-        entry = losses.get(loss_name)
-        loss_obj = entry.create()
+        lname, loptions = parse_spec(loss_name)  # "feature-matching:weight=2"
+        entry = losses.get(lname)
+        if loptions and not entry.params:
+            raise UsageError(f"loss {lname!r} takes no parameters (see artkit list losses)")
+        loss_obj = entry.create(loptions)
         # A model says which loss interface it calls (GANs: d_loss/g_loss, VAEs:
         # reconstruction); a loss of another kind is a usage error, not a crash mid-step.
         method = net.loss_method

@@ -36,6 +36,9 @@ _current: contextvars.ContextVar[Settings] = contextvars.ContextVar("artkit_sett
 
 def use_settings(value: Settings) -> None:
     _current.set(value)
+    from artkit.plugins import set_verbosity
+
+    set_verbosity(value.quiet, value.verbose)  # plugin warnings: -q hides, -v adds tracebacks
 
 
 def settings() -> Settings:
@@ -55,6 +58,10 @@ class ArtkitGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ArtkitError as exc:
+            if settings().verbose and exc.__cause__ is not None:  # e.g. a plugin's import error
+                import traceback
+
+                traceback.print_exception(exc.__cause__, file=sys.stderr)
             print(f"artkit: error: {printable(str(exc))}", file=sys.stderr, flush=True)
             ctx.exit(exc.exit_code)
         except BrokenPipeError:

@@ -39,9 +39,15 @@ def attach(app: typer.Typer) -> None:
         from artkit.plugins import get_registry
 
         registry = get_registry("postprocessors" if kind is Kind.post else kind.value)
+        # an entry another plugin's shadows is listed under the name that reaches it
+        shadowed = [
+            (entry.qualified, entry, f"{entry.plugin} (shadowed by {winner.plugin})")
+            for entry, winner in registry.shadowed()
+        ]
+        rows = [(e.name, e, e.plugin) for e in registry] + sorted(shadowed, key=lambda r: r[0])
         if as_json:
-            for entry in registry:
-                print(json.dumps(entry.describe()))
+            for name, entry, _ in rows:
+                print(json.dumps({**entry.describe(), "name": name}))
             return
         from rich.table import Table
 
@@ -53,6 +59,6 @@ def attach(app: typer.Typer) -> None:
         table = Table(box=None, pad_edge=False)
         for col in ("name", "plugin", "description", "parameters"):
             table.add_column(col, overflow="fold")
-        for entry in registry:
-            table.add_row(entry.name, entry.plugin, entry.description, _param_text(entry))
+        for name, entry, plugin in rows:
+            table.add_row(name, plugin, entry.description, _param_text(entry))
         out_console().print(table)

@@ -55,6 +55,8 @@ def attach(app: typer.Typer) -> None:
             registered = "; ".join(
                 f"{k}: {', '.join(v)}" for k, v in row["registered"].items() if v
             )
+            if row["shadowed"]:
+                registered += "; shadowed: " + _shadowed_text(row["name"], row["shadowed"])
             status = row["status"] if not row["error"] else f"{row['status']}: {row['error']}"
             table.add_row(
                 row["name"],
@@ -70,6 +72,15 @@ def attach(app: typer.Typer) -> None:
     plugins_app.command("uninstall")(uninstall)
     plugins_app.command("new")(new)
     app.add_typer(plugins_app, name="plugins")
+
+
+def _shadowed_text(plugin: str, shadowed: dict[str, dict[str, str]]) -> str:
+    """``halftone (post has it; use rd.halftone)``, for each name another plugin wins."""
+    return ", ".join(
+        f"{name} ({winner} has it; use {plugin}.{name})"
+        for names in shadowed.values()
+        for name, winner in names.items()
+    )
 
 
 def commands_by_plugin(host) -> dict[str, list[str]]:
@@ -185,8 +196,9 @@ def _pip_error(result: subprocess.CompletedProcess, what: str) -> Exception:
     return ArtkitError(f"{what}: {detail}")
 
 
-def _registered_by(names: set[str]) -> dict[str, dict[str, list[str]]]:
-    """What the plugins called ``names`` register, asked of a fresh process (new entry points)."""
+def _registered_by(names: set[str]) -> dict[str, dict]:
+    """``artkit plugins --json``'s row of each plugin in ``names``, asked of a fresh process
+    (it sees the new entry points)."""
     if not names:
         return {}
     result = subprocess.run(
@@ -196,11 +208,7 @@ def _registered_by(names: set[str]) -> dict[str, dict[str, list[str]]]:
     for line in result.stdout.splitlines():
         info = json.loads(line)
         if info["name"] in names:
-            found[info["name"]] = (
-                info["registered"]
-                if info["status"] == "loaded"
-                else {"error": [info.get("error") or info["status"]]}
-            )
+            found[info["name"]] = info
     return found
 
 
@@ -286,12 +294,19 @@ def install(
         was = f" (was {before[name]})" if name in before else ""
         print(f"added {name} {version}{was}")
     broken = []
-    for plugin, registered in sorted(_registered_by(new_plugins).items()):
-        if "error" in registered:
-            broken.append(f"plugin {plugin!r} {registered['error'][0]}")
+    for plugin, info in sorted(_registered_by(new_plugins).items()):
+        if info["status"] != "loaded":
+            broken.append(f"plugin {plugin!r} {info.get('error') or info['status']}")
             continue
+        registered = info["registered"]
         listed = "; ".join(f"{k}: {', '.join(v)}" for k, v in registered.items() if v) or "nothing"
         print(f"plugin {plugin}: {listed}")
+        if info.get("shadowed"):
+            # kept, not broken: the names stay with their first owner
+            warn(
+                f"plugin {plugin} clashes: {_shadowed_text(plugin, info['shadowed'])}; "
+                f"to prefer {plugin}, set ARTKIT_PREFER={plugin}"
+            )
     if broken:
         raise ArtkitError(f"installed {target}, but {'; '.join(broken)} (artkit plugins shows it)")
     if not added:
