@@ -189,10 +189,24 @@ def train_artkit(model: str, data: str, minutes: float, out: Path, extra: list[s
     }
 
 
-def evaluate(samples: Path, data: str, n: int, features: str) -> dict:
-    result = run(
-        ["eval", str(samples), "--ref", data, "-n", str(n), "--features", features, "--json"]
-    )
+def feature_spec(features: str, data: str, quick: bool = False) -> str:
+    """``classifier`` means the classifier trained on this dataset's own labels."""
+    if features != "classifier":
+        return features
+    spec = f'classifier:data="{data}"' if "," in data else f"classifier:data={data}"
+    return spec + (",steps=150" if quick else "")
+
+
+def evaluate(samples: Path, data: str, n: int, features: str) -> dict | None:
+    """The eval report, or None where the features do not apply (a dataset without labels)."""
+    args = ["eval", str(samples), "--ref", data, "-n", str(n), "--features", features, "--json"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    result = subprocess.run([*ARTKIT, *args], capture_output=True, text=True, env=env)
+    if result.returncode != 0 and "has no labels" in result.stderr:
+        print(f"{features}: {data} has no labels; skipped", file=sys.stderr)
+        return None
+    if result.returncode != 0:
+        raise SystemExit(f"artkit {shlex.join(args)} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -216,7 +230,11 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=32)
     ap.add_argument("--channels", type=int, default=3)
     ap.add_argument("--n", type=int, default=2000, help="samples per recipe, and reference images")
-    ap.add_argument("--features", default="random-conv", help="comma-separated extractors")
+    ap.add_argument(
+        "--features",
+        default="random-conv,classifier",
+        help="comma-separated extractors; classifier = trained on the dataset's labels, where it has them",
+    )
     ap.add_argument("--artkit-args", default="", help="extra `artkit train` options (quoted)")
     ap.add_argument("--recipes", default="textbook,artkit")
     ap.add_argument("--quick", action="store_true", help="seconds per cell: checks that it runs")
@@ -254,7 +272,9 @@ def main() -> None:
                     )
                     run(["sample", str(cell / "run"), "-n", str(args.n), "-o", str(samples)])
                 for feat in features:
-                    report = evaluate(samples, data, args.n, feat)
+                    report = evaluate(samples, data, args.n, feature_spec(feat, data, args.quick))
+                    if report is None:
+                        continue
                     row = {
                         "data": data,
                         "minutes": minutes,
