@@ -48,10 +48,14 @@ line-length = 100
 select = ["E", "F", "W", "I", "B", "UP", "TID", "SIM", "RUF"]
 
 [tool.ruff.lint.flake8-tidy-imports]
-# artkit imports every plugin when it starts: import these inside functions only
+# artkit imports every plugin when it starts: import these inside functions only...
 banned-module-level-imports = ["torch", "torchvision", "numpy"]
 
 [tool.ruff.lint.per-file-ignores]
+# ...except in modules only ever loaded lazily, through a "module:attr" factory string:
+# name them torch_*.py (a model) or nn_*.py (layers, losses), as artkit's own plugins do
+"**/torch_*.py" = ["TID253"]
+"**/nn_*.py" = ["TID253"]
 "tests/**" = ["TID253"]
 """
 
@@ -67,14 +71,20 @@ artkit sample runs/my-model -n 8 -o raw | artkit post {step}:amount=0.5 -o tinte
 Develop and test:
 
 ```sh
-artkit plugins install -e .      # into artkit's own environment
-pytest                           # runs tests/ (artkit.testing checks + a CLI run)
-artkit plugins                   # shows "{name}" and what it registered
+artkit plugins install -e '.[test]'   # into artkit's own environment, with pytest
+python -m pytest                      # runs tests/ with that environment's Python
+artkit plugins                        # shows "{name}" and what it registered
 ```
+
+(`python -m pytest`, not `pytest`: a `pytest` found first on PATH may belong to
+another Python, one without artkit and this plugin.)
 
 Add models, losses, datasets, feature extractors or commands with more hooks in
 `{module}/__init__.py` (artkit's README lists every hook with an example), and
 check each with `artkit.testing` (`check_model`, `check_loss`, `check_dataset`...).
+Code that imports torch goes in modules named `torch_*.py` (or `nn_*.py`), registered
+as `"{module}.torch_model:build"` strings so they load only when used; the ruff
+config here allows module-level torch imports in those files alone.
 Publish with `python -m build` and `twine upload dist/*`.
 """
 
@@ -167,13 +177,17 @@ def test_a_bad_amount_is_a_one_line_error():
 
 
 def plugin_names(name: str) -> dict[str, str]:
-    """``tint`` -> project ``artkit-tint``, module ``artkit_tint``, entry point ``tint``."""
+    """``tint`` -> project ``artkit-plugin-tint``, module ``artkit_plugin_tint``, entry point ``tint``.
+
+    The ``artkit-plugin-`` prefix (the example plugin's, and the README's advice for
+    published names) keeps plugins apart from artkit's own distributions on an index.
+    """
     if not _NAME.match(name):
         raise UsageError(
             f"plugin name {name!r}: use lowercase letters, digits and single dashes, e.g. my-glitch"
         )
     short = name.removeprefix("artkit-").removeprefix("plugin-") or name
-    project = name if name.startswith("artkit-") else f"artkit-{name}"
+    project = f"artkit-plugin-{short}"
     module = project.replace("-", "_")
     return {
         "name": short,

@@ -213,7 +213,10 @@ def _registered_by(names: set[str]) -> dict[str, dict]:
 
 
 def install(
-    target: Annotated[str, typer.Argument(help="A package name (from the index) or a folder.")],
+    target: Annotated[
+        str,
+        typer.Argument(help="A package name (from the index) or a folder; DIR[test] adds extras."),
+    ],
     editable: Annotated[
         bool, typer.Option("-e", "--editable", help="Install a folder in development mode.")
     ] = False,
@@ -242,16 +245,18 @@ def install(
         raise UsageError(
             f"{target!r}: a plugin is a package name, a folder or an archive, not an option"
         )
-    path = Path(target).expanduser()
-    looks_like_path = target.startswith((".", "/", "~")) or path.exists()
+    # pip's extras suffix ('DIR[test]': the plugin with its test dependencies)
+    base, extras = _split_extras(target)
+    path = Path(base).expanduser()
+    looks_like_path = base.startswith((".", "/", "~")) or path.exists()
     if looks_like_path and not path.is_dir():
         if not path.exists():
-            raise UsageError(f"{target}: no such folder or file (give a package name or a folder)")
-        if not target.endswith(ARCHIVES):
-            raise UsageError(f"{target}: not a plugin folder or a {', '.join(ARCHIVES)} file")
+            raise UsageError(f"{base}: no such folder or file (give a package name or a folder)")
+        if not base.endswith(ARCHIVES):
+            raise UsageError(f"{base}: not a plugin folder or a {', '.join(ARCHIVES)} file")
     if editable and not (looks_like_path and path.is_dir()):
         raise UsageError("-e/--editable needs a plugin folder")
-    spec = str(path.resolve()) if looks_like_path else target
+    spec = str(path.resolve()) + extras if looks_like_path else target
     flags = (["--upgrade"] if upgrade else []) + (
         ["--no-build-isolation"] if no_build_isolation else []
     )
@@ -313,6 +318,16 @@ def install(
         say(f"{target}: already installed at this version, nothing changed")
 
 
+def _split_extras(target: str) -> tuple[str, str]:
+    """``'plugin[test,docs]'`` -> ``('plugin', '[test,docs]')``; no suffix -> ``(target, '')``."""
+    import re
+
+    found = re.fullmatch(r"(.+?)(\[[A-Za-z0-9._,\s-]*\])", target)
+    if found and Path(target).expanduser().exists():  # a folder really named so
+        return target, ""
+    return (found[1], found[2]) if found else (target, "")
+
+
 def uninstall(
     name: Annotated[
         str, typer.Argument(help="The plugin's package name (pip list) or its plugin name.")
@@ -359,9 +374,12 @@ def _distribution_of_plugin(plugin: str) -> str | None:
 
 
 def new(
-    name: Annotated[str, typer.Argument(help="Plugin name, e.g. glitch (package artkit-glitch).")],
+    name: Annotated[
+        str, typer.Argument(help="Plugin name, e.g. glitch (package artkit-plugin-glitch).")
+    ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder to create. (default: ./artkit-NAME)")
+        Path | None,
+        typer.Option("--out", "-o", help="Folder to create. (default: ./artkit-plugin-NAME)"),
     ] = None,
 ) -> None:
     """Scaffold a plugin package: pyproject entry point, a hookimpl module, a passing test."""
@@ -372,6 +390,6 @@ def new(
     names = plugin_names(name)
     say(
         f"plugin {names['name']!r} ({names['project']}) with post-processor {names['step']!r}; "
-        f"next: artkit plugins install -e {root} && (cd {root} && pytest)"
+        f"next: artkit plugins install -e '{root}[test]' && (cd {root} && python -m pytest)"
     )
     print(root)

@@ -61,6 +61,9 @@ def render(
     if jobs is not None and jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if dry_run:
+        from artkit.render.models import check_series_models
+
+        check_series_models(spec)  # what a real render checks first (render_series)
         _print_plan(Plan(spec, chosen), as_json=as_json)
         return
 

@@ -72,35 +72,119 @@ def sampler_options(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k not in skip}
 
 
-def check_sampler_options(model: Any, options: list[str]) -> None:
-    """Axes the model's sampler does not take are a one-line error before anything is written."""
+def sampling_keywords(model: Any) -> tuple[dict[str, str], str]:
+    """The sampling options a model declares: ``({name: "sample" or "generate"}, rest)``.
+
+    The contract (:class:`artkit.model.LatentSampler`) has two places for them: extra
+    parameters of ``sample(n, generator, ...)`` and keyword parameters of ``generate(z,
+    ...)``; both are a series' sweep axes and ``Model.sample``'s keywords. ``rest`` is
+    the method whose ``**kwargs`` takes any other name ("" when none does). ``sample``
+    wins a name both declare.
+    """
     import inspect
 
+    found: dict[str, str] = {}
+    rest = ""
+    skip = {"self", "n", "generator", "z", "truncation"}
+    for method in ("generate", "sample"):
+        fn = getattr(model, method, None)
+        if fn is None or (method == "generate" and not _latent(model)):
+            continue
+        for p in inspect.signature(fn).parameters.values():
+            if p.kind is p.VAR_KEYWORD:
+                rest = method
+            elif p.kind is not p.VAR_POSITIONAL and p.name not in skip:
+                found[p.name] = method
+    return found, rest
+
+
+def _latent(model: Any) -> bool:
+    from artkit.model import LatentSampler  # a model is built: torch is loaded
+
+    return isinstance(model, LatentSampler)
+
+
+def check_sampler_options(model: Any, options: list[str]) -> None:
+    """Axes the model's sampler does not take are a one-line error before anything is written."""
     model.require("sample")
     if not options:
         return
-    accepted = set()
-    for method in ("sample", "latents_for_seeds"):
-        fn = getattr(model, method, None)
-        if fn is None:
-            continue
-        sig = inspect.signature(fn)
-        if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-            return
-        accepted |= {p for p in sig.parameters if p not in ("n", "generator", "seeds", "self")}
+    accepted, rest = sampling_keywords(model)
     for name in options:
-        if name not in accepted:
-            takes = ", ".join(sorted(accepted - set(LATENT_OPTIONS))) or "no other options"
+        if name not in accepted and not rest:
+            takes = ", ".join(sorted(set(accepted) - set(LATENT_OPTIONS))) or "no other options"
             raise UsageError(
                 f"sweep.{name}: model {model.registry_name!r} has no sampler option {name!r} "
                 f"(it takes: truncation, {takes})"
             )
+    places = {accepted.get(name, rest) for name in options}
+    if len(places) > 1:
+        raise UsageError(
+            f"sweep: model {model.registry_name!r} takes {', '.join(sorted(options))} "
+            "partly in sample() and partly in generate(); sweep options of one of them"
+        )
+
+
+def check_series_models(spec: Any) -> None:
+    """Every sampler axis against every model of a series, before anything is rendered.
+
+    ``render --dry-run`` runs it too. It builds each model bare -- config from a
+    checkpoint's header or the model spec, tensors on the meta device, no weights
+    read -- so a sweep of fifty checkpoints costs fifty constructors. Imports torch
+    only when the series sweeps options of the model's own.
+    """
+    if spec.task != "sample":
+        return
+    options = list(sampler_options(dict.fromkeys(spec.axis_names, 0)))
+    if not options:
+        return
+    for value in dict.fromkeys(str(v) for v in spec.model_axis.values):
+        check_sampler_options(bare_model(value), options)
+
+
+def bare_model(value: str) -> Any:
+    """The model a checkpoint, run folder or model spec names, built without its weights."""
+    import torch
+
+    from artkit.api.models import not_found, weights_file
+    from artkit.checkpoint import build_model, read_header
+    from artkit.errors import ArtkitError, CheckpointError
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    path = weights_file(value)
+    if path.is_file():
+        header = read_header(path)
+        name, config = header.model, header.config
+        if name not in get_registry("models"):
+            why = "is not available" if name else "is not named (not an artkit model file?)"
+            raise CheckpointError(f"{path}: model {name!r} {why}; see `artkit plugins`")
+    else:
+        name, config = parse_spec(value)
+        if name not in get_registry("models"):
+            raise not_found(value)
+    with torch.random.fork_rng(devices=[]):
+        try:
+            with torch.device("meta"):
+                return build_model(name, config)
+        except ArtkitError:
+            raise
+        except Exception:  # a constructor that computes with its tensors: build it for real
+            return build_model(name, config)
 
 
 def sample_one(model: Any, seed: int, scale: float, options: dict[str, Any]) -> Any:
-    """One image through the model's own sampler, from its own seeded generator."""
+    """One image through the model's own sampler, from its own seeded generator.
+
+    Options ``generate`` declares go there, with the seed's latent from
+    ``latents_for_seeds`` (the latent ``artkit sample`` draws for it); the others go
+    to ``sample``.
+    """
     from artkit.device import make_generator
 
+    accepted, rest = sampling_keywords(model) if options else ({}, "")
+    if options and all(accepted.get(k, rest) == "generate" for k in options):
+        return model.generate(model.latents_for_seeds([seed], scale), **options)
     kwargs = dict(options)
     if scale != 1.0 or "truncation" in _params_of(model.sample):
         kwargs["truncation"] = scale

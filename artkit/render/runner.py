@@ -364,7 +364,10 @@ def render_series(
     running ``artkit render SPEC`` there.
     """
     from artkit.render.manifest import all_shards_present, merge_shards
+    from artkit.render.models import check_series_models
 
+    # every axis against every model before the first image: one line, not half a series
+    check_series_models(spec)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = 0, 0
     if world_size > 1:

@@ -2,6 +2,8 @@
 
 - model ``cppn``: a random compositional pattern-producing network; no training,
   any resolution (``artkit sample cppn:width=1024,height=1024 -n 8``);
+- model ``tinygan``: a tiny trainable conv GAN with a sampling option of its own,
+  ``contrast`` (``artkit train tinygan --data shapes --steps 300``);
 - post-processor ``pixelsort``: sort runs of pixels by brightness;
 - GAN loss ``ragan``: relativistic average GAN, usable by the built-in ``dcgan``;
 - command ``artkit cppn-zoom``: an endless zoom into a pattern, as an animation.
@@ -11,7 +13,7 @@ Nothing heavy is imported here: factories are ``"module:attr"`` strings, so
 """
 
 from artkit import hookimpl
-from artkit_plugin_cppn.configs import CPPNConfig, PixelSortConfig
+from artkit_plugin_cppn.configs import CPPNConfig, PixelSortConfig, TinyGANConfig
 
 __version__ = "0.1.0"
 
@@ -25,6 +27,14 @@ def register_models(register):
         params=CPPNConfig,
         # what artkit.testing.check_model builds it with: small and quick
         test_config={"width": 24, "height": 16, "colour": "hsv"},
+    )
+    register(
+        "tinygan",
+        "artkit_plugin_cppn.torch_tinygan:build_tinygan",
+        description="A tiny trainable conv GAN (the contract, shown); sample it with contrast=...",
+        params=TinyGANConfig,
+        test_config={"resolution": 16, "width": 8},  # check_model trains it two steps
+        test_data="shapes:count=8",
     )
 
 

@@ -97,3 +97,21 @@ class PixelSortConfig:
             "pixelsort", "direction", self.direction, "horizontal or vertical",
         )  # fmt: skip
         _need(isinstance(self.reverse, bool), "pixelsort", "reverse", self.reverse, "true or false")
+
+
+@dataclass
+class TinyGANConfig:
+    """A tiny convolutional GAN: trains on a CPU in seconds, samples with a contrast knob."""
+
+    # every trainable model's config has these two: artkit train builds the dataset with them
+    resolution: int = _opt(32, "image size in pixels: 8, 16, 32 or 64")
+    channels: int = _opt(3, "1 (grey) or 3 (RGB)")
+    z_dim: int = _opt(32, "latent size")
+    width: int = _opt(32, "feature maps per layer")
+
+    def __post_init__(self) -> None:
+        r, c = self.resolution, self.channels
+        _need(r in (8, 16, 32, 64), "tinygan", "resolution", r, "8, 16, 32 or 64")
+        _need(c in (1, 3), "tinygan", "channels", c, "1 or 3")
+        _need(_int_in(self.z_dim, 1, 512), "tinygan", "z_dim", self.z_dim, "from 1 to 512")
+        _need(_int_in(self.width, 1, 512), "tinygan", "width", self.width, "from 1 to 512")
