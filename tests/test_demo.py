@@ -20,7 +20,7 @@ def test_demo_trains_and_renders(tmp_path):
     ]
     series = sorted((out / "series").glob("*.png"))
     assert len(series) == 64
-    assert read_provenance(series[0])["model"] == "dcgan"
+    assert read_provenance(series[0])["model"] == "fastgan"
     assert Image.open(out / "contact-sheet.png").size[0] > 200
     assert len(read_frames(out / "walk.gif")) > 50
     assert (out / "run" / "weights.safetensors").exists()
