@@ -204,6 +204,8 @@ def test_a_plugin_command_cannot_replace_a_builtin_or_an_earlier_one(tmp_path):
     mine = artkit_subprocess(*args, "aaa-cmd")
     assert mine.returncode == 0 and mine.stdout.strip() == "aaa-cmd ran", mine.stderr
     assert "plugin 'bbb' command 'aaa-cmd' clashes with plugin 'aaa''s command" in mine.stderr
+    quiet = artkit_subprocess("-q", *args, "aaa-cmd")  # -q: only errors, clashes included
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,22 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _root_flag(argv: list[str], names: tuple[str, ...]) -> bool:
+    """Whether a root option is among the arguments before the command's name."""
+    takes_value = {"--device", "--precision", "--seed", "--plugins-dir"}
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in names:
+            return True
+        elif arg in takes_value:
+            skip = True
+        elif not arg.startswith("-") or arg == "--":
+            return False
+    return False
+
+
 def _plugins_dir_from_argv(argv: list[str]) -> str | None:
     # The plugins dir must be known before the app is built, because plugins in it
     # may add commands; so it is read from argv ahead of click's own parsing.
@@ -135,6 +151,10 @@ def build_full_app(argv: list[str] | None = None) -> typer.Typer:
     argv = sys.argv[1:] if argv is None else argv
     extra = _plugins_dir_from_argv(argv)
     dirs = plugin_dirs_from_env() + ([extra] if extra else [])
+    if _root_flag(argv, ("-q", "--quiet")):
+        from artkit.plugins import set_verbosity
+
+        set_verbosity(quiet=True)  # plugin warnings come while the app is built
     app = build_app()
     try:
         host = get_host(dirs)
