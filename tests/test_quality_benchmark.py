@@ -21,6 +21,8 @@ def test_quality_benchmark_quick(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert {r["recipe"] for r in rows} == {"textbook", "artkit"}
+    # shapes has labels: both feature sets score both recipes
+    assert {r["features"] for r in rows} == {"random-conv", "classifier"} and len(rows) == 4
     for row in rows:
         assert row["fd"] > 0 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
         assert row["steps"] >= 1
@@ -28,4 +30,4 @@ def test_quality_benchmark_quick(tmp_path):
             len(list((tmp_path / f"shapes-0.05-{row['recipe']}" / "samples").glob("*.png"))) == 64
         )
     table = result.stdout.splitlines()
-    assert table[0].split()[:4] == ["data", "min", "features", "recipe"] and len(table) == 3
+    assert table[0].split()[:4] == ["data", "min", "features", "recipe"] and len(table) == 5
