@@ -11,6 +11,7 @@ the network's name (``G.net.0.weight``) and string metadata:
 ``artkit.step``        training step
 ``artkit.plugin``      plugin that provides the model, and ``artkit.plugin_version``
 ``artkit.dataset``     fingerprint of the training data (when known)
+``artkit.schema``      the file's layout version (:mod:`artkit.schema`; none = 1)
 =====================  ===========================================================
 
 Training state for exact resume is a second safetensors file written with
@@ -229,7 +230,10 @@ def load_tensors(
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from artkit.schema import check_readable
+
     header = read_header(path)
+    check_readable(header.metadata, path)
     try:
         tensors = load_file(str(path), device=device)
     except (SafetensorError, OSError, ValueError) as exc:
@@ -246,8 +250,10 @@ def model_metadata(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     from artkit.plugins import get_host
+    from artkit.schema import SCHEMA, SCHEMA_KEY
 
     meta = {
+        SCHEMA_KEY: str(SCHEMA),
         "artkit.version": __version__,
         "artkit.model": model.registry_name,
         "artkit.config": json.dumps(model.config_dict(), sort_keys=True),
@@ -305,10 +311,19 @@ def build_model(name: str, config: dict[str, Any] | None = None) -> ArtModel:
 
 
 def load_model(path: str | os.PathLike, *, device: str = "cpu") -> ArtModel:
-    """Rebuild a model from its weights file: registry name + config, then tensors."""
+    """Rebuild a model from its weights file: registry name + config, then tensors.
+
+    An older schema loads through :mod:`artkit.schema`'s migration, with one
+    :class:`~artkit.schema.CheckpointMigrationWarning`; a newer one is an error.
+    """
+    import warnings
+
+    from artkit.schema import SCHEMA, migrate_metadata, migration_message
+
     header = read_header(path)
     if not header.model:
         raise CheckpointError(f"{path}: not an artkit model file (no artkit.model metadata)")
+    _, found = migrate_metadata(header.metadata, path)
     try:
         model = build_model(header.model, header.config)
     except CheckpointError:
@@ -326,6 +341,10 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu") -> ArtModel:
     tensors, _ = load_tensors(path)
     load_state_checked(model, tensors, source=str(path))
     model.eval()
+    if found < SCHEMA:  # said once it has loaded: a file that fails gets its error alone
+        from artkit.schema import CheckpointMigrationWarning
+
+        warnings.warn(migration_message(path, found), CheckpointMigrationWarning, stacklevel=2)
     return model.to(device)
 
 
@@ -359,3 +378,49 @@ def load_state_checked(model: ArtModel, tensors: dict[str, torch.Tensor], *, sou
             f"{source}: tensors don't fit model {model.registry_name!r}: {'; '.join(problems)}"
         )
     model.load_state_dict(tensors, strict=True)
+
+
+def upgrade_checkpoint(source: str | os.PathLike, target: str | os.PathLike) -> tuple[Path, int]:
+    """Write ``source`` (any schema this artkit reads) to ``target`` in the current schema.
+
+    The tensors are the same numbers; the config lists every option and the file holds
+    every tensor the model has. ``target`` must not exist (never in place: images name
+    the old file's sha256). Returns ``(target, the schema source had)``.
+    """
+    import warnings
+
+    from artkit.schema import CheckpointMigrationWarning, migrate_metadata
+
+    source, target = Path(source), Path(target)
+    header = read_header(source)
+    metadata, found = migrate_metadata(header.metadata, source)
+    if target.exists() or target.is_symlink():
+        raise CheckpointError(f"{target}: already exists; give another --out (nothing written)")
+    if target.resolve() == source.resolve():
+        raise CheckpointError(f"{target}: is the source; an upgrade writes a new file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CheckpointMigrationWarning)
+        model = load_model(source)
+    kept = {  # what the writer recorded beyond the model itself
+        k: v
+        for k, v in metadata.items()
+        if k.startswith("artkit.")
+        and k not in ("artkit.model", "artkit.config", "artkit.step", "artkit.dataset")
+        and k not in model_metadata(model)
+    }
+    kept["artkit.upgraded_from"] = json.dumps(
+        {
+            "schema": found,
+            "artkit_version": header.metadata.get("artkit.version", "")[:40],
+            "sha256": sha256_file(source),
+        },
+        sort_keys=True,
+    )
+    save_model(
+        model,
+        target,
+        step=header.step or 0,
+        dataset=header.metadata.get("artkit.dataset"),
+        extra=kept,
+    )
+    return target, found

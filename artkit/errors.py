@@ -117,3 +117,7 @@ class ImageError(ArtkitError):
 
 class CapabilityError(UsageError):
     """A model was asked for something it cannot do (e.g. `sample` on a style network)."""
+
+
+class ArtkitWarning(UserWarning):
+    """Something to know that is not an error; the CLI prints it as one ``artkit: warning:`` line."""

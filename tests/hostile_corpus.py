@@ -160,6 +160,11 @@ CHECKPOINTS: dict[str, Callable[[Path], Path]] = {
         "model.safetensors",
         _safetensors(_header(__metadata__={**_META, "artkit.model": "no-such-model"}, x=_TENSOR)),
     ),
+    "st-schema": lambda d: _write(  # from an artkit newer than this one
+        d,
+        "schema.safetensors",
+        _safetensors(_header(__metadata__={**_META, "artkit.schema": "999"}, x=_TENSOR)),
+    ),
     "st-weights": lambda d: _write(  # a dcgan whose tensors are not dcgan's
         d, "weights.safetensors", _safetensors(_header(__metadata__=_META, x=_TENSOR))
     ),
@@ -259,6 +264,7 @@ CHECKPOINT_COMMANDS = {
     "encode": ["encode", "IN", "IMG", "-o", "OUT/z.safetensors"],
     "eval-features": ["eval", "GOOD", "--ref", "GOOD", "--features", "checkpoint:path=IN"],
     "stylize": ["stylize", "IMG", "--model", "IN", "-o", "OUT"],
+    "upgrade": ["checkpoint", "upgrade", "IN", "-o", "OUT/up.safetensors"],
 }
 IDX_COMMANDS = {
     "data-info": ["data", "info", "idx:path=IN"],
@@ -304,7 +310,7 @@ KINDS: dict[str, tuple[dict[str, Callable[[Path], Path]], dict[str, list[str]], 
 MAY_SUCCEED = {
     # info explains what a header says without decoding pixels or loading tensors
     ("info", "gif-truncated"), ("info", "st-dtype"), ("info", "st-model"),
-    ("info", "st-weights"),
+    ("info", "st-weights"), ("info", "st-schema"),
     # a dry run computes nothing, so it never opens the checkpoint a spec names
     ("dry-run", "spec-checkpoint"),
     # provenance that is not artkit's (or unreadable) still leaves a readable image

@@ -78,6 +78,7 @@ def build_app() -> typer.Typer:
         use_settings(ctx.obj)
 
     from artkit.cli import (
+        checkpoint,
         data,
         demo,
         doctor,
@@ -106,6 +107,7 @@ def build_app() -> typer.Typer:
     reproduce.attach(app)
     data.attach(app)
     weights.attach(app)
+    checkpoint.attach(app)
     plugins.attach(app)
     listing.attach(app)
     info.attach(app)

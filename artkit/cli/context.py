@@ -39,6 +39,29 @@ def use_settings(value: Settings) -> None:
     from artkit.plugins import set_verbosity
 
     set_verbosity(value.quiet, value.verbose)  # plugin warnings: -q hides, -v adds tracebacks
+    _route_artkit_warnings()
+
+
+def _route_artkit_warnings() -> None:
+    """Library warnings meant for people (:class:`~artkit.errors.ArtkitWarning`) print as
+    one ``artkit: warning:`` line (none with -q) instead of Python's two-line format."""
+    import warnings
+
+    from artkit.errors import ArtkitWarning
+
+    shown = warnings.showwarning
+    if getattr(shown, "_artkit", False):
+        return
+
+    def show(message: Any, category: Any, filename: str, lineno: int, *args: Any) -> None:
+        if issubclass(category, ArtkitWarning):
+            if not settings().quiet:
+                warn(str(message))
+            return
+        shown(message, category, filename, lineno, *args)
+
+    show._artkit = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
 
 
 def settings() -> Settings:

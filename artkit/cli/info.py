@@ -15,8 +15,20 @@ from artkit.errors import UsageError
 
 def checkpoint_info(path: Path) -> dict[str, Any]:
     from artkit.checkpoint import read_header, sha256_file
+    from artkit.schema import SCHEMA, SCHEMA_KEY, schema_of
 
     header = read_header(path)
+    schema = schema_of(header.metadata, path)
+    if schema == SCHEMA:
+        schema_note = "current"
+    elif schema < SCHEMA:
+        schema_note = (
+            f"older: loads through a migration; `artkit checkpoint upgrade` writes a "
+            f"schema-{SCHEMA} copy"
+        )
+    else:
+        writer = header.metadata.get("artkit.version", "an unknown version")[:40]
+        schema_note = f"newer than this artkit reads (1 to {SCHEMA}), written by artkit {writer}"
     networks: dict[str, int] = {}
     for name, t in header.tensors.items():
         networks[name.split(".", 1)[0]] = networks.get(name.split(".", 1)[0], 0) + t.numel
@@ -26,6 +38,8 @@ def checkpoint_info(path: Path) -> dict[str, Any]:
         "model": header.model,
         "config": header.config,
         "step": header.step,
+        "schema": schema,
+        "schema_note": schema_note,
         "tensors": len(header.tensors),
         "parameters": header.parameter_count,
         "networks": networks,
@@ -34,7 +48,7 @@ def checkpoint_info(path: Path) -> dict[str, Any]:
         "metadata": {
             k: v
             for k, v in header.metadata.items()
-            if k not in ("artkit.config", "artkit.model", "artkit.step")
+            if k not in ("artkit.config", "artkit.model", "artkit.step", SCHEMA_KEY)
         },
     }
 
@@ -93,10 +107,11 @@ def _print_human(data: dict[str, Any]) -> None:
     if data["type"] == "checkpoint":
         print(f"  model       {data['model'] or '(not an artkit model)'}")
         print(f"  step        {data['step']}")
+        print(f"  schema      {data['schema']} ({data['schema_note']})")
         print(f"  tensors     {data['tensors']}")
         print(f"  parameters  {data['parameters']:,}")
         for net, count in data["networks"].items():
-            print(f"    {net:<10}{count:,}")
+            print(f"    {net:<10} {count:,}")
         print(f"  size        {data['size']:,} bytes")
         print(f"  sha256      {data['sha256']}")
         if data["config"]:
