@@ -79,3 +79,42 @@ def test_info_on_an_image_does_not_import_torch(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "torch" not in heavy, heavy
     assert "seed" in result.stdout and "dcgan" in result.stdout
+
+
+def test_the_builtin_command_table_names_each_command_and_its_module():
+    """A run imports only its command's module (BUILTIN_COMMANDS): the table must not drift."""
+    import importlib
+
+    import typer
+    from typer.main import get_command_name
+
+    from artkit.cli import BUILTIN_COMMANDS, BUILTIN_MODULES, build_app
+
+    def names(app: typer.Typer) -> list[str]:
+        commands = [
+            c.name or get_command_name(c.callback.__name__) for c in app.registered_commands
+        ]
+        return commands + [g.name or g.typer_instance.info.name for g in app.registered_groups]
+
+    for module in BUILTIN_MODULES:
+        app = typer.Typer()
+        importlib.import_module(f"artkit.cli.{module}").attach(app)
+        expected = {name for name, owner in BUILTIN_COMMANDS.items() if owner == module}
+        assert set(names(app)) == expected, module
+    assert sorted(names(build_app())) == sorted(BUILTIN_COMMANDS)
+    assert names(build_app(only="grid")) == ["grid", "animate"]
+
+
+def test_a_command_imports_only_its_own_cli_module():
+    code = (
+        "import sys; from artkit.cli import main; sys.argv = ['artkit', 'post', 'invert', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('artkit.cli.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    loaded = eval(out.stdout.strip().splitlines()[-1])
+    builtin_modules = {m for m in loaded if m.rsplit(".", 1)[1] not in ("context", "options")}
+    assert "artkit.cli.post" in builtin_modules
+    assert not builtin_modules & {"artkit.cli.train", "artkit.cli.data", "artkit.cli.render"}, (
+        loaded
+    )

@@ -9,6 +9,7 @@ inspects ``sys.modules`` to keep it that way).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Annotated
@@ -31,7 +32,39 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build_app() -> typer.Typer:
+#: every built-in command or command group -> the ``artkit.cli`` module whose
+#: ``attach(app)`` adds it, in the order ``artkit --help`` lists them. A run imports
+#: only the module of the command it names (tests/test_startup.py keeps this true).
+BUILTIN_COMMANDS: dict[str, str] = {
+    "demo": "demo",
+    "train": "train",
+    "sample": "sample",
+    "interpolate": "sample",
+    "encode": "latent",
+    "decode": "latent",
+    "reconstruct": "latent",
+    "morph": "latent",
+    "project": "project",
+    "post": "post",
+    "grid": "sheets",
+    "animate": "sheets",
+    "render": "render",
+    "reproduce": "reproduce",
+    "data": "data",
+    "weights": "weights",
+    "checkpoint": "checkpoint",
+    "plugins": "plugins",
+    "list": "listing",
+    "info": "info",
+    "doctor": "doctor",
+    "eval": "eval",
+    "plot": "plot",
+}
+BUILTIN_MODULES: tuple[str, ...] = tuple(dict.fromkeys(BUILTIN_COMMANDS.values()))
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The root app with the built-in commands (only ``only``'s, when it names one)."""
     app = typer.Typer(
         name="artkit",
         help=HELP,
@@ -77,43 +110,11 @@ def build_app() -> typer.Typer:
         )
         use_settings(ctx.obj)
 
-    from artkit.cli import (
-        checkpoint,
-        data,
-        demo,
-        doctor,
-        eval,
-        info,
-        latent,
-        listing,
-        plot,
-        plugins,
-        post,
-        render,
-        reproduce,
-        sample,
-        sheets,
-        train,
-        weights,
-    )
-
-    demo.attach(app)
-    train.attach(app)
-    sample.attach(app)
-    latent.attach(app)
-    post.attach(app)
-    sheets.attach(app)
-    render.attach(app)
-    reproduce.attach(app)
-    data.attach(app)
-    weights.attach(app)
-    checkpoint.attach(app)
-    plugins.attach(app)
-    listing.attach(app)
-    info.attach(app)
-    doctor.attach(app)
-    eval.attach(app)
-    plot.attach(app)
+    modules = BUILTIN_MODULES
+    if only in BUILTIN_COMMANDS:  # a run needs its own command's module, not all twenty
+        modules = (BUILTIN_COMMANDS[only],)
+    for module in modules:
+        importlib.import_module(f"artkit.cli.{module}").attach(app)
     return app
 
 
@@ -157,7 +158,8 @@ def build_full_app(argv: list[str] | None = None) -> typer.Typer:
         from artkit.plugins import set_verbosity
 
         set_verbosity(quiet=True)  # plugin warnings come while the app is built
-    app = build_app()
+    command = _command_name(argv)
+    app = build_app(only=command)
     try:
         host = get_host(dirs)
     except Exception as exc:  # a bad --plugins-dir is a usage error, not a crash
@@ -172,12 +174,55 @@ def build_full_app(argv: list[str] | None = None) -> typer.Typer:
 
     # each plugin gets a guard around the root app: a command name that is taken
     # (a built-in, or an earlier plugin's) stays with its owner, with one warning
-    taken = taken_names(app)
+    taken = {**dict.fromkeys(BUILTIN_COMMANDS, "artkit"), **taken_names(app)}
     host.call_each(
         "register_commands",
         app=PerPlugin(lambda plugin: PluginApp(app, plugin, taken, host.report)),
     )
+    _keep_only(app, command)
     return app
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The command the arguments name (the first word that is not a root option)."""
+    takes_value = {"--device", "--precision", "--seed", "--plugins-dir"}
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in takes_value:
+            skip = True
+        elif arg == "--":
+            return None
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _keep_only(app: typer.Typer, name: str | None) -> None:
+    """Leave only the command ``name`` in ``app`` when it is one of its commands.
+
+    Typer turns every command function's signature into click parameters when the
+    app becomes a click group (a few ms each, 30+ commands); a run needs one. With no
+    name, or an unknown one (click then lists them all, or suggests one), all stay.
+    """
+    if name is None:
+        return
+    from typer.main import get_command_name
+
+    commands = [
+        c
+        for c in app.registered_commands
+        if (c.name or (c.callback and get_command_name(c.callback.__name__))) == name
+    ]
+    groups = [
+        g
+        for g in app.registered_groups
+        if (g.name or (g.typer_instance and g.typer_instance.info.name)) == name
+    ]
+    if commands or groups:
+        app.registered_commands[:] = commands
+        app.registered_groups[:] = groups
 
 
 def get_command(argv: list[str] | None = None):
