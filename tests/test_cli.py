@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import artkit
 from artkit.testing import run_cli
 from tests.test_plugins import artkit_subprocess
@@ -39,6 +41,68 @@ def test_list_table(toy_plugin):
 def test_bad_list_kind_is_usage_error():
     result = run_cli(["list", "modles"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["train", "mlp-gan", "--steps", "abc"],
+            "Invalid value for '--steps': Input should be a valid integer",
+        ),
+        (
+            ["train", "mlp-gan", "--lr", "fast"],
+            "Invalid value for '--lr': Input should be a valid number",
+        ),
+        (
+            ["sample", "--seeds-x", "3"],
+            "No such option: --seeds-x (Possible options: --seed, --seeds)",
+        ),
+        (["sample"], "Missing argument 'checkpoint'"),
+        (["smaple"], "No such command 'smaple'. Did you mean 'sample'?"),
+        (["--devic", "cpu", "info"], "No such option: --devic"),
+        (["list", "modles"], "'modles' is not one of 'models', 'losses'"),
+        (["post", "invert", "--quality", "1.5"], "Input should be a valid integer"),
+    ],
+)
+def test_click_usage_errors_are_one_line_with_where_to_look(args, says):
+    """Options parse without pydantic (artkit.cli.coercion) and fail like every artkit error."""
+    result = artkit_subprocess(*args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("artkit: error: "), result.stderr
+    assert says in lines[0] and "--help`)" in lines[0]
+
+
+def test_plain_option_values_parse_as_typer_would(tmp_path):
+    from artkit.cli.coercion import _bool, _float, _int
+
+    assert [_int(v) for v in ("12", " 12 ", "1_000", "+5", "1.0", 7, 2.0, True)] == [
+        12,
+        12,
+        1000,
+        5,
+        1,
+        7,
+        2,
+        1,
+    ]
+    for bad in ("1.5", "1e3", "0x10", "", "abc", "١٢", 2.5):
+        with pytest.raises(ValueError, match="valid integer"):
+            _int(bad)
+    assert [_float(v) for v in ("1e-3", " 2 ", "inf", 3)] == [0.001, 2.0, float("inf"), 3.0]
+    with pytest.raises(ValueError, match="valid number"):
+        _float("fast")
+    assert [_bool(v) for v in ("Yes", "ON", "0", "f", "", 1)] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        True,
+    ]
+    with pytest.raises(ValueError, match="valid boolean"):
+        _bool("2")
 
 
 def test_doctor_reports_torch_and_devices():

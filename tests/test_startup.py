@@ -9,7 +9,7 @@ import pytest
 
 PROBE = """
 import atexit, sys
-heavy = ("torch", "torchvision", "numpy", "safetensors")
+heavy = ("torch", "torchvision", "numpy", "safetensors", "pydantic")  # pydantic: see artkit.cli.coercion
 atexit.register(lambda: sys.stderr.write("HEAVY=" + ",".join(m for m in heavy if m in sys.modules) + "\\n"))
 sys.argv = ["artkit", *{args!r}]
 from artkit.cli import main

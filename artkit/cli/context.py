@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from typer import Exit
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click
 from typer.core import TyperGroup
 
 from artkit.errors import ArtkitError, describe_os_error, printable
@@ -74,12 +76,36 @@ def fail(message: str, exit_code: int = 1) -> None:
     raise SystemExit(exit_code)
 
 
+def _usage_error(exc: UsageError) -> None:
+    """click's usage errors (unknown option, bad value, missing argument) in one line,
+    like every other artkit error, instead of a usage block or a rich panel."""
+    if isinstance(exc, NoArgsIsHelpError):
+        raise exc  # `artkit data` alone prints its help: that is not an error
+    hint = ""
+    if exc.ctx is not None:
+        hint = f" (see `{exc.ctx.command_path} --help`)"
+    message = " ".join(exc.format_message().split())
+    print(f"artkit: error: {printable(message)}{hint}", file=sys.stderr, flush=True)
+    raise Exit(exc.exit_code)
+
+
 class ArtkitGroup(TyperGroup):
     """Root command group: user mistakes become one line and an exit code, never a traceback."""
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        from artkit.cli.coercion import install
+
+        install(self)  # option values without importing pydantic (see artkit.cli.coercion)
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except UsageError as exc:  # a subcommand's options did not parse
+            _usage_error(exc)
         except ArtkitError as exc:
             if settings().verbose and exc.__cause__ is not None:  # e.g. a plugin's import error
                 import traceback
