@@ -18,6 +18,7 @@ which raises ``my-model: width=3 is not allowed; use an integer from 4 to 1024``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import field
 from typing import Any
 
@@ -62,3 +63,83 @@ def number_in(
     above = lo < value if lo_open else lo <= value
     below = value < hi if hi_open else value <= hi
     return above and below
+
+
+# -- image sizes ------------------------------------------------------------------
+# A model's ``resolution`` is one side (``64``: square) or ``"HxW"`` (``"64x128"``:
+# 64 rows, 128 columns). Configs keep the plain int for square sizes, so every
+# checkpoint and config written before non-square sizes existed reads the same.
+
+
+def image_size(resolution: Any) -> tuple[int, int]:
+    """``(height, width)`` of a resolution: an int side, ``"64"``, ``"64x128"`` or ``(64, 128)``.
+
+    Raises ValueError for anything else (``"64x"``, ``"0x64"``, ``True``, ``2.5``).
+    """
+    if isinstance(resolution, str):
+        parts = resolution.strip().lower().split("x")
+        if len(parts) not in (1, 2) or not all(
+            p.strip().isascii() and p.strip().isdigit() for p in parts
+        ):
+            raise ValueError(f"resolution {resolution!r} is not N or HxW")
+        sides = [int(p) for p in parts]
+    elif isinstance(resolution, tuple | list):
+        sides = list(resolution)
+    else:
+        sides = [resolution]
+    if len(sides) == 1:
+        sides = sides * 2
+    if len(sides) != 2 or not all(int_in(s, 1) for s in sides):
+        raise ValueError(f"resolution {resolution!r} is not N or HxW with sides >= 1")
+    return sides[0], sides[1]
+
+
+def resolution_value(height: int, width: int) -> int | str:
+    """The config spelling of a size: the int side when square, else ``"HxW"``."""
+    return height if height == width else f"{height}x{width}"
+
+
+def size_text(resolution: Any) -> str:
+    """``"64"`` or ``"64x128"``: a size in messages and file names."""
+    h, w = image_size(resolution)
+    return str(resolution_value(h, w))
+
+
+def check_resolution(
+    value: Any, owner: str, fits: Callable[[int, int], bool], allowed: str
+) -> int | str:
+    """``value`` as a config resolution (int when square, else ``"HxW"``), or a one-line UsageError.
+
+    ``fits(height, width)`` says whether the network can take that size; ``allowed``
+    names the sizes it can take (``resolution='30x64' is not allowed; use ...``).
+    """
+    try:
+        h, w = image_size(value)
+    except ValueError:
+        h = w = 0
+    require(h > 0 and fits(h, w), owner, "resolution", value, allowed)
+    return resolution_value(h, w)
+
+
+def pyramid_fits(sides: tuple[int, ...], max_aspect: int = 4) -> Callable[[int, int], bool]:
+    """``fits`` for networks grown from a small seed map by doublings (DCGAN, FastGAN, VAE).
+
+    The shorter side is one of ``sides`` (log2(side / 4) doublings); the longer one
+    is a multiple of the same stride (shorter / 4) and at most ``max_aspect`` times
+    the shorter: 64x128 grows from a 4x8 seed.
+    """
+
+    def fits(h: int, w: int) -> bool:
+        short, long = min(h, w), max(h, w)
+        return short in sides and long % (short // 4) == 0 and long <= max_aspect * short
+
+    return fits
+
+
+def pyramid_allowed(sides: tuple[int, ...], max_aspect: int = 4) -> str:
+    """The ``allowed`` text matching :func:`pyramid_fits`."""
+    names = ", ".join(map(str, sides[:-1])) + f" or {sides[-1]}"
+    return (
+        f"{names}, or HEIGHTxWIDTH (e.g. {sides[0]}x{2 * sides[0]}) with the shorter side "
+        f"{names} and the longer a multiple of shorter/4, at most {max_aspect}x the shorter"
+    )

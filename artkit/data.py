@@ -5,6 +5,11 @@ where ``params`` are the entry's own typed parameters (``folder:path=art/``) and
 R and C come from the model being trained. It returns an :class:`ImageSource`:
 an indexable collection of uint8 numpy arrays shaped ``(R, R, C)``.
 
+R may also be a non-square size: ``"64x128"`` (a model's ``resolution=64x128``)
+or ``(64, 128)``, height then width; the arrays are then ``(64, 128, C)``, cropped
+or padded to that aspect. :func:`image_size` reads any of these spellings, and a
+source keeps its ``resolution`` as the int side when square, ``"HxW"`` otherwise.
+
 The core turns those into float tensors in [-1, 1], shuffles, batches and
 augments them (see :mod:`artkit.train`); a source only decodes or draws images.
 No torch here: sources may be listed, previewed and fingerprinted cheaply.
@@ -22,20 +27,32 @@ from __future__ import annotations
 import operator
 from typing import Any, Protocol, runtime_checkable
 
+from artkit.config_checks import image_size, resolution_value
+
+__all__ = [
+    "DecodedImages",
+    "ImageSource",
+    "center_crop",
+    "class_labels",
+    "describe",
+    "image_size",
+    "resolution_value",
+]
+
 
 @runtime_checkable
 class ImageSource(Protocol):
     """What a dataset factory returns."""
 
-    #: side length of every image, in pixels
-    resolution: int
+    #: side length of every image, in pixels; ``"HxW"`` when not square (see :func:`image_size`)
+    resolution: int | str
     #: 1 (greyscale), 3 (RGB) or 4 (RGBA)
     channels: int
 
     def __len__(self) -> int: ...
 
     def __getitem__(self, index: int) -> Any:
-        """The image at ``index`` as a uint8 numpy array of shape (resolution, resolution, channels)."""
+        """The image at ``index`` as a uint8 numpy array ``(height, width, channels)``."""
         ...
 
     def fingerprint(self) -> str:
@@ -60,6 +77,17 @@ def class_labels(source: Any) -> Any:
             f"not one class >= 0 per image ({len(source)})"
         )
     return labels.astype(np.int64, copy=False)
+
+
+def center_crop(array: Any, size: tuple[int, int]) -> Any:
+    """The centre ``(height, width)`` window of an array ``(H, W, ...)`` at least that big.
+
+    How square-drawn sources (shapes, glyphs, emoji, samples) meet a non-square
+    size: they draw a square at the longer side and keep the middle.
+    """
+    h, w = size
+    top, left = (array.shape[0] - h) // 2, (array.shape[1] - w) // 2
+    return array[top : top + h, left : left + w]
 
 
 def describe(source: ImageSource) -> dict[str, Any]:

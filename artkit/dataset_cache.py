@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from artkit.atomic import atomic_open
+from artkit.config_checks import image_size, resolution_value
 
 #: bump when the entry layout changes (old entries then miss and age out)
 FORMAT_VERSION = 1
@@ -90,7 +91,8 @@ def max_bytes() -> int:
 def entry_paths(name: str, fingerprint: str, resolution: int, channels: int) -> tuple[Path, Path]:
     """The ``.npy`` and ``.json`` paths of one entry."""
     safe = "".join(ch if ch.isalnum() or ch in "_." else "_" for ch in name) or "dataset"
-    stem = f"{safe}-{fingerprint}-{int(resolution)}-{int(channels)}"
+    h, w = image_size(resolution)
+    stem = f"{safe}-{fingerprint}-{resolution_value(h, w)}-{int(channels)}"
     folder = cache_dir()
     return folder / f"{stem}.npy", folder / f"{stem}.json"
 
@@ -132,7 +134,7 @@ def load(
             and info.get("fingerprint") == fingerprint
             and info.get("pillow") == _pillow_version()
             and len(shape) == 4
-            and shape[1:] == (resolution, resolution, channels)
+            and shape[1:] == (*image_size(resolution), channels)
         )
         if not valid:
             raise ValueError("stale entry")
@@ -177,7 +179,7 @@ def store(
         "version": FORMAT_VERSION,
         "name": name,
         "fingerprint": fingerprint,
-        "resolution": resolution,
+        "resolution": resolution_value(*image_size(resolution)),
         "channels": channels,
         "shape": list(array.shape),
         "crc32": _crc(array),
@@ -333,7 +335,7 @@ def _is_ours(folder: Path, stem: str) -> bool:
         npy, _ = entry_paths(
             str(info["name"]),
             str(info["fingerprint"]),
-            int(info["resolution"]),
+            info["resolution"],  # an int side, or "HxW" (entry_paths checks it)
             int(info["channels"]),
         )
     except (OSError, ValueError, KeyError, TypeError, RecursionError):

@@ -197,6 +197,13 @@ class ArtModel(nn.Module):
     (``{"G": "G_ema"}``); the trainer keeps the copy up to date, and inference
     methods should use it. The class attributes below are everything else the core
     reads from a model; override the ones that differ.
+
+    An image model's config has ``resolution`` (the trainer builds its dataset at
+    that size) and ``channels``. ``resolution`` is an int side for square images
+    or ``"HxW"`` (``"64x128"``: 64 rows, 128 columns); read it with
+    :func:`artkit.config_checks.image_size`, validate it with
+    :func:`artkit.config_checks.check_resolution`. A sampling model also says
+    ``image_shape`` ``(C, H, W)``, the shape ``generate`` returns per image.
     """
 
     #: the networks the checkpoint saves, each under its name as a tensor prefix

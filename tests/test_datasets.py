@@ -218,7 +218,7 @@ def test_folder_parallel_decode_matches_serial(tmp_path):
 def test_folder_through_the_registry(art):
     reg = Registry("datasets")
     entry = reg.add("folder", "artkit_data.folder:FolderDataset", params=FolderConfig)
-    assert [p.name for p in entry.params] == ["path", "recursive", "fit", "background"]
+    assert [p.name for p in entry.params] == ["path", "recursive", "fit", "background", "exclude"]
     assert entry.param("path").required and entry.param("fit").choices == ("crop", "pad", "stretch")
     ds = entry.create(
         {"path": str(art), "recursive": "false", "fit": "pad"}, resolution=8, channels=1

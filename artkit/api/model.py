@@ -177,18 +177,20 @@ class Model:
     def prepare(self, image: Any) -> Any:
         """An input image (PIL, path or ``sample:NAME``) as the model sees it.
 
-        Square (centre crop), model-sized (Lanczos), in the model's mode: what
+        The model's aspect (centre crop), model-sized (Lanczos), in the model's mode: what
         ``artkit encode`` / ``reconstruct`` / ``morph`` feed the encoder.
         """
         from PIL import Image, ImageOps
 
+        from artkit.config_checks import image_size
+
         cfg = self.net.config
-        r, mode = int(cfg.resolution), _MODES[int(cfg.channels)]
+        (h, w), mode = image_size(cfg.resolution), _MODES[int(cfg.channels)]
         [im] = _images(image, mode=mode)
         if im.mode != mode:
             im = im.convert(mode)
-        if im.size != (r, r):
-            im = ImageOps.fit(im, (r, r), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+        if im.size != (w, h):  # centre-cropped to the model's aspect ("HxW" models too)
+            im = ImageOps.fit(im, (w, h), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
         return im
 
     def posterior(self, images: Any) -> tuple[Any, Any]:

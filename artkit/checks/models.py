@@ -103,9 +103,11 @@ def _exercise(model: Any, name: str) -> dict[str, Any]:
         for cap in ("translate", "stylize"):
             if cap in caps:
                 channels = int(getattr(model.config, "in_channels", 3) or 3)
-                size = int(getattr(model.config, "resolution", 32) or 32)
+                from artkit.config_checks import image_size
+
+                h, w = image_size(getattr(model.config, "resolution", 32) or 32)
                 g = torch.Generator().manual_seed(3)
-                x = torch.rand(2, channels, size, size, generator=g) * 2 - 1
+                x = torch.rand(2, channels, h, w, generator=g) * 2 - 1
                 y = getattr(model, cap)(x)
                 _check_images(y, name, f"{cap}(x)", n=2)
                 out[cap] = y

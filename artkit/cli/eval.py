@@ -175,7 +175,8 @@ def set_statistics(
     from artkit.eval.stats import cache_path, feature_stats, load_cached, store
 
     native = images.first_size()
-    size = native if extractor.native_input else (extractor.input_size, extractor.input_size)
+    height, width = extractor.input_hw  # to_batch takes Pillow's (width, height)
+    size = native if extractor.native_input else (width, height)
     key = None
     if cache:
         key = cache_path(images.fingerprint(), f"{identity(extractor)}@{size}", len(images))

@@ -17,8 +17,8 @@ class Embedder(nn.Module):
 
     name = "?"
     standard_fid = False
-    #: side of the square images ``forward`` sees
-    input_size = 64
+    #: side of the square images ``forward`` sees, or ``(height, width)``
+    input_size: int | tuple[int, int] = 64
     #: True: give this extractor images at their own size (it resizes them itself, as
     #: the reference implementation does); False: callers may pre-resize with Pillow
     native_input = False
@@ -34,13 +34,18 @@ class Embedder(nn.Module):
             return images.expand(-1, 3, -1, -1)
         return images[:, :3] if images.shape[1] == 4 else images
 
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        """``(height, width)`` of the images ``forward`` sees."""
+        size = self.input_size
+        return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
     def prepare(self, images: Tensor) -> Tensor:
         images = self.to_rgb(images)
-        if images.shape[-2:] != (self.input_size, self.input_size):
+        if tuple(images.shape[-2:]) != self.input_hw:
             images = F.interpolate(
-                images, size=(self.input_size, self.input_size), mode="bilinear",
-                align_corners=False, antialias=True,
-            )  # fmt: skip
+                images, size=self.input_hw, mode="bilinear", align_corners=False, antialias=True
+            )
         return images
 
     @torch.no_grad()

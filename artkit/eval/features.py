@@ -72,7 +72,10 @@ class CheckpointFeatures(Embedder):
             raise UsageError(f"checkpoint:path={path}: no such file")
         with torch.random.fork_rng(devices=[]):
             self.model = load_model(file, device=str(device)).eval().requires_grad_(False)
-        self.input_size = int(getattr(self.model.config, "resolution", 64))
+        from artkit.config_checks import image_size
+
+        # (height, width): an "HxW" model takes its own aspect
+        self.input_size = image_size(getattr(self.model.config, "resolution", 64))
         self.channels = int(getattr(self.model.config, "channels", 3))
         self.name = f"checkpoint:{self.model.registry_name}@{sha256_file(file)[:12]}"
         self._captured: Tensor | None = None
@@ -104,10 +107,8 @@ class CheckpointFeatures(Embedder):
         x = self.to_rgb(images) if self.channels == 3 else images[:, :4]
         if self.channels == 1 and x.shape[1] != 1:
             x = x[:, :3].mean(1, keepdim=True)
-        if x.shape[-2:] != (self.input_size, self.input_size):
-            x = F.interpolate(
-                x, size=(self.input_size, self.input_size), mode="bilinear", antialias=True
-            )
+        if tuple(x.shape[-2:]) != self.input_hw:
+            x = F.interpolate(x, size=self.input_hw, mode="bilinear", antialias=True)
         return x
 
     def forward(self, x: Tensor) -> Tensor:

@@ -10,13 +10,28 @@ from __future__ import annotations
 
 import math
 from itertools import pairwise
+from typing import Any
 
 from torch import nn
 
+from artkit.config_checks import image_size
 
-def pyramid_sides(resolution: int) -> list[int]:
-    """4, 8, ..., resolution: the feature-map sides, log2(resolution / 4) doublings."""
-    return [4 * 2**i for i in range(int(math.log2(resolution // 4)) + 1)]
+
+def pyramid_sides(resolution: Any) -> list[int]:
+    """4, 8, ..., resolution: the feature-map sides, log2(resolution / 4) doublings.
+
+    For a non-square ``resolution`` (``"64x128"``) these are the shorter sides: the
+    maps grow from :func:`seed_size` by the same doublings (4x8, 8x16, ... 64x128).
+    """
+    side = min(image_size(resolution))
+    return [4 * 2**i for i in range(int(math.log2(side // 4)) + 1)]
+
+
+def seed_size(resolution: Any) -> tuple[int, int]:
+    """``(height, width)`` of the smallest map: 4x4 for square sizes, 4x8 for 64x128."""
+    h, w = image_size(resolution)
+    stride = pyramid_sides(resolution)[-1] // 4
+    return h // stride, w // stride
 
 
 def plan_channels(side: int, width: float) -> int:
@@ -28,14 +43,17 @@ def plan_channels(side: int, width: float) -> int:
     return max(1, round(width * max(32, min(512, 2048 // side))))
 
 
-def up_stack(z_dim: int, channels: list[int], out_channels: int) -> list[nn.Module]:
-    """z -> dense 4x4 -> (ConvTranspose 4/2/1 + BN + LeakyReLU) per step -> conv 3x3 -> tanh.
+def up_stack(
+    z_dim: int, channels: list[int], out_channels: int, seed: tuple[int, int] = (4, 4)
+) -> list[nn.Module]:
+    """z -> dense seed map -> (ConvTranspose 4/2/1 + BN + LeakyReLU) per step -> conv 3x3 -> tanh.
 
-    ``channels`` are the counts at 4, 8, ... px (``len(channels) - 1`` doublings).
+    ``channels`` are the counts at 4, 8, ... px (``len(channels) - 1`` doublings);
+    ``seed`` is the first map's (height, width), 4x4 unless the image is not square.
     """
     layers: list[nn.Module] = [
-        nn.Linear(z_dim, channels[0] * 16, bias=False),
-        nn.Unflatten(1, (channels[0], 4, 4)),
+        nn.Linear(z_dim, channels[0] * seed[0] * seed[1], bias=False),
+        nn.Unflatten(1, (channels[0], *seed)),
         nn.BatchNorm2d(channels[0]),
         nn.LeakyReLU(0.2),
     ]

@@ -421,10 +421,11 @@ class Trainer:
     def write_samples(self) -> Path | None:
         if not self.world.is_main or "sample" not in self.model.capabilities():
             return None
+        from artkit.config_checks import image_size
         from artkit.grid import grid_from_array
         from artkit.images import save_image
 
-        n = 64 if self.source.resolution <= 64 else 16
+        n = 64 if max(image_size(self.source.resolution)) <= 64 else 16  # "HxW" too
         if not self.options.ema:
             self._copy_ema()  # samples come from the inference copy: make it current
         with torch.no_grad():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from artkit.config_checks import image_size
 from artkit.errors import UsageError
 
 FIT_MODES = ("crop", "pad", "stretch")
@@ -56,6 +57,13 @@ class FolderConfig:
             "help": "colour behind transparent pixels and padding (RGBA datasets pad with transparency)"
         },
     )
+    exclude: str = field(
+        default="",
+        metadata={
+            "help": "file listing images to leave out, one path relative to the folder a line "
+            "(# comments); `artkit data check --write-exclude` writes one"
+        },
+    )
 
     def __post_init__(self) -> None:
         owner = "folder dataset"
@@ -66,6 +74,8 @@ class FolderConfig:
         if self.fit not in FIT_MODES:
             raise UsageError(f"{owner}: fit={self.fit!r} is not one of: {', '.join(FIT_MODES)}")
         _check_colour(owner, "background", self.background)
+        if not isinstance(self.exclude, str):
+            raise UsageError(f"{owner}: exclude= must name a file listing images to leave out")
 
 
 @dataclass
@@ -137,11 +147,20 @@ class EmojiConfig:
             )
 
 
-def check_geometry(owner: str, resolution: object, channels: object) -> None:
-    """Validate the resolution and channels a model asks a dataset for."""
-    _check_int(owner, "resolution", resolution, low=1)
+def check_geometry(owner: str, resolution: object, channels: object) -> tuple[int, int]:
+    """Validate the resolution and channels a model asks a dataset for; ``(height, width)``.
+
+    ``resolution`` is one side (square) or a non-square size: ``"64x128"`` or ``(64, 128)``.
+    """
+    try:
+        size = image_size(resolution)
+    except ValueError:
+        raise UsageError(
+            f"{owner}: resolution={resolution!r} must be an integer >= 1 or HEIGHTxWIDTH (64x128)"
+        ) from None
     if channels not in (1, 3, 4) or isinstance(channels, bool):
         raise UsageError(f"{owner}: channels={channels!r} must be 1 (grey), 3 (RGB) or 4 (RGBA)")
+    return size
 
 
 # -- glyphs, idx, single-image, samples ----------------------------------------------

@@ -35,7 +35,7 @@ from typing import Any
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from artkit import assets
-from artkit.data import DecodedImages
+from artkit.data import DecodedImages, resolution_value
 from artkit.errors import ArtkitError, UsageError
 
 from .configs import EmojiConfig, check_geometry
@@ -69,7 +69,7 @@ _COMPONENT_RANGES: tuple[tuple[int, int], ...] = (
 
 
 class EmojiDataset(DecodedImages):
-    """The emoji of a colour emoji font as uint8 arrays ``(resolution, resolution, channels)``."""
+    """The emoji of a colour emoji font as uint8 arrays ``(height, width, channels)``."""
 
     kind = "emoji"
 
@@ -84,11 +84,12 @@ class EmojiDataset(DecodedImages):
         seed: int = 0,
         padding: float = 0.1,
     ):
-        check_geometry(_OWNER, resolution, channels)
+        #: (height, width): a non-square canvas pads the emoji (sized to the shorter side)
+        self.size = check_geometry(_OWNER, resolution, channels)
         self.config = EmojiConfig(
             font=font, background=background, count=count, seed=seed, padding=padding
         )  # validates
-        self.resolution = resolution
+        self.resolution = resolution_value(*self.size)
         self.channels = channels
         self.background = background
         self.count = count
@@ -136,7 +137,6 @@ class EmojiDataset(DecodedImages):
             wanted = self.count
         else:
             order, wanted = candidates, len(candidates)
-        r, c = self.resolution, self.channels
         rendered: dict[int, Any] = {}
         for cp in order:
             if len(rendered) == wanted:
@@ -147,20 +147,20 @@ class EmojiDataset(DecodedImages):
             else:
                 rendered[cp] = arr
         self.codepoints = sorted(rendered)
-        images = np.empty((len(self.codepoints), r, r, c), dtype=np.uint8)
+        images = np.empty((len(self.codepoints), *self.size, self.channels), dtype=np.uint8)
         for k, cp in enumerate(self.codepoints):
             images[k] = rendered[cp]
         return images
 
     def render(self, codepoint: int) -> Any:
-        """Draw one code point as a fresh uint8 array ``(R, R, C)``, or None if it is empty."""
+        """Draw one code point as a fresh uint8 array ``(H, W, C)``, or None if it is empty."""
         import numpy as np
 
         im = self.image(codepoint)
         if im is None:
             return None
         arr = np.asarray(im, dtype=np.uint8)
-        return arr.reshape(self.resolution, self.resolution, self.channels)
+        return arr.reshape(*self.size, self.channels)
 
     def image(self, codepoint: int) -> Image.Image | None:
         """Draw one code point as a PIL image (L, RGB or RGBA), or None if it draws nothing."""
@@ -184,15 +184,19 @@ class EmojiDataset(DecodedImages):
         x0, y0, x1, y1 = box
         w, h = x1 - x0, y1 - y0
         side = max(1, round(max(w, h) * (1.0 + 2.0 * self.padding)))
-        left = x0 - (side - w) // 2
-        top = y0 - (side - h) // 2
-        square = glyph.crop((left, top, left + side, top + side))  # outside: transparent
-        r = self.resolution
-        out = square.resize((r, r), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        rows, cols = self.size
+        # the square around the glyph, widened (or heightened) to a non-square target
+        box_w, box_h = round(side * cols / min(rows, cols)), round(side * rows / min(rows, cols))
+        left = x0 - (box_w - w) // 2
+        top = y0 - (box_h - h) // 2
+        square = glyph.crop((left, top, left + box_w, top + box_h))  # outside: transparent
+        out = square.resize((cols, rows), Image.Resampling.LANCZOS, reducing_gap=2.0)
         out = out.convert("RGBA")
         if self.channels == 4:
             return out
-        flat = Image.new("RGBA", (r, r), (*ImageColor.getrgb(self.background.strip())[:3], 255))
+        flat = Image.new(
+            "RGBA", (cols, rows), (*ImageColor.getrgb(self.background.strip())[:3], 255)
+        )
         flat.alpha_composite(out)
         return flat.convert(_MODES[self.channels])
 

@@ -2,9 +2,10 @@
 
 Every readable image under the folder (recursively by default) is decoded when
 the dataset is built -- in parallel threads, since Pillow releases the GIL while
-it decodes and resamples -- turned upright (EXIF orientation), squared (centre
-crop, pad or stretch), resized with Lanczos and converted to L / RGB / RGBA.
-The result is one uint8 array ``(N, R, R, C)`` that serves every later epoch,
+it decodes and resamples -- turned upright (EXIF orientation), brought to the
+target aspect (square, or ``HxW`` such as 64x128: centre crop, pad or stretch),
+resized with Lanczos and converted to L / RGB / RGBA.
+The result is one uint8 array ``(N, H, W, C)`` that serves every later epoch,
 and is kept in the decoded-dataset cache (:mod:`artkit.dataset_cache`, keyed by the
 fingerprint) so that the next run on unchanged files decodes nothing.
 Files that cannot be read are skipped and reported once on stderr.
@@ -22,7 +23,7 @@ from typing import Any
 
 from PIL import Image, ImageColor, UnidentifiedImageError
 
-from artkit.data import DecodedImages
+from artkit.data import DecodedImages, resolution_value
 from artkit.errors import ImageError, UsageError
 from artkit.images import has_alpha
 
@@ -39,7 +40,7 @@ _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
 class FolderDataset(DecodedImages):
-    """The images in ``path`` as uint8 arrays ``(resolution, resolution, channels)``."""
+    """The images in ``path`` as uint8 arrays ``(height, width, channels)``."""
 
     kind = "folder"
 
@@ -52,14 +53,16 @@ class FolderDataset(DecodedImages):
         recursive: bool = True,
         fit: str = "crop",
         background: str = "white",
+        exclude: str = "",
         workers: int | None = None,
         cache: bool = True,
     ):
-        check_geometry(_OWNER, resolution, channels)
+        #: (height, width): ``resolution`` is one side or "HxW"
+        self.size = check_geometry(_OWNER, resolution, channels)
         self.config = FolderConfig(
-            path=path, recursive=recursive, fit=fit, background=background
+            path=path, recursive=recursive, fit=fit, background=background, exclude=exclude
         )  # validates
-        self.resolution = resolution
+        self.resolution = resolution_value(*self.size)
         self.channels = channels
         self.path = path
         self.recursive = recursive
@@ -72,11 +75,21 @@ class FolderDataset(DecodedImages):
             raise UsageError(f"{_OWNER}: {path!r} is a file, not a folder of images")
 
         entries = _scan(self.root, recursive)
-        self._fingerprint = _fingerprint(entries, resolution, channels, fit, background)
+        #: files left out because ``exclude=`` lists them (relative paths)
+        self.excluded: list[str] = []
+        if exclude:
+            entries, self.excluded, exclude_key = _apply_exclude(entries, exclude)
+        self._fingerprint = _fingerprint(entries, self.resolution, channels, fit, background)
+        if exclude:  # the list's content, not just what it matched: caches follow edits
+            self._fingerprint = hashlib.sha256(
+                f"{self._fingerprint}\0exclude\0{exclude_key}".encode()
+            ).hexdigest()[:16]
         if not entries:
             hint = ""
             if not recursive and _has_images_below(self.root):
                 hint = "; subfolders have images: use recursive=true"
+            if self.excluded:
+                hint = f"; exclude= left out all {len(self.excluded)}"
             raise UsageError(
                 f"{_OWNER}: no images found in {path!r} (looked for {', '.join(SUFFIXES)}){hint}"
             )
@@ -136,15 +149,15 @@ class FolderDataset(DecodedImages):
     ) -> tuple[Any, list[str], list[tuple[str, str]]]:
         import numpy as np
 
-        r, c = self.resolution, self.channels
+        size, c = self.size, self.channels
         bg = ImageColor.getrgb(self.background.strip())[:3]
         rels = [rel for rel, _, _ in entries]
 
-        images = np.empty((len(rels), r, r, c), dtype=np.uint8)
+        images = np.empty((len(rels), *size, c), dtype=np.uint8)
 
         def job(k: int) -> str | None:
             """Decode file k into images[k]; return why not, if it cannot be read."""
-            result = _load(self.root / rels[k], r, c, self.fit, bg)
+            result = _load(self.root / rels[k], size, c, self.fit, bg)
             if isinstance(result, str):
                 return result
             images[k] = result
@@ -229,6 +242,24 @@ def _scan(root: Path, recursive: bool) -> list[tuple[str, int, int]]:
     return found
 
 
+def _apply_exclude(
+    entries: list[tuple[str, int, int]], exclude: str
+) -> tuple[list[tuple[str, int, int]], list[str], str]:
+    """``entries`` without the files an exclude list names, those names, and the list's key.
+
+    Entries are paths relative to the folder (:func:`artkit.data_check.read_exclude`:
+    one a line, ``#`` comments, at most 16 MiB); an absolute path or ``..`` is a usage
+    error. Names that match no file are ignored (already deleted, say).
+    """
+    from artkit.data_check import exclude_digest, read_exclude
+
+    listed = read_exclude(exclude, owner=f"{_OWNER}: exclude file")
+    drop = set(listed)
+    kept = [e for e in entries if e[0] not in drop]
+    left_out = [e[0] for e in entries if e[0] in drop]
+    return kept, left_out, exclude_digest(listed)
+
+
 def _has_images_below(root: Path) -> bool:
     for _dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
@@ -238,7 +269,11 @@ def _has_images_below(root: Path) -> bool:
 
 
 def _fingerprint(
-    entries: list[tuple[str, int, int]], resolution: int, channels: int, fit: str, background: str
+    entries: list[tuple[str, int, int]],
+    resolution: int | str,
+    channels: int,
+    fit: str,
+    background: str,
 ) -> str:
     h = hashlib.sha256()
     h.update(f"artkit-folder-v1\0{resolution}\0{channels}\0{fit}\0{background}\0".encode())
@@ -253,8 +288,10 @@ def _fingerprint(
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
-def _load(path: Path, r: int, channels: int, fit: str, bg: tuple[int, int, int]) -> Any:
-    """Decode one file into a uint8 array (r, r, channels), or return why it could not be read."""
+def _load(
+    path: Path, size: tuple[int, int], channels: int, fit: str, bg: tuple[int, int, int]
+) -> Any:
+    """Decode one file into a uint8 array (height, width, channels), or return why it could not be read."""
     import numpy as np
 
     try:
@@ -266,10 +303,10 @@ def _load(path: Path, r: int, channels: int, fit: str, bg: tuple[int, int, int])
                 return (
                     f"too large to decode safely ({im.width}x{im.height}, limit {limit:,} pixels)"
                 )
-            draft = int(REDUCING_GAP * r)
+            draft = int(REDUCING_GAP * max(size))
             im.draft(None, (draft, draft))  # JPEG: decode at a reduced scale, much faster
             im.load()
-            out = _square(_working_mode(_upright(im), channels), r, fit, bg)
+            out = _fit(_working_mode(_upright(im), channels), size, fit, bg)
         if out.mode == "RGBA" and channels != 4:
             flat = Image.new("RGBA", out.size, (*bg, 255))
             flat.alpha_composite(out)
@@ -277,7 +314,7 @@ def _load(path: Path, r: int, channels: int, fit: str, bg: tuple[int, int, int])
         elif out.mode != _MODES[channels]:
             out = out.convert(_MODES[channels])
         arr = np.asarray(out, dtype=np.uint8)
-        return arr.reshape(r, r, channels)
+        return arr.reshape(*size, channels)
     except UnidentifiedImageError:
         return "cannot identify image file"
     except Exception as exc:  # any decoder failure means "skip this file"
@@ -333,18 +370,26 @@ def _high_depth_to_l(im: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
 
 
-def _square(im: Image.Image, r: int, fit: str, bg: tuple[int, int, int]) -> Image.Image:
+def _fit(
+    im: Image.Image, target: tuple[int, int], fit: str, bg: tuple[int, int, int]
+) -> Image.Image:
+    """``im`` at ``target`` (height, width): stretched, centre-cropped or padded to its aspect."""
     w, h = im.size
+    th, tw = target
     lanczos = Image.Resampling.LANCZOS
     if fit == "stretch":
-        return im.resize((r, r), lanczos, reducing_gap=REDUCING_GAP)
+        return im.resize((tw, th), lanczos, reducing_gap=REDUCING_GAP)
     if fit == "crop":
-        s = min(w, h)
-        box = ((w - s) / 2, (h - s) / 2, (w + s) / 2, (h + s) / 2)
-        return im.resize((r, r), lanczos, box=box, reducing_gap=REDUCING_GAP)
-    # pad: fit inside the square, centred on the background (or transparency)
-    scale = r / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        # the largest centred box of the target's aspect
+        if w * th >= h * tw:  # wider than the target: full height
+            bw, bh = h * tw / th, h
+        else:
+            bw, bh = w, w * th / tw
+        box = ((w - bw) / 2, (h - bh) / 2, (w + bw) / 2, (h + bh) / 2)
+        return im.resize((tw, th), lanczos, box=box, reducing_gap=REDUCING_GAP)
+    # pad: fit inside the target, centred on the background (or transparency)
+    scale = min(tw / w, th / h)
+    size = (min(tw, max(1, round(w * scale))), min(th, max(1, round(h * scale))))
     inner = im.resize(size, lanczos, reducing_gap=REDUCING_GAP)
     if im.mode == "RGBA":
         fill: Any = (0, 0, 0, 0)  # flattened onto the background later unless channels=4
@@ -352,6 +397,6 @@ def _square(im: Image.Image, r: int, fit: str, bg: tuple[int, int, int]) -> Imag
         fill = ImageColor.getcolor("rgb({},{},{})".format(*bg), "L")
     else:
         fill = bg
-    canvas = Image.new(im.mode, (r, r), fill)
-    canvas.paste(inner, ((r - size[0]) // 2, (r - size[1]) // 2))
+    canvas = Image.new(im.mode, (tw, th), fill)
+    canvas.paste(inner, ((tw - size[0]) // 2, (th - size[1]) // 2))
     return canvas

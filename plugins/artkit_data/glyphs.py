@@ -39,7 +39,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from artkit import assets
-from artkit.data import DecodedImages
+from artkit.data import DecodedImages, resolution_value
 from artkit.errors import ArtkitError, UsageError
 
 from .configs import GlyphsConfig, check_geometry, parse_chars
@@ -60,7 +60,7 @@ _OWNER = "glyphs dataset"
 
 
 class GlyphsDataset(DecodedImages):
-    """Every (font, character) pair as uint8 arrays ``(resolution, resolution, channels)``."""
+    """Every (font, character) pair as uint8 arrays ``(height, width, channels)``."""
 
     kind = "glyphs"
 
@@ -77,11 +77,12 @@ class GlyphsDataset(DecodedImages):
         invert: bool = False,
         cache: bool = True,
     ):
-        check_geometry(_OWNER, resolution, channels)
+        #: (height, width): a non-square canvas pads the glyph (sized to the shorter side)
+        self.shape = check_geometry(_OWNER, resolution, channels)
         self.config = GlyphsConfig(
             fonts=fonts, chars=chars, fit=fit, padding=padding, size=size, invert=invert
         )  # validates
-        self.resolution = resolution
+        self.resolution = resolution_value(*self.shape)
         self.channels = channels
         self.chars = parse_chars(chars)
         self.fit = fit
@@ -101,7 +102,7 @@ class GlyphsDataset(DecodedImages):
             from artkit.dataset_cache import cached
 
             images, meta, hit = cached(
-                "glyphs", self._fingerprint, resolution, channels, self._render_all
+                "glyphs", self._fingerprint, self.resolution, channels, self._render_all
             )
             try:
                 items = [(str(f), str(c)) for f, c in meta["items"]]
@@ -128,7 +129,7 @@ class GlyphsDataset(DecodedImages):
         """Draw every glyph; the array and ``{"items": ..., "skipped": ...}``."""
         import numpy as np
 
-        r, c = self.resolution, self.channels
+        c = self.channels
         items: list[tuple[str, str]] = []
         skipped: list[tuple[str, str]] = []
         arrays: list[Any] = []
@@ -157,30 +158,29 @@ class GlyphsDataset(DecodedImages):
             for ch, coverage in drawn:
                 items.append((path, ch))
                 arrays.append(self._to_channels(np.asarray(coverage, dtype=np.uint8)))
-        images = np.empty((len(arrays), r, r, c), dtype=np.uint8)
+        images = np.empty((len(arrays), *self.shape, c), dtype=np.uint8)
         for k, arr in enumerate(arrays):
             images[k] = arr
         return images, {"items": items, "skipped": skipped}
 
     def _load(self, path: str) -> ImageFont.FreeTypeFont:
-        if self.fit == "em":
-            px = max(1, round(self.size * self.resolution))
-        else:
-            px = min(512, max(48, 2 * self.resolution))
+        r = min(self.shape)
+        px = max(1, round(self.size * r)) if self.fit == "em" else min(512, max(48, 2 * r))
         # Single characters need no shaping: the basic layout is faster than raqm.
         return ImageFont.truetype(path, px, layout_engine=ImageFont.Layout.BASIC)
 
     def _coverage(self, font: ImageFont.FreeTypeFont, ch: str) -> Image.Image | None:
-        """The glyph's ink as an ``L`` image ``R x R`` (255 = ink), or None if it draws nothing."""
-        r = self.resolution
+        """The glyph's ink as an ``L`` image ``H x W`` (255 = ink), or None if it draws nothing."""
+        rows, cols = self.shape
+        r = min(rows, cols)
         left, top, right, bottom = font.getbbox(ch, anchor="ls")
         if right <= left or bottom <= top:
             return None
         if self.fit == "em":
             ascent, descent = font.getmetrics()
-            x = round((r - (right - left)) / 2 - left)
-            baseline = round((r - (ascent + descent)) / 2 + ascent)
-            canvas = Image.new("L", (r, r), 0)
+            x = round((cols - (right - left)) / 2 - left)
+            baseline = round((rows - (ascent + descent)) / 2 + ascent)
+            canvas = Image.new("L", (cols, rows), 0)
             ImageDraw.Draw(canvas).text((x, baseline), ch, font=font, fill=255, anchor="ls")
             return canvas if canvas.getbbox() is not None else None
         glyph = Image.new("L", (right - left, bottom - top), 0)
@@ -194,8 +194,8 @@ class GlyphsDataset(DecodedImages):
         scale = target / max(w, h)
         size = (max(1, min(r, round(w * scale))), max(1, min(r, round(h * scale))))
         ink = ink.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
-        canvas = Image.new("L", (r, r), 0)
-        canvas.paste(ink, ((r - size[0]) // 2, (r - size[1]) // 2))
+        canvas = Image.new("L", (cols, rows), 0)
+        canvas.paste(ink, ((cols - size[0]) // 2, (rows - size[1]) // 2))
         return canvas
 
     def _to_channels(self, coverage: Any) -> Any:

@@ -42,6 +42,7 @@ from typing import Any
 
 from PIL import Image
 
+from artkit.data import resolution_value
 from artkit.errors import UsageError
 
 from .configs import IdxConfig, check_geometry
@@ -68,7 +69,7 @@ _RESAMPLE = {
 
 
 class IdxDataset:
-    """The images of IDX files as uint8 arrays ``(resolution, resolution, channels)``."""
+    """The images of IDX files as uint8 arrays ``(height, width, channels)``."""
 
     def __init__(
         self,
@@ -82,11 +83,12 @@ class IdxDataset:
         invert: bool = False,
         labels: str = "",
     ):
-        check_geometry(_OWNER, resolution, channels)
+        #: (height, width): ``resolution`` is one side or "HxW"
+        self.size = check_geometry(_OWNER, resolution, channels)
         self.config = IdxConfig(
             path=path, count=count, resample=resample, fit=fit, invert=invert, labels=labels
         )  # validates
-        self.resolution = resolution
+        self.resolution = resolution_value(*self.size)
         self.channels = channels
         self.path = path
         self.count = count
@@ -129,31 +131,39 @@ class IdxDataset:
 
     def _make_plan(self) -> dict[str, Any]:
         _, h, w, _ = self.raw.shape
-        s = min(h, w)
+        th, tw = self.size
+        wider = w * th >= h * tw  # than the target's aspect
+        # crop: the largest centred window of the target's aspect (a square one: min side)
+        ch, cw = (
+            (h, min(w, max(1, round(h * tw / th))))
+            if wider
+            else (min(h, max(1, round(w * th / tw))), w)
+        )
         crop = (
             slice(None),
-            slice((h - s) // 2, (h - s) // 2 + s),
-            slice((w - s) // 2, (w - s) // 2 + s),
+            slice((h - ch) // 2, (h - ch) // 2 + ch),
+            slice((w - cw) // 2, (w - cw) // 2 + cw),
         )
-        side = max(h, w)
+        # pad: the smallest centred canvas of that aspect around the image
+        ph, pw = (max(h, round(w * th / tw)), w) if wider else (h, max(w, round(h * tw / th)))
         pad = (
             (0, 0),
-            ((side - h) // 2, side - h - (side - h) // 2),
-            ((side - w) // 2, side - w - (side - w) // 2),
+            ((ph - h) // 2, ph - h - (ph - h) // 2),
+            ((pw - w) // 2, pw - w - (pw - w) // 2),
             (0, 0),
         )
         if self.fit == "crop":
-            sh = sw = s
+            sh, sw = ch, cw
         elif self.fit == "pad":
-            sh = sw = side
+            sh, sw = ph, pw
         else:
             sh, sw = h, w
-        r, method = self.resolution, _RESAMPLE[self.resample]
+        method = _RESAMPLE[self.resample]
         return {
-            "crop": crop if self.fit == "crop" and h != w else None,
-            "pad": pad if self.fit == "pad" and h != w else None,
-            "rows": None if sh == r else _weights(sh, r, method),
-            "cols": None if sw == r else _weights(sw, r, method),
+            "crop": crop if self.fit == "crop" and (ch, cw) != (h, w) else None,
+            "pad": pad if self.fit == "pad" and (ph, pw) != (h, w) else None,
+            "rows": None if sh == th else _weights(sh, th, method),
+            "cols": None if sw == tw else _weights(sw, tw, method),
         }
 
     def convert(self, raw: Any) -> Any:
@@ -220,8 +230,8 @@ class IdxDataset:
         if self._array is None:
             import numpy as np
 
-            r, n = self.resolution, len(self.raw)
-            out = np.empty((n, r, r, self.channels), dtype=np.uint8)
+            n = len(self.raw)
+            out = np.empty((n, *self.size, self.channels), dtype=np.uint8)
             for start in range(0, n, CHUNK):
                 out[start : start + CHUNK] = self.convert(self.raw[start : start + CHUNK])
             self._array = out

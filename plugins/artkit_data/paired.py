@@ -30,18 +30,18 @@ from typing import Any
 
 from PIL import Image, ImageColor, UnidentifiedImageError
 
-from artkit.data import DecodedImages
+from artkit.data import DecodedImages, resolution_value
 from artkit.errors import ImageError, UsageError
 
-from .configs import _check_int
+from .configs import check_geometry
 from .folder import (
     _MODES,
     PARALLEL_THRESHOLD,
     REDUCING_GAP,
     _cpu_count,
+    _fit,
     _reason,
     _scan,
-    _square,
     _upright,
     _working_mode,
 )
@@ -53,7 +53,7 @@ STACKED = {2: 1, 6: 3, 8: 4}
 
 def pair_layout(owner: str, resolution: object, channels: object) -> tuple[int, bool]:
     """``(channels per half, stacked)`` for the channels a caller asks for."""
-    _check_int(owner, "resolution", resolution, low=1)
+    check_geometry(owner, resolution, 3)  # "HxW" sizes too; channels are checked here
     if isinstance(channels, int) and not isinstance(channels, bool):
         if channels in STACKED:
             return STACKED[channels], True
@@ -104,7 +104,9 @@ class _PairSource(DecodedImages):
     """Shared by both datasets: decoding in threads, the cache, the two layouts."""
 
     owner = "paired dataset"
-    resolution: int
+    resolution: int | str
+    #: (height, width) of each half
+    size: tuple[int, int]
     channels: int
     half: int
     stacked: bool
@@ -117,7 +119,8 @@ class _PairSource(DecodedImages):
 
     def _setup(self, resolution: int, channels: int, fit: str, background: str) -> None:
         self.half, self.stacked = pair_layout(self.owner, resolution, channels)
-        self.resolution, self.channels, self.fit = resolution, channels, fit
+        self.size = check_geometry(self.owner, resolution, 3)
+        self.resolution, self.channels, self.fit = resolution_value(*self.size), channels, fit
         self.bg = ImageColor.getrgb(background.strip())[:3]
 
     def _load_all(
@@ -134,7 +137,7 @@ class _PairSource(DecodedImages):
         r, c = self.resolution, self.half
 
         def build() -> tuple[Any, dict[str, Any]]:
-            stacked = np.empty((len(keys), r, r, 2 * c), dtype=np.uint8)
+            stacked = np.empty((len(keys), *self.size, 2 * c), dtype=np.uint8)
 
             def job(k: int) -> str | None:
                 result = _decode(lambda: load_one(keys[k]))
@@ -180,16 +183,17 @@ class _PairSource(DecodedImages):
             )
         self.images = array if self.stacked else np.concatenate([array[..., :c], array[..., c:]], 2)
 
-    def _square(self, im: Image.Image) -> Any:
-        return _to_array(_square(im, self.resolution, self.fit, self.bg), self.half, self.bg)
+    def _shaped(self, im: Image.Image) -> Any:
+        return _to_array(_fit(im, self.size, self.fit, self.bg), self.half, self.bg)
 
     def pair(self, index: int) -> tuple[Any, Any]:
-        """Pair ``index`` as two uint8 arrays ``(R, R, c)``: A and B."""
+        """Pair ``index`` as two uint8 arrays ``(H, W, c)``: A and B."""
         item = self[index]
         c = self.half
         if self.stacked:
             return item[..., :c], item[..., c:]
-        return item[:, : self.resolution], item[:, self.resolution :]
+        w = self.size[1]
+        return item[:, :w], item[:, w:]
 
     def label(self, index: int) -> str:
         return self.names[index]
@@ -260,7 +264,9 @@ class PairedDataset(_PairSource):
             )
         self.files = {k: (files_a[k], files_b[k]) for k in keys}
         h = hashlib.sha256()
-        h.update(f"artkit-paired-v1\0{resolution}\0{self.half}\0{fit}\0{background}\0".encode())
+        h.update(
+            f"artkit-paired-v1\0{self.resolution}\0{self.half}\0{fit}\0{background}\0".encode()
+        )
         for k in keys:
             for rel, size, mtime in self.files[k]:
                 h.update(f"{rel}\0{size}\0{mtime}\0".encode())
@@ -283,11 +289,11 @@ class PairedDataset(_PairSource):
         return out
 
     def _load_pair(self, key: str) -> tuple[Any, Any]:
-        draft = int(REDUCING_GAP * self.resolution)
+        draft = int(REDUCING_GAP * max(self.size))
         halves = []
         for root, (rel, _, _) in zip(self.roots, self.files[key], strict=True):
             try:
-                halves.append(self._square(_open(root / rel, self.half, draft)))
+                halves.append(self._shaped(_open(root / rel, self.half, draft)))
             except UnidentifiedImageError:
                 raise _HalfError(f"{rel}: cannot identify image file") from None
             except Exception as exc:
@@ -328,7 +334,7 @@ class SideBySideDataset(_PairSource):
             raise UsageError(f"{self.owner}: no images found in {path!r}")
         h = hashlib.sha256()
         h.update(
-            f"artkit-side-by-side-v1\0{resolution}\0{self.half}\0{fit}\0{background}\0{direction}\0".encode()
+            f"artkit-side-by-side-v1\0{self.resolution}\0{self.half}\0{fit}\0{background}\0{direction}\0".encode()
         )
         for rel, size, mtime in entries:
             h.update(f"{rel}\0{size}\0{mtime}\0".encode())
@@ -346,8 +352,8 @@ class SideBySideDataset(_PairSource):
         if w < 2:
             raise ValueError(f"{w}x{h} is too narrow to split into two halves")
         side = w // 2
-        left = self._square(whole.crop((0, 0, side, h)))
-        right = self._square(whole.crop((w - side, 0, w, h)))
+        left = self._shaped(whole.crop((0, 0, side, h)))
+        right = self._shaped(whole.crop((w - side, 0, w, h)))
         return (left, right) if self.direction == "AtoB" else (right, left)
 
 

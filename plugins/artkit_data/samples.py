@@ -34,7 +34,7 @@ from typing import Any
 
 from PIL import Image
 
-from artkit.data import DecodedImages
+from artkit.data import DecodedImages, resolution_value
 from artkit.errors import ArtkitError, UsageError
 
 from .configs import SamplesConfig, check_geometry
@@ -188,9 +188,10 @@ class SamplesDataset(DecodedImages):
         crops: int = 0,
         seed: int = 0,
     ):
-        check_geometry(_OWNER, resolution, channels)
+        #: (height, width): ``resolution`` is one side or "HxW"
+        self.size = check_geometry(_OWNER, resolution, channels)
         self.config = SamplesConfig(names=names, crops=crops, seed=seed)  # validates
-        self.resolution = resolution
+        self.resolution = resolution_value(*self.size)
         self.channels = channels
         self.crops = crops
         self.seed = seed
@@ -213,7 +214,7 @@ class SamplesDataset(DecodedImages):
             from artkit.dataset_cache import cached
 
             self.images, _meta, self.cache_hit = cached(
-                "samples", self._fingerprint, resolution, channels, self._render_all
+                "samples", self._fingerprint, self.resolution, channels, self._render_all
             )
         else:
             self.images, _meta = self._render_all()
@@ -223,8 +224,8 @@ class SamplesDataset(DecodedImages):
 
         from .crops import render_crop
 
-        r, c = self.resolution, self.channels
-        images = np.empty((len(self.items), r, r, c), dtype=np.uint8)
+        r, c = self.size, self.channels
+        images = np.empty((len(self.items), *r, c), dtype=np.uint8)
         k = 0
         for name, path in zip(self.names, self.paths, strict=True):
             im = _load(path, c)

@@ -28,6 +28,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from artkit.data import resolution_value
+
 from .configs import ShapesConfig, check_geometry
 
 #: bump whenever the drawing code changes what any image looks like
@@ -82,7 +84,8 @@ class ShapesDataset:
         max_shapes: int = 6,
         background: str = "random",
     ):
-        check_geometry(_OWNER, resolution, channels)
+        #: (height, width); a non-square picture is the middle of a square one
+        self.size = check_geometry(_OWNER, resolution, channels)
         self.config = ShapesConfig(
             count=count,
             seed=seed,
@@ -90,7 +93,7 @@ class ShapesDataset:
             max_shapes=max_shapes,
             background=background,
         )  # validates
-        self.resolution = resolution
+        self.resolution = resolution_value(*self.size)
         self.channels = channels
         self.count = count
         self.seed = seed
@@ -143,9 +146,7 @@ class ShapesDataset:
         if self._array is None:
             import numpy as np
 
-            arr = np.empty(
-                (self.count, self.resolution, self.resolution, self.channels), dtype=np.uint8
-            )
+            arr = np.empty((self.count, *self.size, self.channels), dtype=np.uint8)
             todo = [i for i in range(self.count) if i not in self._items]
             for i, item in self._items.items():
                 arr[i] = item
@@ -165,12 +166,16 @@ class ShapesDataset:
         import numpy as np
 
         arr = np.asarray(self.image(index), dtype=np.uint8)
-        return arr.reshape(self.resolution, self.resolution, self.channels)
+        return arr.reshape(*self.size, self.channels)
 
     def image(self, index: int) -> Image.Image:
         """Draw image ``index`` as a PIL image (mode L, RGB or RGBA)."""
         canvas, _ = self._compose(self._index(index), render=True)
         assert canvas is not None
+        h, w = self.size
+        if (h, w) != canvas.size:  # drawn square at the longer side: keep the middle
+            left, top = (canvas.width - w) // 2, (canvas.height - h) // 2
+            canvas = canvas.crop((left, top, left + w, top + h))
         return canvas
 
     def class_labels(self) -> Any:
@@ -191,7 +196,7 @@ class ShapesDataset:
     def _compose(self, i: int, *, render: bool) -> tuple[Image.Image | None, str]:
         """(the picture or None, the kind of its first shape): one sequence of random draws."""
         rng = random.Random(f"artkit-shapes:{self.seed}:{i}")  # str seeds hash with sha512
-        r = self.resolution
+        r = max(self.size)
         size = r * _supersample(r)
         tone = self.background
         if tone == "random":

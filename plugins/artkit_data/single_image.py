@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from artkit.data import resolution_value
 from artkit.errors import UsageError
 
 from .configs import SingleImageConfig, check_geometry
@@ -62,7 +63,8 @@ class SingleImageDataset:
         workers: int | None = None,
         cache: bool = True,
     ):
-        check_geometry(_OWNER, resolution, channels)
+        #: (height, width): ``resolution`` is one side or "HxW"
+        self.size = check_geometry(_OWNER, resolution, channels)
         self.config = SingleImageConfig(
             path=path,
             count=count,
@@ -73,7 +75,7 @@ class SingleImageDataset:
             rotations=rotations,
             background=background,
         )  # validates
-        self.resolution = resolution
+        self.resolution = resolution_value(*self.size)
         self.channels = channels
         self.path = path
         self.count = count
@@ -134,8 +136,7 @@ class SingleImageDataset:
     def _render_all(self) -> tuple[Any, dict[str, Any]]:
         import numpy as np
 
-        r, c = self.resolution, self.channels
-        out = np.empty((self.count, r, r, c), dtype=np.uint8)
+        out = np.empty((self.count, *self.size, self.channels), dtype=np.uint8)
 
         def job(i: int) -> None:
             out[i] = self.render(i)

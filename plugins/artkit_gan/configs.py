@@ -12,11 +12,22 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from artkit.config_checks import IMAGE_CHANNELS, int_in, number_in, option, require
+from artkit.config_checks import (
+    IMAGE_CHANNELS,
+    check_resolution,
+    int_in,
+    number_in,
+    option,
+    pyramid_allowed,
+    pyramid_fits,
+    require,
+)
 
 GANLossName = Literal["bce", "hinge", "lsgan", "wgan-gp"]
 LOSS_NAMES: tuple[str, ...] = get_args(GANLossName)
 DCGAN_RESOLUTIONS = (32, 64, 128)
+#: what a DCGAN / FastGAN ``resolution`` may be (square or HxW), in error messages
+DCGAN_SIZES = pyramid_allowed(DCGAN_RESOLUTIONS)
 
 
 def _check_common(cfg: Any, owner: str) -> None:
@@ -45,7 +56,9 @@ class MLPGANConfig:
 class DCGANConfig:
     """A deep convolutional GAN (Radford et al. 2015) at 32, 64 or 128 pixels."""
 
-    resolution: int = option(64, "image side in pixels: 32, 64 or 128")
+    resolution: str | int = option(
+        64, "image side in pixels: 32, 64 or 128, or HxW like 64x128 (height x width)"
+    )
     channels: int = option(3, "image channels: 1 grey, 3 RGB, 4 RGBA")
     z_dim: int = option(128, "latent vector size")
     width: float = option(1.0, "multiplier on every channel count (0.5 halves the networks)")
@@ -54,8 +67,8 @@ class DCGANConfig:
     )
 
     def __post_init__(self) -> None:
-        ok = self.resolution in DCGAN_RESOLUTIONS and int_in(self.resolution, 1)
-        require(ok, "dcgan", "resolution", self.resolution, "32, 64 or 128")
+        fits = pyramid_fits(DCGAN_RESOLUTIONS)
+        self.resolution = check_resolution(self.resolution, "dcgan", fits, DCGAN_SIZES)
         _check_common(self, "dcgan")
         ok = isinstance(self.width, int | float) and not isinstance(self.width, bool)
         ok = ok and math.isfinite(self.width) and 0 < self.width <= 16
@@ -73,7 +86,9 @@ class FastGANConfig:
     features, a self-supervised task that keeps it from memorising a small data set.
     """
 
-    resolution: int = option(32, "image side in pixels: 32, 64 or 128")
+    resolution: str | int = option(
+        32, "image side in pixels: 32, 64 or 128, or HxW like 32x64 (height x width)"
+    )
     channels: int = option(3, "image channels: 1 grey, 3 RGB, 4 RGBA")
     z_dim: int = option(128, "latent vector size")
     # 3/16 of the DCGAN plan (96 channels at 4 px ... 12 at 32 px): ~5+ steps/s on 2 CPU cores
@@ -83,8 +98,8 @@ class FastGANConfig:
     )
 
     def __post_init__(self) -> None:
-        ok = self.resolution in DCGAN_RESOLUTIONS and int_in(self.resolution, 1)
-        require(ok, "fastgan", "resolution", self.resolution, "32, 64 or 128")
+        fits = pyramid_fits(DCGAN_RESOLUTIONS)
+        self.resolution = check_resolution(self.resolution, "fastgan", fits, DCGAN_SIZES)
         _check_common(self, "fastgan")
         ok = number_in(self.width, 0, 16, lo_open=True)
         require(ok, "fastgan", "width", self.width, "a number > 0 and <= 16 (e.g. 0.25, 0.5, 1)")

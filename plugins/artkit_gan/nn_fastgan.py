@@ -23,7 +23,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides
+from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size
 from artkit.nn.init import dcgan_init
 from artkit.nn.spectral import spectral_norm_all
 
@@ -69,7 +69,8 @@ class FastGANGenerator(nn.Module):
         self.sides = pyramid_sides(cfg.resolution)
         ch = [plan_channels(s, cfg.width) for s in self.sides]
         self.init = nn.Sequential(
-            nn.ConvTranspose2d(cfg.z_dim, 2 * ch[0], 4, bias=False),  # 1x1 -> 4x4
+            # 1x1 -> seed map (4x4, or 4x8 for 32x64)
+            nn.ConvTranspose2d(cfg.z_dim, 2 * ch[0], seed_size(cfg.resolution), bias=False),
             nn.BatchNorm2d(2 * ch[0]),
             nn.GLU(dim=1),
         )
@@ -120,7 +121,9 @@ class FastGANDiscriminator(nn.Module):
                 nn.Conv2d(c16, cfg.channels, 3, 1, 1),
                 nn.Tanh(),
             )
-        self.head = nn.Sequential(blocks[-1], nn.Conv2d(ch[-1], 1, 4))  # 8 -> 4 -> 1x1
+        # 8 -> 4 (the seed map: 4x4, or 4x8 for 32x64) -> 1x1
+        head = nn.Conv2d(ch[-1], 1, seed_size(cfg.resolution))
+        self.head = nn.Sequential(blocks[-1], head)
         dcgan_init(self)
         spectral_norm_all(self)  # after init: the power iteration starts from these weights
 

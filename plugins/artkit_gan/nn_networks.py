@@ -14,7 +14,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, up_stack
+from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size, up_stack
 from artkit.nn.init import dcgan_init
 from artkit.nn.spectral import spectral_norm_all
 
@@ -78,7 +78,7 @@ class DCGANGenerator(nn.Module):
         super().__init__()
         self.z_dim = cfg.z_dim
         ch = [plan_channels(s, cfg.width) for s in pyramid_sides(cfg.resolution)]
-        self.net = nn.Sequential(*up_stack(cfg.z_dim, ch, cfg.channels))
+        self.net = nn.Sequential(*up_stack(cfg.z_dim, ch, cfg.channels, seed_size(cfg.resolution)))
         dcgan_init(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -101,7 +101,8 @@ class DCGANDiscriminator(nn.Module):
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(pairwise(ch)):
             layers += down_block(c_in, c_out, batch_norm=batch and i > 0)
-        layers.append(nn.Conv2d(ch[-1], 1, 4))  # 4x4 -> 1x1
+        # seed map (4x4, or 4x8 for 64x128) -> 1x1: one logit per image
+        layers.append(nn.Conv2d(ch[-1], 1, seed_size(cfg.resolution)))
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
         if cfg.d_norm == "spectral":  # after init: the power iteration starts from these weights

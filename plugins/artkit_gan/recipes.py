@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from artkit.config_checks import image_size
 from artkit.train.recipe import Machine, Recipe
 
 #: the fewest steps a budget must buy at the chosen width
@@ -43,7 +44,7 @@ def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine
     opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.0, 0.99))
     opt_d = torch.optim.Adam(D.parameters(), 4e-4, betas=(0.0, 0.99))
     c, r = net.config.channels, net.config.resolution
-    real = torch.rand(BATCH, c, r, r, device=device) * 2 - 1
+    real = torch.rand(BATCH, c, *image_size(r), device=device) * 2 - 1
 
     def step() -> None:
         z = torch.randn(BATCH, net.z_dim, device=device)

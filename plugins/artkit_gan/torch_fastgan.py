@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from artkit_gan.configs import FastGANConfig
-from artkit_gan.nn_fastgan import RECON_SIDE, FastGANDiscriminator, FastGANGenerator
+from artkit_gan.nn_fastgan import FastGANDiscriminator, FastGANGenerator
 from artkit_gan.torch_model import GAN
 
 
@@ -33,7 +33,8 @@ class FastGAN(GAN):
             return super().discriminate(D, real, fake)
         n = real.shape[0]
         logits, recon = D(torch.cat([real, fake]), reconstruct=n)
-        target = F.interpolate(real.detach(), size=RECON_SIDE, mode="area")
+        # RECON_SIDE (32) px on the shorter side: 32x32, or 32x64 for a 64x128 model
+        target = F.interpolate(real.detach(), size=tuple(recon.shape[-2:]), mode="area")
         loss = weight * F.l1_loss(recon.float(), target.float())
         return logits[:n], logits[n:], {"recon_loss": loss}
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from artkit.config_checks import image_size
 from artkit.model import LatentModel, StepContext
 from artkit.nn.adversarial import adversarial_optimizers, check_penalties, d_logits
 from artkit.nn.diffaugment import diff_augment
@@ -53,7 +54,7 @@ class GAN(LatentModel):
     @property
     def image_shape(self) -> tuple[int, int, int]:
         c = self.config
-        return (c.channels, c.resolution, c.resolution)
+        return (c.channels, *image_size(c.resolution))
 
     # -- inference (latents, latents_for_seeds and sample come from LatentModel) ------
     @torch.no_grad()

@@ -25,7 +25,15 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from artkit.config_checks import IMAGE_CHANNELS, int_in, number_in, option, require
+from artkit.config_checks import (
+    IMAGE_CHANNELS,
+    check_resolution,
+    image_size,
+    int_in,
+    number_in,
+    option,
+    require,
+)
 from artkit.errors import UsageError
 
 MIN_RESOLUTION, MAX_RESOLUTION = 32, 512
@@ -41,14 +49,16 @@ def _require(ok: bool, name: str, value: Any, allowed: str) -> None:
     require(ok, OWNER, name, value, allowed)
 
 
-def auto_depth(resolution: int) -> int:
+def auto_depth(resolution: Any) -> int:
     """U-Net levels for a training resolution: the bottleneck is 4x4 (32 px: 3 ... 256 px: 6).
 
     Each level halves the image, so the network works on any size that is a
-    multiple of ``2 ** depth`` (others are padded and cropped back).
+    multiple of ``2 ** depth`` (others are padded and cropped back). A non-square
+    ``"HxW"`` counts its shorter side, and both sides must divide.
     """
-    depth = max(1, int(math.log2(resolution)) - 2)
-    while depth > 1 and resolution % (2**depth):
+    h, w = image_size(resolution)
+    depth = max(1, int(math.log2(min(h, w))) - 2)
+    while depth > 1 and (h % (2**depth) or w % (2**depth)):
         depth -= 1
     return depth
 
@@ -62,8 +72,9 @@ class Pix2PixConfig:
         "colorize: learn colour from any colour dataset (pairs made on the fly); "
         "paired: learn A -> B from a paired or side-by-side dataset",
     )
-    resolution: int = option(
-        128, "training image side in pixels, 32 to 512 (translate takes any size)"
+    resolution: str | int = option(
+        128,
+        "training image side in pixels, 32 to 512, or HxW like 64x128 (translate takes any size)",
     )
     in_channels: int = option(3, "paired: channels of A (1 grey, 3 RGB, 4 RGBA)")
     out_channels: int = option(3, "paired: channels of B (1 grey, 3 RGB, 4 RGBA)")
@@ -90,13 +101,15 @@ class Pix2PixConfig:
 
     def __post_init__(self) -> None:
         _require(self.task in TASKS, "task", self.task, "colorize or paired")
-        ok = int_in(self.resolution, MIN_RESOLUTION, MAX_RESOLUTION)
-        _require(
-            ok,
-            "resolution",
+        lo, hi = MIN_RESOLUTION, MAX_RESOLUTION
+        self.resolution = check_resolution(
             self.resolution,
-            f"an integer from {MIN_RESOLUTION} to {MAX_RESOLUTION}",
+            OWNER,
+            lambda h, w: lo <= h <= hi and lo <= w <= hi,
+            f"an integer from {lo} to {hi}, or HEIGHTxWIDTH with both sides {lo} to {hi} "
+            f"(e.g. {lo}x{2 * lo})",
         )
+        short = min(image_size(self.resolution))
         for name in ("in_channels", "out_channels"):
             value = getattr(self, name)
             ok = int_in(value, 1, 4) and value in IMAGE_CHANNELS
@@ -106,15 +119,18 @@ class Pix2PixConfig:
         _require(
             int_in(self.d_width, 4, 1024), "d_width", self.d_width, "an integer from 4 to 1024"
         )
-        ok = int_in(self.depth, 0, MAX_DEPTH) and 2**self.depth <= self.resolution
+        ok = int_in(self.depth, 0, MAX_DEPTH) and 2**self.depth <= short
         _require(
             ok, "depth", self.depth, f"0 (auto) or 1 to {MAX_DEPTH} with 2**depth <= resolution"
         )
-        if self.resolution % self.levels_multiple:
+        m = self.levels_multiple
+        bad = [side for side in image_size(self.resolution) if side % m]
+        if bad:
+            h, w = (m * max(1, round(side / m)) for side in image_size(self.resolution))
+            like = h if h == w else f"{h}x{w}"
             raise UsageError(
                 f"{OWNER}: resolution={self.resolution} is not a multiple of 2**depth="
-                f"{self.levels_multiple}; use depth=0 (auto) or a resolution like "
-                f"{self.levels_multiple * max(1, round(self.resolution / self.levels_multiple))}"
+                f"{m}; use depth=0 (auto) or a resolution like {like}"
             )
         _require(int_in(self.d_layers, 1, 6), "d_layers", self.d_layers, "an integer from 1 to 6")
         _require(self.norm in NORMS, "norm", self.norm, "batch or instance")

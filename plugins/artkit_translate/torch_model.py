@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from artkit.config_checks import image_size, size_text
 from artkit.errors import UsageError
 from artkit.model import ArtModel, StepContext
 from artkit.nn.adversarial import (
@@ -136,9 +137,11 @@ class Pix2Pix(ArtModel):
         """A training batch -> (generator input, generator target), both in model units."""
         c = self.config
         if c.task == "colorize":
-            if batch.shape[1] != 3 or batch.shape[-1] != batch.shape[-2]:
+            # the model's own size: side-by-side pairs (twice as wide) are not colour images
+            if batch.shape[1] != 3 or tuple(batch.shape[-2:]) != image_size(c.resolution):
                 raise UsageError(
-                    f"pix2pix:task=colorize trains on square colour images, got batches shaped "
+                    f"pix2pix:task=colorize trains on {size_text(c.resolution)} px colour "
+                    f"images, got batches shaped "
                     f"{tuple(batch.shape[1:])}; paired and side-by-side data need task=paired"
                 )
             lab = images_to_lab(batch)

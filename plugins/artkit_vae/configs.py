@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from artkit.config_checks import IMAGE_CHANNELS, int_in, number_in, option, require
+from artkit.config_checks import (
+    IMAGE_CHANNELS,
+    check_resolution,
+    int_in,
+    number_in,
+    option,
+    pyramid_allowed,
+    pyramid_fits,
+    require,
+)
 
 VAE_RESOLUTIONS = (32, 64, 128)
 #: Reconstruction losses this plugin registers (``bce`` comes from the GAN plugin).
@@ -24,7 +33,9 @@ class VAEConfig:
 
     owner: ClassVar[str] = "vae"
 
-    resolution: int = option(64, "image side in pixels: 32, 64 or 128")
+    resolution: str | int = option(
+        64, "image side in pixels: 32, 64 or 128, or HxW like 64x128 (height x width)"
+    )
     channels: int = option(3, "image channels: 1 grey, 3 RGB, 4 RGBA")
     z_dim: int = option(128, "latent vector size")
     width: float = option(1.0, "multiplier on every channel count (0.5 halves the networks)")
@@ -40,8 +51,8 @@ class VAEConfig:
 
     def __post_init__(self) -> None:
         o = self.owner
-        ok = int_in(self.resolution, 1) and self.resolution in VAE_RESOLUTIONS
-        require(ok, o, "resolution", self.resolution, "32, 64 or 128")
+        fits, allowed = pyramid_fits(VAE_RESOLUTIONS), pyramid_allowed(VAE_RESOLUTIONS)
+        self.resolution = check_resolution(self.resolution, o, fits, allowed)
         ok = int_in(self.channels, 1, 4) and self.channels in IMAGE_CHANNELS
         require(ok, o, "channels", self.channels, "1 (grey), 3 (RGB) or 4 (RGBA)")
         require(int_in(self.z_dim, 1, 65536), o, "z_dim", self.z_dim, "an integer >= 1")

@@ -19,7 +19,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, up_stack
+from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size, up_stack
 from artkit.nn.init import dcgan_init
 
 from .configs import VAEConfig
@@ -54,7 +54,8 @@ class VAEEncoder(nn.Module):
             layers += down_block(c_in, c_out, batch_norm=True)
         layers.append(nn.Flatten())
         self.net = nn.Sequential(*layers)
-        features = ch[-1] * 16  # 4x4 feature map
+        h, w = seed_size(cfg.resolution)
+        features = ch[-1] * h * w  # 4x4 feature map (4x8 for 64x128)
         self.mean = nn.Linear(features, cfg.z_dim)
         self.logvar = nn.Linear(features, cfg.z_dim)
         dcgan_init(self, norm_std=0)  # norm scales exactly 1
@@ -70,7 +71,8 @@ class VAEDecoder(nn.Module):
     def __init__(self, cfg: VAEConfig):
         super().__init__()
         self.z_dim = cfg.z_dim
-        self.net = nn.Sequential(*up_stack(cfg.z_dim, decoder_channels(cfg), cfg.channels))
+        seed = seed_size(cfg.resolution)
+        self.net = nn.Sequential(*up_stack(cfg.z_dim, decoder_channels(cfg), cfg.channels, seed))
         dcgan_init(self, norm_std=0)  # norm scales exactly 1
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

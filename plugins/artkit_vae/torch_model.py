@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from artkit.config_checks import image_size
 from artkit.errors import UsageError
 from artkit.model import LatentModel, StepContext
 from artkit_vae.configs import BetaVAEConfig, VAEConfig
@@ -95,7 +96,7 @@ class VAE(LatentModel):
     @property
     def image_shape(self) -> tuple[int, int, int]:
         c = self.config
-        return (c.channels, c.resolution, c.resolution)
+        return (c.channels, *image_size(c.resolution))
 
     # -- inference (latents_for_seeds and sample come from LatentModel) ------------
     def latents(
