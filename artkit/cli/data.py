@@ -8,6 +8,9 @@
   ``n`` items (the first ones, or seeded random ones with ``--shuffle``), saved with
   provenance; prints its path (``--json``: ``{"path": ...}``).
 - ``artkit data cache [--clear]``: the entries of the decoded-dataset cache.
+- ``artkit data check DATASET [--write-exclude FILE]``: unreadable files, exact and
+  near duplicates, tiny images and odd modes (:mod:`artkit.data_check`); the list
+  it writes is what ``folder:path=DIR,exclude=FILE`` leaves out. Reads only.
 
 ``DATASET`` is the spec ``artkit train --data`` takes (``folder:path=art/``,
 ``glyphs:chars=a-z``). Datasets are built at ``--resolution`` / ``--channels``
@@ -26,7 +29,8 @@ from typing import Annotated, Any
 import typer
 
 from artkit.cli.options import JsonLines, JsonObject
-from artkit.errors import UsageError
+from artkit.data_check import DEFAULT_THRESHOLD
+from artkit.errors import UsageError, printable
 
 #: skipped files listed by ``data info`` unless ``--skipped`` says otherwise
 SHOW_SKIPPED = 5
@@ -47,19 +51,32 @@ def attach(app: typer.Typer) -> None:
     data_app.command("info")(info)
     data_app.command("preview")(preview)
     data_app.command("cache")(cache)
+    data_app.command("check")(check)
     app.add_typer(data_app, name="data")
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def build_source(spec: str, resolution: int, channels: int) -> Any:
-    """The dataset a spec names, built at ``resolution`` x ``channels``."""
+def parse_resolution(text: str | int) -> int | str:
+    """``--resolution``: a side (``64``) or ``HEIGHTxWIDTH`` (``32x64``), as configs spell it."""
+    from artkit.config_checks import image_size, resolution_value
+
+    try:
+        height, width = image_size(text)
+    except ValueError:
+        raise UsageError(
+            f"--resolution {text!r}: give a side (64) or HEIGHTxWIDTH (32x64), each at least 1"
+        ) from None
+    return resolution_value(height, width)
+
+
+def build_source(spec: str, resolution: int | str, channels: int) -> Any:
+    """The dataset a spec names, built at ``resolution`` (a side or ``"HxW"``) x ``channels``."""
     from artkit.plugins import get_registry
     from artkit.registry import parse_spec
 
-    if resolution < 1:
-        raise UsageError(f"--resolution {resolution} must be at least 1")
+    resolution = parse_resolution(resolution)
     if channels not in (1, 3, 4):
         raise UsageError(f"--channels {channels} must be 1 (grey), 3 (RGB) or 4 (RGBA)")
     name, options = parse_spec(spec)
@@ -135,8 +152,11 @@ def _label(source: Any, index: int) -> str:
 def info(
     dataset: Annotated[str, typer.Argument(help=DATASET_HELP)],
     resolution: Annotated[
-        int, typer.Option("--resolution", "-r", help="Side length to build it at.")
-    ] = 64,
+        str,
+        typer.Option(
+            "--resolution", "-r", help="Side (64) or HEIGHTxWIDTH (32x64) to build it at."
+        ),
+    ] = "64",
     channels: Annotated[int, typer.Option("--channels", help="1 (grey), 3 (RGB) or 4 (RGBA).")] = 3,
     skipped: Annotated[
         int, typer.Option("--skipped", help="How many skipped files to list (with reasons).")
@@ -157,6 +177,9 @@ def info(
     folder = _folder_sources(source)
     if folder:
         report.update(folder)
+    excluded = getattr(source, "excluded", None)
+    if isinstance(excluded, list) and excluded:  # folder:exclude=FILE
+        report["excluded"] = len(excluded)
     if as_json:
         print(json.dumps(report))
         return
@@ -197,8 +220,11 @@ def preview(
     out: Annotated[Path, typer.Option("--out", "-o", help="Sheet file: .png, .webp or .jpg.")],
     n: Annotated[int, typer.Option("-n", help="How many items to show.")] = 64,
     resolution: Annotated[
-        int, typer.Option("--resolution", "-r", help="Side length to build it at.")
-    ] = 64,
+        str,
+        typer.Option(
+            "--resolution", "-r", help="Side (64) or HEIGHTxWIDTH (32x64) to build it at."
+        ),
+    ] = "64",
     channels: Annotated[int, typer.Option("--channels", help="1 (grey), 3 (RGB) or 4 (RGBA).")] = 3,
     shuffle: Annotated[
         bool, typer.Option("--shuffle", help="Seeded random items instead of the first n.")
@@ -255,7 +281,7 @@ def preview(
         "artkit": __version__,
         "command": "data preview",
         "dataset": dataset,
-        "resolution": resolution,
+        "resolution": parse_resolution(resolution),
         "channels": channels,
         "fingerprint": source.fingerprint(),
         "count": total,
@@ -299,3 +325,140 @@ def cache(
     for entry in entries:
         shape = "x".join(str(d) for d in entry["shape"] or [])
         print(f"{entry['bytes'] / 1e6:9.1f} MB  {shape:<18} {entry['path']}")
+
+
+def check(
+    dataset: Annotated[str, typer.Argument(help=DATASET_HELP)],
+    resolution: Annotated[
+        str,
+        typer.Option(
+            "--resolution",
+            "-r",
+            help="Training resolution (64 or HEIGHTxWIDTH): images with a shorter side below "
+            "half of its shorter side are tiny.",
+        ),
+    ] = "64",
+    channels: Annotated[
+        int, typer.Option("--channels", help="Built-in datasets: 1 (grey), 3 (RGB) or 4 (RGBA).")
+    ] = 3,
+    threshold: Annotated[
+        int,
+        typer.Option(
+            "--threshold",
+            "-t",
+            help="Near-duplicates: most differing bits of the 64-bit perceptual hash.",
+        ),
+    ] = DEFAULT_THRESHOLD,
+    write_exclude: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-exclude",
+            help="Write the files to drop (unreadable, tiny, extra duplicates) as an exclude "
+            "list for folder:path=DIR,exclude=FILE.",
+        ),
+    ] = None,
+    show: Annotated[
+        int, typer.Option("--show", help="How many findings of each kind to list.")
+    ] = 10,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Threads reading files (default: CPUs).")
+    ] = None,
+    as_json: JsonObject = False,
+) -> None:
+    """Unreadable files, exact and near duplicates, tiny images and odd modes; reads only."""
+    from artkit import data_check
+    from artkit.cli.context import say
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers} must be at least 1")
+    if write_exclude is not None:
+        # fail before reading thousands of files, not after
+        if get_registry("datasets").get(parse_spec(dataset)[0]).name != "folder":
+            raise UsageError(
+                "--write-exclude: exclude lists are for folder datasets (folder:path=DIR)"
+            )
+        data_check.check_exclude_target(write_exclude)
+    from artkit.config_checks import image_size
+
+    side = min(image_size(parse_resolution(resolution)))  # the shorter side decides "tiny"
+    report = data_check.check_dataset(
+        dataset, resolution=side, channels=channels, threshold=threshold, workers=workers
+    )
+    if as_json:
+        print(json.dumps(report.to_dict()))
+    else:
+        _print_check(report, max(0, show))
+    if write_exclude is not None:
+        path = data_check.write_exclude(report, write_exclude)
+        n = len(report.drops()) + len(report.excluded)
+        say(f"wrote {n} paths to {path}; train with {_with_exclude(dataset, path)}")
+
+
+def _with_exclude(spec: str, path: Path) -> str:
+    """``spec`` with ``exclude=path`` (replacing an exclude= it had)."""
+    from artkit.registry import parse_spec
+
+    name, options = parse_spec(spec)
+    options.pop("exclude", None)
+    options["exclude"] = str(path)
+    return (
+        name
+        + ":"
+        + ",".join(f'{k}="{v}"' if "," in v or "=" in v else f"{k}={v}" for k, v in options.items())
+    )
+
+
+def _print_check(report: Any, show: int) -> None:
+    """The human-readable report: a row per check, the first ``show`` findings under it."""
+    rows: list[tuple[str, str, list[str]]] = []
+    excluded = f" ({len(report.excluded)} left out by exclude=)" if report.excluded else ""
+    rows.append(("dataset", report.dataset, []))
+    unit = "file" if report.root else "item"
+    rows.append(("checked", _count(report.checked, unit) + excluded, []))
+    if "unreadable" in report.checks:
+        lines = [f"{p}: {why}" for p, why in report.unreadable]
+        rows.append(("unreadable", str(len(report.unreadable)), lines))
+    extra = sum(len(g) - 1 for g in report.exact)
+    lines = [" = ".join(g) for g in report.exact]
+    rows.append(("exact duplicates", _groups(len(report.exact), extra), lines))
+    extra = sum(len(g) - 1 for g in report.near)
+    lines = [g[0][0] + " ~ " + ", ".join(f"{p} ({d} bits)" for p, d in g[1:]) for g in report.near]
+    rows.append(
+        (
+            "near duplicates",
+            _groups(len(report.near), extra) + f" (threshold {report.threshold} of 64 bits)",
+            lines,
+        )
+    )
+    if "tiny" in report.checks:
+        lines = [f"{p}: {w}x{h}" for p, w, h in report.tiny]
+        what = f" (shorter side below {report.min_side} px, for --resolution {report.resolution})"
+        rows.append(("tiny", f"{len(report.tiny)}{what}", lines))
+    if "odd" in report.checks:
+        lines = [f"{p}: {mode}" for p, mode in report.odd]
+        rows.append(("odd modes", f"{len(report.odd)} (reported, not dropped)", lines))
+    if report.root is None:
+        rows.append(("not checked", "unreadable, tiny, odd modes (folder datasets only)", []))
+    drops = len(report.drops())
+    hint = " (--write-exclude FILE lists them)" if drops and report.root else ""
+    rows.append(("to drop", _count(drops, unit) + hint, []))
+    width = max(len(key) for key, _, _ in rows)
+    for key, value, lines in rows:
+        print(f"{key:<{width}}  {printable(value)}")
+        for line in lines[:show]:
+            print(f"  {printable(line)}")
+        if len(lines) > show:
+            print(f"  ... and {len(lines) - show} more (--show N, or --json for all)")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _groups(groups: int, extra: int) -> str:
+    """``2 groups, 3 extra copies`` (or ``0``)."""
+    if not groups:
+        return "0"
+    return f"{_count(groups, 'group')}, {extra} extra {'copy' if extra == 1 else 'copies'}"
