@@ -26,7 +26,7 @@ class TrainedRun:
     path: Path
     weights: Path
     step: int
-    reason: str  # "done", "time", "interrupted"
+    reason: str  # "done", "time", "interrupted", "early-stop" (--patience)
     seconds: float
     images_per_second: float
     metrics: dict[str, Any] = field(default_factory=dict)

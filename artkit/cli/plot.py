@@ -1,7 +1,8 @@
 """``artkit plot RUN_DIR... -o curves.png``: loss and metric curves of one or several runs.
 
 Reads each run's ``metrics.jsonl``; one panel per logged number (losses first, then
-``val_*`` held-out metrics, then ``eval_*`` metrics from ``--eval-every``), one line
+``val_*`` held-out metrics, then ``eval_*`` metrics from ``--eval-every``, then the
+learning rates ``lr``/``lr_D`` a ``--lr-schedule`` or ``--warmup`` logs), one line
 per run labelled by the run's folder name, x = training step. ``--smooth`` applies
 an exponential moving average to dense curves (the raw curve stays as a faint
 line); sparse curves such as evaluations are drawn as they are, with markers, and
@@ -85,6 +86,8 @@ def panels(runs: dict[str, list[dict[str, Any]]], only: list[str] | None) -> lis
         return list(dict.fromkeys(only))
 
     def group(key: str) -> int:
+        if key == "lr" or key.startswith("lr_"):
+            return 3
         if key.startswith("eval_"):
             return 2
         if key.startswith("val_"):

@@ -47,6 +47,21 @@ def attach(app: typer.Typer) -> None:
                 rich_help_panel=_STOP,
             ),
         ] = None,
+        patience: Annotated[
+            int | None,
+            typer.Option(
+                help="Stop early when this many evaluations in a row (--eval-every) bring no "
+                "improvement of --eval-metric; best.safetensors keeps the best. (default: 0, off)",
+                rich_help_panel=_STOP,
+            ),
+        ] = None,
+        min_delta: Annotated[
+            float | None,
+            typer.Option(
+                help="With --patience: the least change that counts as an improvement. (default: 0)",
+                rich_help_panel=_STOP,
+            ),
+        ] = None,
         recipe: Annotated[
             bool | None,
             typer.Option(
@@ -74,6 +89,22 @@ def attach(app: typer.Typer) -> None:
         lr_d: Annotated[
             float | None,
             typer.Option(help="Discriminator learning rate. (default: --lr)", rich_help_panel=_OPT),
+        ] = None,
+        lr_schedule: Annotated[
+            str | None,
+            typer.Option(
+                help="Learning rate over the run, for every optimiser: constant, cosine or linear "
+                "(down to 0 by the last step; need --steps or --epochs), or step:every=N,gamma=G "
+                "(times G every N steps). (default: constant)",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
+        warmup: Annotated[
+            int | None,
+            typer.Option(
+                help="Ramp the learning rate up linearly from 0 over this many steps. (default: 0)",
+                rich_help_panel=_OPT,
+            ),
         ] = None,
         optimizer: Annotated[
             str | None, typer.Option(help="adam | rmsprop (default: adam)", rich_help_panel=_OPT)
@@ -211,7 +242,9 @@ def attach(app: typer.Typer) -> None:
         eval_metric: Annotated[
             str | None,
             typer.Option(
-                help="fd | kid | precision | recall | pr (harmonic mean of both): picks best.safetensors. (default: fd)",
+                help="What picks best.safetensors and drives --patience: fd | kid | precision | recall | "
+                "pr (harmonic mean of both) score samples; val the held-out split (VAE: val_elbo, "
+                "pix2pix: val_l1). (default: auto = val where the model holds data out, else fd)",
                 rich_help_panel=_RUN,
             ),
         ] = None,
@@ -227,7 +260,8 @@ def attach(app: typer.Typer) -> None:
         given = {
             k: v
             for k, v in dict(
-                steps=steps, epochs=epochs, max_time=max_time, recipe=recipe, batch_size=batch_size, lr=lr, lr_d=lr_d,
+                steps=steps, epochs=epochs, max_time=max_time, patience=patience, min_delta=min_delta, recipe=recipe,
+                batch_size=batch_size, lr=lr, lr_d=lr_d, lr_schedule=lr_schedule, warmup=warmup,
                 optimizer=optimizer, d_steps=d_steps, loss=loss, r1=r1, augment=augment, ema=ema, data_augment=data_augment,
                 ema_decay=ema_decay, ema_kimg=ema_kimg, compile=compile, channels_last=channels_last,
                 checkpoint_every=checkpoint_every, sample_every=sample_every, log_every=log_every,

@@ -12,6 +12,18 @@ FD/KID, higher precision/recall/pr) the weights are written atomically to
 ``eval_metric`` ``pr`` ranks by the harmonic mean of precision and recall (logged as
 ``eval_pr``): a model must be both realistic and diverse to improve it.
 
+``eval_metric`` ``val`` (the default, ``auto``, for models with a held-out split:
+VAEs, pix2pix) ranks by the model's principal held-out metric instead, chosen by
+:func:`held_out_key` from what its ``evaluate()`` reports: ``val_loss`` when there
+is one, else the VAE's ``val_elbo`` (higher is better), else pix2pix's ``val_l1``,
+else ``val_recon_mse``, else the first it reports (lower is better). Those rows
+carry the ``val_*`` numbers; best.safetensors names the metric it ranked by.
+
+``--patience N`` stops the run when N evaluations in a row did not improve the
+ranked metric by at least ``--min-delta`` (the trainer counts; the count and the
+best value live in the training state, so a resumed run stops where an
+uninterrupted one would).
+
 Everything runs under a forked RNG: evaluating never moves the training's random
 streams, so a resumed run stays identical to an uninterrupted one. Under torchrun
 only rank 0 evaluates; the other ranks wait at a barrier.
@@ -41,13 +53,32 @@ RANKING = {
 SEED_BASE = 10_007
 
 
-def improved(metric: str, value: float, best: float | None) -> bool:
-    """Is ``value`` better than ``best`` for ``metric`` (a first finite value always is)?"""
+#: held-out metrics that rank a model with a held-out split, in order of preference,
+#: each with True when higher is better (the rest: the first reported, lower is better)
+HELD_OUT = (("val_loss", False), ("val_elbo", True), ("val_l1", False), ("val_recon_mse", False))
+
+
+def improved(metric: str, value: float, best: float | None, *, higher: bool | None = None) -> bool:
+    """Is ``value`` better than ``best`` for ``metric`` (a first finite value always is)?
+
+    ``higher`` says the direction for a metric not in :data:`RANKING` (held-out ones).
+    """
     if value != value:  # NaN never improves
         return False
     if best is None:
         return True
-    return value > best if RANKING[metric][1] else value < best
+    if higher is None:
+        higher = RANKING[metric][1]
+    return value > best if higher else value < best
+
+
+def held_out_key(metrics: dict[str, float]) -> tuple[str, bool]:
+    """The ``val_*`` key that ranks a model with a held-out split, and whether higher is better."""
+    for key, higher in HELD_OUT:
+        if key in metrics:
+            return key, higher
+    first = next((k for k in metrics if k.startswith("val_")), "val_loss")
+    return first, False
 
 
 class TrainingEval:

@@ -10,7 +10,10 @@
   (through :class:`TrainContext`, which the step uses to reach its networks);
 - EMA copies (``model.ema_pairs``), the NaN/Inf guard, checkpoints (atomic,
   never NaN), exact resume, SIGINT/SIGTERM, progress, metrics.jsonl and sample
-  grids with fixed latents.
+  grids with fixed latents;
+- the learning-rate schedule (:mod:`artkit.train.schedule`: every group's rate is
+  its configured rate times a factor of the step, set before each step) and
+  evaluation with early stopping (:mod:`artkit.train.evaluation`, ``--patience``).
 
 Run folder: ``config.json``, ``weights.safetensors``, ``state.safetensors``,
 ``metrics.jsonl``, ``samples/step-000500.png``.
@@ -64,7 +67,7 @@ class NonFiniteLoss(Exception):
 @dataclass
 class TrainResult:
     step: int
-    reason: str  # "done", "time", "interrupted"
+    reason: str  # "done", "time", "interrupted", "early-stop" (--patience)
     out_dir: Path
     seconds: float
     images_per_second: float
@@ -203,6 +206,11 @@ class Trainer:
         self.step = 0
         self._stop_signal: str | None = None
         self.eval_best: float | None = None  # the best --eval-metric so far (kept on resume)
+        self.eval_best_step: int | None = None  # the step it was reached at (kept on resume)
+        self.eval_stale = 0  # evaluations in a row without improvement (kept on resume)
+        self.early_stop: str | None = None  # why --patience stopped the run, once it has
+        self.eval_metric = options.eval_metric  # resolved in _prepare ("auto" -> val or fd)
+        self._val_cache: tuple[int, dict[str, float]] | None = None
         self._eval: Any = None  # artkit.train.evaluation.TrainingEval, made at start
         self.fingerprint = source.fingerprint() if hasattr(source, "fingerprint") else None
         self.data_ops = parse_ops(options.data_augment)
@@ -219,6 +227,15 @@ class Trainer:
         for dst in self.model.ema_pairs.values():
             getattr(self.model, dst).eval().requires_grad_(False)
         self.optimizers = self.model.configure_optimizers(self.options)
+        # Each group's rate as configured: the schedule scales it, and a resumed
+        # optimiser's groups hold the last scaled rate, not this one.
+        self.base_lrs = {
+            name: [float(g["lr"]) for g in opt.param_groups]
+            for name, opt in self.optimizers.items()
+        }
+        from artkit.train.schedule import parse_schedule
+
+        self.schedule = parse_schedule(self.options.lr_schedule, self.options.warmup)
         data = self._load_data()
         data, self.holdout = self._split_holdout(data)
         self.batches = Batches(data, self.options.batch_size, self.world, self.options.seed)
@@ -249,10 +266,22 @@ class Trainer:
             self.forward_nets[name], self.local_nets[name] = net, local
         self.ctx = TrainContext(self)
         if self.options.eval_every:
-            self.model.require("sample")  # a one-line error before the first step
-            if self.world.is_main:  # features and the training images' statistics, once
+            metric = self.options.eval_metric
+            if metric == "auto":
+                metric = "val" if self.holdout is not None else "fd"
+            if metric == "val" and self.holdout is None:
+                raise UsageError(
+                    f"--eval-metric val: model {self.model.registry_name!r} has no held-out split "
+                    f"(models with one, such as VAEs and pix2pix, set it aside from 20 images up)"
+                )
+            if metric != "val":
+                self.model.require("sample")  # a one-line error before the first step
+            self.eval_metric = metric
+            # scored samples are logged whenever the model samples, also when val ranks
+            if self.world.is_main and "sample" in self.model.capabilities():
                 from artkit.train.evaluation import TrainingEval
 
+                # features and the training images' statistics, once
                 self._eval = TrainingEval(self)
 
     def _load_data(self) -> torch.Tensor:
@@ -289,9 +318,16 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """The model's ``evaluate(batch)`` averaged over the held-out split (``val_`` prefix)."""
+        """The model's ``evaluate(batch)`` averaged over the held-out split (``val_`` prefix).
+
+        Computed once per step: a step that both logs and evaluates reuses the numbers.
+        """
         if self.holdout is None or not self.world.is_main:
             return {}
+        if self._val_cache is not None and self._val_cache[0] == self.step:
+            return dict(self._val_cache[1])
+        if not self.options.ema:
+            self._copy_ema()  # the inference copy evaluate() uses must be the trained weights
         was_training = self.model.training
         self.model.eval()
         sums: dict[str, float] = {}
@@ -305,7 +341,9 @@ class Trainer:
         self.model.train(was_training)
         for dst in self.model.ema_pairs.values():
             getattr(self.model, dst).eval()
-        return {f"val_{k}": v / total for k, v in sums.items()}
+        result = {f"val_{k}": v / total for k, v in sums.items()}
+        self._val_cache = (self.step, result)
+        return dict(result)
 
     def total_steps(self) -> int | None:
         candidates = []
@@ -345,6 +383,8 @@ class Trainer:
             meta["fingerprint"] = self.fingerprint
             if self.eval_best is not None:
                 meta["eval_best"] = self.eval_best
+                meta["eval_best_step"] = self.eval_best_step
+            meta["eval_stale"] = self.eval_stale  # --patience: a resumed run stops where one would
             tensors, metadata = train_state.pack(tensors, meta)
             metadata["artkit.step"] = str(self.step)
             # weights last: a crash in between is detected on resume by the step check
@@ -366,6 +406,8 @@ class Trainer:
                 f"{meta.get('step')} (the run was killed while checkpointing); start a new run from the weights"
             )
         self.eval_best = meta.get("eval_best")
+        self.eval_best_step = meta.get("eval_best_step")
+        self.eval_stale = int(meta.get("eval_stale", 0))
         if meta.get("fingerprint") and self.fingerprint and meta["fingerprint"] != self.fingerprint:
             print(
                 "artkit: warning: the dataset changed since this run was checkpointed; resume is not exact",
@@ -387,6 +429,30 @@ class Trainer:
         if self.scaler is not None and "scaler" in meta:
             self.scaler.load_state_dict(meta["scaler"])
         self.step = int(meta["step"])
+
+    # -- learning rate -------------------------------------------------------------
+    def _set_lr(self, total: int | None) -> None:
+        """Every group's rate for the coming step: its configured rate times the schedule's
+        factor (set also under ``constant``, so a run resumed with another schedule or
+        ``--lr`` follows it rather than the rate its saved optimiser state last had)."""
+        factor = self.schedule.factor(self.step, total)
+        for name, opt in self.optimizers.items():
+            for group, base in zip(opt.param_groups, self.base_lrs[name], strict=True):
+                if torch.is_tensor(group["lr"]):  # a plugin's capturable optimiser: keep the tensor
+                    group["lr"].fill_(base * factor)
+                else:
+                    group["lr"] = base * factor
+
+    def current_lrs(self) -> dict[str, float]:
+        """The rates of the last step, as logged: ``lr`` (``lr_NAME`` when several
+        optimisers other than D have one) and ``lr_D``, like --lr and --lr-d."""
+        others = [n for n in self.optimizers if n != "D"]
+        return {
+            "lr" if name in others and len(others) == 1 else f"lr_{name}": float(
+                opt.param_groups[0]["lr"]
+            )
+            for name, opt in self.optimizers.items()
+        }
 
     # -- EMA --------------------------------------------------------------------
     def ema_decay(self) -> float:
@@ -449,42 +515,78 @@ class Trainer:
     def best_path(self) -> Path:
         return self.out_dir / "best.safetensors"
 
-    def run_eval(self) -> None:
-        """Score samples against the training data (rank 0); keep ``best.safetensors``.
+    def run_eval(self) -> bool:
+        """Evaluate (rank 0), keep ``best.safetensors``; True when ``--patience`` stops the run.
 
-        See :mod:`artkit.train.evaluation`. A failed evaluation (non-finite
-        features from a diverging model) is a warning and a logged error, not the
-        end of the run; the other ranks wait at the barrier.
+        Samples are scored against the training data when the model samples (see
+        :mod:`artkit.train.evaluation`); a model with a held-out split is also scored
+        on it, and ``--eval-metric`` (resolved: val or fd by default) picks what
+        ranks. A failed evaluation (non-finite features from a diverging model) is a
+        warning and a logged error, not the end of the run; it counts as no
+        improvement. The other ranks wait for rank 0's decision.
         """
         if self.world.is_main:
-            from artkit.train.evaluation import RANKING, TrainingEval, improved
+            from artkit.train.evaluation import RANKING, TrainingEval, held_out_key, improved
 
             opts = self.options
-            if self._eval is None:
-                self._eval = TrainingEval(self)
-            if not opts.ema:
-                self._copy_ema()  # without EMA the inference copy is refreshed on demand
-            try:
-                record = self._eval.run()
-            except ArtkitError as exc:
-                print(
-                    f"artkit: warning: evaluation at step {self.step} failed: {exc}",
-                    file=sys.stderr,
-                )
-                record = {"step": self.step, "eval_error": str(exc)}
-            key = RANKING[opts.eval_metric][0]
-            value = record.get(f"eval_{key}", math.nan)
-            if improved(opts.eval_metric, value, self.eval_best):
-                self.eval_best = value
+            record: dict[str, Any] = {"step": self.step}
+            if self.eval_metric != "val" or "sample" in self.model.capabilities():
+                if self._eval is None:
+                    self._eval = TrainingEval(self)
+                if not opts.ema:
+                    self._copy_ema()  # without EMA the inference copy is refreshed on demand
+                try:
+                    record.update(self._eval.run())
+                except ArtkitError as exc:
+                    print(
+                        f"artkit: warning: evaluation at step {self.step} failed: {exc}",
+                        file=sys.stderr,
+                    )
+                    record["eval_error"] = str(exc)
+            if self.eval_metric == "val":
+                val = self.evaluate()
+                if self.step % opts.log_every:  # a logging step has these in its own row
+                    record.update(val)
+                name, higher = held_out_key(val)
+                value = val.get(name, math.nan)
+                held = len(self.holdout) if self.holdout is not None else 0
+                features, n = "held-out", str(held)
+            else:
+                key, higher = RANKING[self.eval_metric]
+                name, value = self.eval_metric, record.get(f"eval_{key}", math.nan)
+                features, n = str(record.get("eval_features")), str(record.get("eval_n"))
+            better = improved(self.eval_metric, value, self.eval_best, higher=higher)
+            # the first finite value always counts; later ones must beat the best by min_delta
+            enough = better and (
+                self.eval_best is None or abs(value - self.eval_best) >= opts.min_delta
+            )
+            if better:
+                self.eval_best, self.eval_best_step = value, self.step
                 save_model(
                     self.model, self.best_path, step=self.step, dataset=self.fingerprint,
-                    extra={"artkit.eval_metric": opts.eval_metric, "artkit.eval_value": repr(value),
-                           "artkit.eval_features": record["eval_features"],
-                           "artkit.eval_n": str(record["eval_n"])},
+                    extra={"artkit.eval_metric": name, "artkit.eval_value": repr(value),
+                           "artkit.eval_features": features, "artkit.eval_n": n},
                 )  # fmt: skip
                 record["eval_best"] = True
-            self._log(record)
+            self.eval_stale = 0 if enough else self.eval_stale + 1
+            if len(record) > 1:  # not a bare step whose numbers its logging row already has
+                self._log(record)
+            if opts.patience and self.eval_stale >= opts.patience:
+                by = f" by at least {opts.min_delta:g}" if opts.min_delta else ""
+                if self.eval_best is None:
+                    best = "no finite value yet"
+                else:
+                    at = (
+                        f" at step {self.eval_best_step}" if self.eval_best_step is not None else ""
+                    )
+                    best = f"best {self.eval_best:.6g}{at}"
+                self.early_stop = (
+                    f"stopped early at step {self.step}: {name} did not improve{by} "
+                    f"for {self.eval_stale} evaluations ({best})"
+                )
+        stop = all_flag(self.world, self.early_stop is not None, self.device)
         self.world.barrier()
+        return stop
 
     def _log(self, record: dict[str, Any]) -> None:
         if not self.world.is_main:
@@ -559,6 +661,7 @@ class Trainer:
                     if all_flag(self.world, stop, self.device):
                         reason = "interrupted" if self._stop_signal else reason
                         break
+                    self._set_lr(total)
                     batch = augment_batch(
                         self.batches.get(self.step), self.data_ops, opts.seed, self.step
                     )
@@ -598,6 +701,8 @@ class Trainer:
                             means["it_per_s"] * opts.batch_size * self.world.size
                         )
                         means.update(self.evaluate())
+                        if self.schedule.active:
+                            means.update(self.current_lrs())
                         self._log(
                             {
                                 "step": self.step,
@@ -609,12 +714,18 @@ class Trainer:
                         sums, count, interval_t, interval_steps = {}, 0, time.perf_counter(), 0
                     if opts.sample_every and self.step % opts.sample_every == 0:
                         self.write_samples()
-                    if opts.eval_every and self.step % opts.eval_every == 0:
-                        self.run_eval()
+                    if opts.eval_every and self.step % opts.eval_every == 0 and self.run_eval():
+                        reason = "early-stop"
+                        break
                     if self.step % opts.checkpoint_every == 0:
                         self.save_checkpoint()
         finally:
             progress.close()
+        if reason == "early-stop" and self.world.is_main:
+            message = self.early_stop or f"stopped early at step {self.step}"
+            self._log({"step": self.step, "stop_reason": reason, "stop_message": message})
+            if not self.quiet:
+                print(message, file=sys.stderr, flush=True)
         self.model.after_training(self._training_images(), self.ctx)
         self.save_checkpoint()
         self.write_samples()

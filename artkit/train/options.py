@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,10 @@ class TrainOptions:
     batch_size: int = 64
     lr: float = 2e-4
     lr_d: float | None = None  # discriminator / critic learning rate (default: lr)
+    # the learning rate over the run (artkit.train.schedule): every optimiser's rate is its
+    # base rate times a factor of the step; cosine and linear need --steps or --epochs
+    lr_schedule: str = "constant"  # constant | cosine | linear | step:every=N,gamma=G
+    warmup: int = 0  # steps of linear warm-up from 0 to the base rate
     optimizer: str = "adam"
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1
@@ -42,8 +47,15 @@ class TrainOptions:
     max_nan_steps: int = 10
     eval_every: int = 0  # steps between evaluations (0 = never)
     eval_n: int = 2000  # images per evaluation, generated and real
-    eval_metric: str = "fd"  # fd | kid | precision | recall | pr: picks best.safetensors
+    # picks best.safetensors and drives --patience: fd | kid | precision | recall | pr score
+    # samples, val the model's held-out split (artkit.train.evaluation.held_out_key); auto:
+    # val for models with a held-out split (VAEs, pix2pix), fd for the others
+    eval_metric: str = "auto"
     eval_features: str = "auto"
+    # early stopping: stop when this many evaluations in a row did not improve eval_metric
+    # by at least min_delta (0 = never stop early)
+    patience: int = 0
+    min_delta: float = 0.0
     # speed
     compile: bool = False
     channels_last: bool | None = None  # None = where it measures faster (conv nets on CPU/CUDA)
@@ -54,10 +66,19 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.eval_every < 0 or (self.eval_every and self.eval_n < 10):
             raise UsageError("--eval-every must be >= 0 and --eval-n at least 10")
-        if self.eval_metric not in ("fd", "kid", "precision", "recall", "pr"):
+        if self.eval_metric not in ("auto", "val", "fd", "kid", "precision", "recall", "pr"):
             raise UsageError(
-                f"--eval-metric {self.eval_metric!r}: use fd, kid, precision, recall or pr"
+                f"--eval-metric {self.eval_metric!r}: use fd, kid, precision, recall or pr "
+                "(scored samples), val (the held-out split) or auto"
             )
+        if self.patience < 0:
+            raise UsageError(f"--patience must be 0 (off) or more, got {self.patience}")
+        if self.patience and not self.eval_every:
+            raise UsageError(
+                "--patience counts evaluations: give --eval-every N too, e.g. --eval-every 500 --patience 5"
+            )
+        if not 0 <= self.min_delta < math.inf:
+            raise UsageError(f"--min-delta must be a number >= 0, got {self.min_delta}")
         if self.steps is None and self.epochs is None and self.max_time is None:
             self.steps = 2000
         for name in (
@@ -87,6 +108,14 @@ class TrainOptions:
         from artkit.train.augment import parse_ops
 
         parse_ops(self.data_augment)
+        from artkit.train.schedule import parse_schedule
+
+        schedule = parse_schedule(self.lr_schedule, self.warmup)
+        if schedule.needs_total and self.steps is None and self.epochs is None:
+            raise UsageError(
+                f"--lr-schedule {schedule.kind} decays over the run's length: give --steps or "
+                "--epochs (with only --max-time the length is unknown; use constant or step:every=N)"
+            )
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
