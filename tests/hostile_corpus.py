@@ -256,6 +256,7 @@ IMAGE_COMMANDS = {
     "eval": ["eval", "IN", "IMG", "--ref", "GOOD", "--features", "random-conv"],
     "encode": ["encode", "vae:resolution=32", "IN", "-o", "OUT/z.safetensors"],
     "data-info": ["data", "info", "single-image:path=IN"],
+    "project": ["project", "dcgan:resolution=32,width=0.1", "IN", "--steps", "2", "-o", "OUT"],
 }
 CHECKPOINT_COMMANDS = {
     "info": ["info", "IN"],
@@ -265,6 +266,7 @@ CHECKPOINT_COMMANDS = {
     "eval-features": ["eval", "GOOD", "--ref", "GOOD", "--features", "checkpoint:path=IN"],
     "stylize": ["stylize", "IMG", "--model", "IN", "-o", "OUT"],
     "upgrade": ["checkpoint", "upgrade", "IN", "-o", "OUT/up.safetensors"],
+    "project": ["project", "IN", "IMG", "--steps", "2", "-o", "OUT"],
 }
 IDX_COMMANDS = {
     "data-info": ["data", "info", "idx:path=IN"],

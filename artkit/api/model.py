@@ -236,6 +236,16 @@ class Model:
         mean = self.encode([*_items(a), *_items(b)])
         return self.decode(walk(mean, frames, slerp=slerp, loop=False))
 
+    def project(self, images: Any, *, steps: int = 300, seed: int = 0, **options: Any) -> list[Any]:
+        """Find the latent a GAN draws each picture from (``artkit project``).
+
+        Returns :class:`~artkit.api.project.Projection` records (latent,
+        reconstruction, distances); ``options`` are :func:`artkit.api.project.project`'s.
+        """
+        from artkit.api.project import project
+
+        return list(project(self, images, steps=steps, seed=seed, **options))
+
     # -- image to image ---------------------------------------------------------------
     def translate(self, images: Any, **options: Any) -> list[Image.Image]:
         """Images (PIL or paths) through an image-to-image model, each at its own size."""

@@ -18,7 +18,6 @@ key order in the metadata. Torch is imported inside the commands only.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -27,6 +26,9 @@ from typing import Annotated, Any
 
 import typer
 
+# the latents file format lives in the library; re-exported here for older imports
+from artkit.api.latents import LATENTS_KIND as LATENTS_KIND
+from artkit.api.latents import latents_metadata, read_latents
 from artkit.cli.options import ImageFormat, JsonRecords, NullSeparated, image_format
 from artkit.errors import UsageError
 
@@ -35,8 +37,6 @@ _CKPT_HELP = (
     "Always the first argument."
 )
 _IMAGES_HELP = "Input images or folders; with none, paths (or JSON records) are read from stdin."
-#: metadata ``artkit.kind`` of a latents file (not a model: ``load_model`` refuses it)
-LATENTS_KIND = "latents"
 
 
 def attach(app: typer.Typer) -> None:
@@ -164,16 +164,7 @@ def encode(
     for key in keys:
         tensors[f"mean/{key}"] = means[key]
         tensors[f"logvar/{key}"] = logvars[key]
-    metadata = {
-        "artkit.kind": LATENTS_KIND,
-        "artkit.version": s.version,
-        "artkit.source_model": s.model.registry_name,
-        "artkit.source_config": json.dumps(s.model.config_dict(), sort_keys=True),
-        "artkit.source_checkpoint": s.ckpt.get("checkpoint") or s.ckpt.get("model_spec") or "",
-        "artkit.source_checkpoint_sha256": s.ckpt.get("checkpoint_sha256") or "",
-        "artkit.z_dim": str(s.model.z_dim),
-        "artkit.keys": json.dumps(keys),
-    }
+    metadata = latents_metadata(s.model, s.ckpt, keys)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_tensors(out, tensors, metadata)
     say(f"encoded {len(keys)} images with {s.model.registry_name} -> {out}")
@@ -189,37 +180,6 @@ def encode(
 
 
 # --------------------------------------------------------------------------- decode
-
-
-def read_latents(path: Path, z_dim: int) -> list[tuple[str, Any]]:
-    """``(key, latent)`` pairs of a latents file, in the order they were encoded.
-
-    Reads ``mean/<key>`` tensors (what ``artkit encode`` writes); a file without
-    them is read as plain ``name -> latent`` tensors. Every latent must have
-    ``z_dim`` values.
-    """
-    from artkit.checkpoint import load_tensors
-
-    tensors, metadata = load_tensors(path)
-    means = {k.removeprefix("mean/"): v for k, v in tensors.items() if k.startswith("mean/")}
-    if not means:
-        means = {k: v for k, v in tensors.items() if not k.startswith("logvar/")}
-    if not means:
-        raise UsageError(f"{path}: holds no latents")
-    try:
-        order = [k for k in json.loads(metadata.get("artkit.keys", "[]")) if k in means]
-    except (ValueError, TypeError):
-        order = []
-    order += sorted(k for k in means if k not in order)
-    out = []
-    for key in order:
-        z = means[key]
-        if not z.is_floating_point() or z.numel() != z_dim:
-            raise UsageError(
-                f"{path}: latent {key!r} has shape {tuple(z.shape)}, but the model needs {z_dim} values"
-            )
-        out.append((key, z.float().reshape(z_dim)))
-    return out
 
 
 def decode(

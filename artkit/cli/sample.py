@@ -139,8 +139,17 @@ def sample(
 def interpolate(
     checkpoint: Annotated[str, typer.Argument(help="weights.safetensors or a run folder.")],
     seeds: Annotated[
-        str, typer.Option("--seeds", help="Key seeds to walk through, e.g. 1,7,42.")
-    ] = "0,1,2",
+        str | None,
+        typer.Option("--seeds", help="Key seeds to walk through, e.g. 1,7,42. [default: 0,1,2]"),
+    ] = None,
+    latents: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--latents",
+            help="Walk through your own latents instead of seeds: a latents file from "
+            "`artkit project` (repeat for more; a file with several keys gives them all, in order).",
+        ),
+    ] = None,
     frames: Annotated[int, typer.Option(help="Frames in the whole animation.")] = 60,
     slerp: Annotated[
         bool,
@@ -165,7 +174,7 @@ def interpolate(
         typer.Option("--out", "-o", help="walk.gif, walk.webp, walk.png (APNG) or walk.mp4."),
     ] = Path("walk.gif"),
 ) -> None:
-    """Render a latent walk through key seeds as an animation; prints its path."""
+    """Render a latent walk through key seeds (or --latents files) as an animation; prints its path."""
     import torch
 
     from artkit import __version__
@@ -175,8 +184,12 @@ def interpolate(
     from artkit.torch_images import to_pil
 
     truncation, scale = _latent_scale(truncation, temperature)
-    keys = list(parse_seeds(seeds))
-    if len(keys) < 2:
+    if latents and seeds is not None:
+        raise UsageError("give --seeds or --latents, not both")
+    if latents and (truncation != 1.0 or temperature is not None):
+        raise UsageError("--truncation scales seed latents; --latents are walked as they are")
+    keys = [] if latents else list(parse_seeds(seeds or "0,1,2"))
+    if not latents and len(keys) < 2:
         raise UsageError("--seeds needs at least two seeds to walk between")
     if frames < 2:
         raise UsageError("--frames must be at least 2")
@@ -187,7 +200,23 @@ def interpolate(
 
     if not isinstance(model, LatentSampler):
         model.require("sample")
-    z_keys = model.latents_for_seeds(keys, truncation)
+    if latents:
+        from artkit.api.latents import key_latents
+        from artkit.cli.context import warn
+
+        names, z_keys = key_latents(latents, model, ckpt, warn)
+        if len(names) < 2:
+            raise UsageError("--latents holds one latent; give at least two to walk between")
+        from artkit.checkpoint import sha256_file
+
+        origin: dict[str, Any] = {
+            "latents": [p.name for p in latents],
+            "latents_sha256": [sha256_file(p) for p in latents],
+            "keys": names,
+        }
+    else:
+        z_keys = model.latents_for_seeds(keys, truncation)
+        origin = {"seeds": keys}
     path_z = walk(z_keys, frames, slerp=slerp, loop=loop)
     images = []
     with torch.inference_mode(), precision.autocast(device):
@@ -197,7 +226,7 @@ def interpolate(
         "artkit": __version__,
         "command": "interpolate",
         "model": model.registry_name,
-        "seeds": keys,
+        **origin,
         "frames": frames,
         "slerp": slerp,
         "loop": loop,
