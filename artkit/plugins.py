@@ -27,7 +27,6 @@ entry stays reachable as ``PLUGIN.NAME``, and one warning says so.
 from __future__ import annotations
 
 import difflib
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -39,6 +38,7 @@ from typing import Any
 import pluggy
 
 from artkit import hookspecs
+from artkit.entry_points import entry_points
 from artkit.errors import _SINGULAR, UsageError, describe_exception
 from artkit.registry import KINDS, Registry
 
@@ -117,7 +117,7 @@ class PluginHost:
         seen: set[str] = set()
         # built-ins first, then by name: a fixed order whatever sys.path says (clashes, commands)
         eps = sorted(
-            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
+            entry_points(ENTRY_POINT_GROUP),
             key=lambda ep: (not _is_builtin(ep), ep.name),
         )
         for ep in eps:
@@ -356,7 +356,7 @@ def _is_per_plugin(value: Any) -> bool:
     return isinstance(value, PerPlugin)
 
 
-def _is_builtin(ep: importlib.metadata.EntryPoint) -> bool:
+def _is_builtin(ep: Any) -> bool:
     if not ep.dist:
         return False
     # The name from the dist-info folder's name where the distribution knows it:

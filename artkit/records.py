@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from artkit.errors import UsageError
-from artkit.images import is_image_path
 
 __all__ = ["OutputClosed", "Record", "RecordWriter", "expand_paths", "read_records"]
 
@@ -83,6 +82,8 @@ def expand_paths(args: Sequence[str | os.PathLike[str]]) -> list[str]:
         if not os.path.isdir(name):
             out.append(name)
             continue
+        from artkit.images import is_image_path  # Pillow only when a folder is expanded
+
         found: list[tuple[tuple[str, ...], str]] = []
         for root, dirs, files in os.walk(name):
             dirs[:] = [d for d in dirs if not d.startswith(".")]

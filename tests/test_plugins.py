@@ -228,3 +228,21 @@ def test_a_plugins_commands_go_with_it(plugin, commands):
     assert not commands & listed(blocked.stdout)
     gone = artkit_subprocess(next(iter(commands)), "--help", env={"ARTKIT_DISABLE_PLUGINS": plugin})
     assert gone.returncode == 2 and "No such command" in gone.stderr
+
+
+def test_the_fast_entry_point_scan_agrees_with_importlib_metadata():
+    """artkit.entry_points reads dist-info folders itself (start-up time); it must find
+    what importlib.metadata finds, for artkit's group and for busier ones."""
+    import importlib.metadata
+
+    from artkit.entry_points import _scan
+
+    for group in ("artkit", "console_scripts", "pytest11"):
+        ours = sorted((e.name, e.value, e.dist._normalized_name) for e in _scan(group))
+        theirs = sorted(
+            (e.name, e.value, e.dist._normalized_name)
+            for e in importlib.metadata.entry_points(group=group)
+        )
+        assert ours == theirs, group
+    versions = {e.dist.version for e in _scan("artkit")}
+    assert versions == {importlib.metadata.version("artkit")}

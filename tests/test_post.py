@@ -18,7 +18,7 @@ from artkit.errors import ArtkitError, UsageError
 from artkit.plugins import get_registry
 from artkit.registry import parse_spec
 
-NAMES = sorted(cfg.NAME for configs in artkit_post.STEPS.values() for cfg in configs)
+NAMES = sorted(cfg.NAME for configs in artkit_post.steps().values() for cfg in configs)
 #: parameters a step cannot run without (everything else has a default)
 MINIMAL = {"resize": {"scale": 0.5}, "crop": {"size": (4, 4)}, "pad": {"px": 2}}
 #: steps whose output has the input's size

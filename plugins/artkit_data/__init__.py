@@ -5,16 +5,6 @@ numpy nor torch; parameters come from :mod:`artkit_data.configs`.
 """
 
 from artkit import hookimpl
-from artkit_data.configs import (
-    EmojiConfig,
-    FolderConfig,
-    GlyphsConfig,
-    IdxConfig,
-    SamplesConfig,
-    ShapesConfig,
-    SingleImageConfig,
-)
-from artkit_data.paired_configs import PairedConfig, SideBySideConfig
 
 
 # ``test_params`` / ``test_channels`` below: what artkit.testing.check_dataset builds each
@@ -32,6 +22,18 @@ def _tiny_idx(scratch):
 
 @hookimpl
 def register_datasets(register):
+    # imported here: every command imports this package, only some list datasets
+    from artkit_data.configs import (
+        EmojiConfig,
+        FolderConfig,
+        GlyphsConfig,
+        IdxConfig,
+        SamplesConfig,
+        ShapesConfig,
+        SingleImageConfig,
+    )
+    from artkit_data.paired_configs import PairedConfig, SideBySideConfig
+
     register(
         "shapes",
         "artkit_data.shapes:ShapesDataset",

@@ -6,48 +6,18 @@ works for evaluation too: its deepest style layer is average-pooled. ``classifie
 trains its network on a labelled dataset the first time it is used (cached after).
 """
 
-from dataclasses import dataclass, field
-
 from artkit import hookimpl
-
-
-@dataclass
-class RandomConvConfig:
-    """Fixed-seed random conv features (no weights needed)."""
-
-    seed: int = field(default=0, metadata={"help": "seed of the random filters"})
-    width: int = field(default=32, metadata={"help": "channels of the first layer (x2 per layer)"})
-
-
-@dataclass
-class ClassifierFeaturesConfig:
-    """A small CNN trained (once, then cached) on a dataset's own labels."""
-
-    data: str = field(
-        metadata={"help": "labelled dataset spec: shapes, idx:path=... with its label file"}
-    )
-    steps: int = field(default=800, metadata={"help": "training steps (about 20 s on 2 CPU cores)"})
-    seed: int = field(
-        default=0, metadata={"help": "seed of the initial weights, split and batches"}
-    )
-
-
-@dataclass
-class CheckpointFeaturesConfig:
-    """Features of a model trained with artkit."""
-
-    path: str = field(default="", metadata={"help": "weights.safetensors or a run folder"})
-
-
-@dataclass
-class InceptionConfig:
-    """The FID Inception-v3."""
-
-    weights: str = field(default="", metadata={"help": "pt_inception-2015-12-05-6726825d.pth"})
 
 
 @hookimpl
 def register_extractors(register):
+    from artkit_eval.configs import (  # only when extractors are listed
+        CheckpointFeaturesConfig,
+        ClassifierFeaturesConfig,
+        InceptionConfig,
+        RandomConvConfig,
+    )
+
     register(
         "inception",
         "artkit.eval.inception:build_inception",

@@ -6,11 +6,14 @@ parameters come from the torch-free dataclasses in :mod:`artkit_gan.configs`.
 """
 
 from artkit import hookimpl
-from artkit_gan.configs import DCGANConfig, FastGANConfig, MLPGANConfig
 
 
 @hookimpl
 def register_models(register):
+    # imported here, not at the top: every command imports this package at start-up,
+    # and only those that need the models registry pay for the config dataclasses
+    from artkit_gan.configs import DCGANConfig, FastGANConfig, MLPGANConfig
+
     register(
         "mlp-gan",
         "artkit_gan.torch_model:build_mlp_gan",

@@ -8,45 +8,52 @@ that needs it.
 """
 
 from artkit import hookimpl
-from artkit_post import configs as c
 
-#: module -> the configs of the steps it implements (function name = step name)
-STEPS: dict[str, tuple[type[c.StepConfig], ...]] = {
-    "geometry": (
-        c.ResizeConfig,
-        c.CropConfig,
-        c.FitConfig,
-        c.PadConfig,
-        c.UpscaleConfig,
-        c.MirrorConfig,
-        c.FlipConfig,
-        c.KaleidoscopeConfig,
-        c.TileConfig,
-    ),
-    "frames": (c.BorderConfig, c.FrameConfig),
-    "colour": (
-        c.GradeConfig,
-        c.PosterizeConfig,
-        c.GreyscaleConfig,
-        c.SepiaConfig,
-        c.InvertConfig,
-        c.FlattenConfig,
-    ),
-    "palette": (c.PaletteConfig,),
-    "effects": (
-        c.SharpenConfig,
-        c.BlurConfig,
-        c.PixelateConfig,
-        c.GrainConfig,
-        c.VignetteConfig,
-        c.HalftoneConfig,
-    ),
-}
+
+def steps() -> dict[str, tuple[type, ...]]:
+    """module -> the configs of the steps it implements (function name = step name).
+
+    A function, so that importing this package (every command does, at start-up)
+    does not build some thirty dataclasses; only commands that use post steps do.
+    """
+    from artkit_post import configs as c
+
+    return {
+        "geometry": (
+            c.ResizeConfig,
+            c.CropConfig,
+            c.FitConfig,
+            c.PadConfig,
+            c.UpscaleConfig,
+            c.MirrorConfig,
+            c.FlipConfig,
+            c.KaleidoscopeConfig,
+            c.TileConfig,
+        ),
+        "frames": (c.BorderConfig, c.FrameConfig),
+        "colour": (
+            c.GradeConfig,
+            c.PosterizeConfig,
+            c.GreyscaleConfig,
+            c.SepiaConfig,
+            c.InvertConfig,
+            c.FlattenConfig,
+        ),
+        "palette": (c.PaletteConfig,),
+        "effects": (
+            c.SharpenConfig,
+            c.BlurConfig,
+            c.PixelateConfig,
+            c.GrainConfig,
+            c.VignetteConfig,
+            c.HalftoneConfig,
+        ),
+    }
 
 
 @hookimpl
 def register_postprocessors(register):
-    for module, configs in STEPS.items():
+    for module, configs in steps().items():
         for config in configs:
             register(
                 config.NAME,

@@ -6,11 +6,12 @@ the torch-free dataclasses in :mod:`artkit_style.configs`.
 """
 
 from artkit import hookimpl
-from artkit_style.configs import FastStyleConfig, RandomMultiscaleConfig, VGGExtractorConfig
 
 
 @hookimpl
 def register_models(register):
+    from artkit_style.configs import FastStyleConfig  # only when models are listed
+
     # -- fast feed-forward style networks (artkit_style.torch_fast) --------------
     register(
         "fast-style",
@@ -31,6 +32,8 @@ def register_models(register):
 
 @hookimpl
 def register_extractors(register):
+    from artkit_style.configs import RandomMultiscaleConfig, VGGExtractorConfig
+
     register(
         "vgg19",
         "artkit_style.nn_extractors:build_vgg19",

@@ -9,11 +9,12 @@ trained model to images of any size.
 """
 
 from artkit import hookimpl
-from artkit_translate.configs import Pix2PixConfig
 
 
 @hookimpl
 def register_models(register):
+    from artkit_translate.configs import Pix2PixConfig  # only when models are listed
+
     register(
         "pix2pix",
         "artkit_translate.torch_model:build_pix2pix",

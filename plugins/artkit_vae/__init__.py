@@ -11,11 +11,12 @@ loss that has that method. This plugin registers ``mse`` and ``l1``; ``bce``
 """
 
 from artkit import hookimpl
-from artkit_vae.configs import BetaVAEConfig, VAEConfig
 
 
 @hookimpl
 def register_models(register):
+    from artkit_vae.configs import BetaVAEConfig, VAEConfig  # only when models are listed
+
     register(
         "vae",
         "artkit_vae.torch_model:build_vae",
