@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from artkit.errors import UsageError
+from artkit.nn.optim import adam, rmsprop
 
 
 def adversarial_optimizers(
@@ -26,13 +27,13 @@ def adversarial_optimizers(
     lr_d = options.lr_d if options.lr_d is not None else options.lr
     if options.optimizer == "rmsprop":
         return {
-            "D": torch.optim.RMSprop(D.parameters(), lr=lr_d),
-            "G": torch.optim.RMSprop(G.parameters(), lr=options.lr),
+            "D": rmsprop(D.parameters(), lr=lr_d),
+            "G": rmsprop(G.parameters(), lr=options.lr),
         }
     betas = tuple(options.betas)
     return {
-        "D": torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas),
-        "G": torch.optim.Adam(G.parameters(), lr=options.lr, betas=betas),
+        "D": adam(D.parameters(), lr=lr_d, betas=betas),
+        "G": adam(G.parameters(), lr=options.lr, betas=betas),
     }
 
 

@@ -422,6 +422,7 @@ class Trainer:
         for name, opt in self.optimizers.items():
             sd = train_state.unflatten_optimizer(f"optim.{name}", tensors, meta["optimizers"][name])
             opt.load_state_dict(sd)
+            train_state.match_param_layouts(opt)
         torch.set_rng_state(tensors["rng.torch"])
         self.noise.set_state(tensors["rng.noise"].to(self.noise.get_state().device))
         if "rng.cuda" in tensors and self.device.type == "cuda":

@@ -44,6 +44,26 @@ def unflatten_optimizer(
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+def match_param_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give each loaded state tensor (Adam's moments) its parameter's memory layout.
+
+    A file gives them back contiguous, while a channels-last parameter's fresh moments
+    are channels-last; the fused Adam kernel walks parameter and moments as flat
+    memory, so a mismatch would pair the wrong elements, and the foreach one would run
+    a slower mixed-layout path. Exact resume needs the layout a fresh run had.
+    """
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            slots = optimizer.state.get(param, {})
+            for key, value in slots.items():
+                if (
+                    torch.is_tensor(value)
+                    and value.shape == param.shape
+                    and value.stride() != param.stride()
+                ):
+                    slots[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
 def generator_state(gen: torch.Generator) -> torch.Tensor:
     return gen.get_state()
 

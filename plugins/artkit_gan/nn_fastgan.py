@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size
+from artkit.nn.glu import GLU
 from artkit.nn.init import dcgan_init
 from artkit.nn.spectral import spectral_norm_all
 
@@ -39,7 +40,7 @@ def up_block(c_in: int, c_out: int) -> nn.Sequential:
         nn.Upsample(scale_factor=2, mode="nearest"),
         nn.Conv2d(c_in, 2 * c_out, 3, 1, 1, bias=False),
         nn.BatchNorm2d(2 * c_out),
-        nn.GLU(dim=1),
+        GLU(dim=1),
     )
 
 
@@ -72,7 +73,7 @@ class FastGANGenerator(nn.Module):
             # 1x1 -> seed map (4x4, or 4x8 for 32x64)
             nn.ConvTranspose2d(cfg.z_dim, 2 * ch[0], seed_size(cfg.resolution), bias=False),
             nn.BatchNorm2d(2 * ch[0]),
-            nn.GLU(dim=1),
+            GLU(dim=1),
         )
         self.ups = nn.ModuleList(up_block(a, b) for a, b in pairwise(ch))
         # keyed by the gated side; a side s map gates the one three doublings up

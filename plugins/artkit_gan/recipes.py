@@ -35,14 +35,15 @@ def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine
 
     from artkit.checkpoint import build_model
     from artkit.nn.gan_losses import HingeLoss
+    from artkit.nn.optim import adam
 
     device = torch.device(machine.device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = build_model(model, model_options).to(device).train()
     G, D, loss = net.G, net.D, HingeLoss()
-    opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.0, 0.99))
-    opt_d = torch.optim.Adam(D.parameters(), 4e-4, betas=(0.0, 0.99))
+    opt_g = adam(G.parameters(), lr=2e-4, betas=(0.0, 0.99))  # as the trainer builds them
+    opt_d = adam(D.parameters(), lr=4e-4, betas=(0.0, 0.99))
     c, r = net.config.channels, net.config.resolution
     real = torch.rand(BATCH, c, *image_size(r), device=device) * 2 - 1
 

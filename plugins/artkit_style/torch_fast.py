@@ -232,7 +232,9 @@ class FastStyle(ArtModel):
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
         # Load the style images now: a missing file is an error before any step runs.
         object.__setattr__(self, "_style_images", load_style_images(self.config.style))
-        return {"T": torch.optim.Adam(self.T.parameters(), lr=options.lr, betas=ADAM_BETAS)}
+        from artkit.nn.optim import adam
+
+        return {"T": adam(self.T.parameters(), lr=options.lr, betas=ADAM_BETAS)}
 
     def _losses_setup(
         self, device: torch.device, channels_last: bool = False

@@ -163,7 +163,9 @@ class VAE(LatentModel):
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
         # VAEs want Adam's usual betas, not the GAN (0.5, 0.999) the trainer defaults to.
         params = [*self.E.parameters(), *self.G.parameters()]
-        return {"vae": torch.optim.Adam(params, lr=options.lr, betas=(0.9, 0.999))}
+        from artkit.nn.optim import adam
+
+        return {"vae": adam(params, lr=options.lr, betas=(0.9, 0.999))}
 
     def beta_at(self, step: int) -> float:
         """The KL weight at ``step``: ``beta``, ramped up linearly over ``kl_warmup`` steps."""
