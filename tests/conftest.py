@@ -33,3 +33,19 @@ def own_assets(monkeypatch):
     """For a test that makes its own stand-in asset (a font folder, a hub cache) in tmp:
     look it up even in CI's bare leg, where ARTKIT_SYSTEM_ASSETS=none hides the machine's."""
     monkeypatch.delenv("ARTKIT_SYSTEM_ASSETS", raising=False)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op thread for a module that trains or renders in-process.
+
+    Two busy-waiting intra-op threads on a shared 2-core box (CI, helpers, the other
+    half of a pair of jobs) are 10-50x slower than one. Modules ask for it with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -24,13 +24,7 @@ from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
 from tests.helpers import one_error_line
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def cli(*args: object):

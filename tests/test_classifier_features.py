@@ -23,16 +23,10 @@ from artkit.testing import run_cli
 from artkit_data.idx import IdxDataset, write_idx
 from tests.helpers import one_error_line
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SPEC = "shapes:count=1024,min_shapes=1,max_shapes=1"
 FEATURES = f'classifier:data="{SPEC}",steps=150'
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ from artkit.testing import (
     check_postprocessor,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def names(kind: str) -> list[str]:
     reset()
@@ -32,14 +34,6 @@ def names(kind: str) -> list[str]:
         return get_registry(kind).names()
     finally:
         reset()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("name", names("models"))

@@ -23,13 +23,7 @@ from artkit.eval.metrics import (
 from artkit.eval.stats import feature_stats
 from artkit.plugins import get_registry
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def shapes(n: int, size: int = 64, **options) -> list[Image.Image]:

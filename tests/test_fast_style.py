@@ -22,6 +22,8 @@ from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
 from tests.helpers import assert_same_tensors, metrics, one_error_line
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = {
     "resolution": 64,
     "width": 8,
@@ -29,15 +31,6 @@ TINY = {
     "extractor": "random-multiscale",
     "style_size": 64,
 }
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two busy-waiting intra-op threads on a shared 2-core box are 10-50x slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -18,14 +18,7 @@ from artkit.errors import UsageError
 from artkit_gan.configs import FastGANConfig
 from tests.helpers import metrics
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two busy-waiting intra-op threads on a shared 2-core box are far slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize(

@@ -21,13 +21,7 @@ from artkit_style.nn_extractors import RandomMultiscaleExtractor, VGGExtractor, 
 from artkit_style.nn_style_losses import gram, style_loss
 from artkit_style.torch_gatys import GatysOptions, _gram_targets, gatys, stage_sizes, tile_boxes
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def picture(size=64, seed=0) -> torch.Tensor:

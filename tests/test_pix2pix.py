@@ -31,16 +31,9 @@ from artkit_translate.nn_colour import fit_channels, images_to_lab, lab_to_image
 from artkit_translate.torch_tiles import run_tiled, spans
 from tests.helpers import assert_same_tensors, metrics
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = {"resolution": 32, "width": 8, "d_width": 8}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two busy-waiting intra-op threads on a shared 2-core box are 10-50x slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # -- helpers -------------------------------------------------------------------

@@ -13,17 +13,9 @@ import pytest
 from artkit.testing import run_cli
 from artkit.train.recipe import Machine
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CPU = Machine("cpu", 1)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def recipe(**kw):

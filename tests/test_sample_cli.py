@@ -29,16 +29,9 @@ from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
 from tests.helpers import one_error_line
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SUB_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_COLOR": "1"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two busy-waiting intra-op threads on a shared 2-core box are 10-50x slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -27,15 +27,9 @@ from artkit_style.nn_extractors import (
 )
 from artkit_style.nn_style_losses import content_loss, gram, style_loss, style_targets, tv_loss
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 NOTICE = "artkit: notice: no VGG19 weights found (see `artkit weights import`); using random-multiscale features"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)

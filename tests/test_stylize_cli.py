@@ -21,15 +21,9 @@ from artkit_style.colour import chroma_difference
 from artkit_style.extractors import NO_WEIGHTS_NOTICE
 from tests.helpers import one_error_line
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 NOTICE = NO_WEIGHTS_NOTICE.format(label="VGG19")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)

@@ -32,21 +32,14 @@ from artkit.train.loop import Trainer, TrainingStopped
 from artkit.train.options import TrainOptions
 from tests.helpers import assert_same_tensors, metrics, one_error_line
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 MLP = ("mlp-gan", {"resolution": 8, "hidden": 32})
 DC = ("dcgan", {"resolution": 32, "width": 0.125})
 MLP_SPEC = "mlp-gan:resolution=8,hidden=32"
 LOSSES = ("bce", "hinge", "lsgan", "wgan-gp")
 # Subprocesses: one thread each, the machine is small and may be shared.
 SUB_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_COLOR": "1"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two busy-waiting intra-op threads on a shared 2-core box are 10-50x slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # -- helpers -------------------------------------------------------------------

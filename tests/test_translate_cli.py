@@ -22,13 +22,7 @@ from artkit.images import read_provenance
 from artkit.testing import run_cli
 from tests.helpers import one_error_line
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -27,17 +27,10 @@ from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
 from tests.helpers import assert_same_tensors, metrics, one_error_line
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = {"resolution": 32, "width": 0.25, "z_dim": 16}
 RECONSTRUCTION_LOSSES = ("bce", "l1", "mse")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two busy-waiting intra-op threads on a shared 2-core box are 10-50x slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # -- helpers -------------------------------------------------------------------

@@ -19,16 +19,9 @@ from artkit.errors import UsageError
 from artkit.testing import run_cli
 from artkit_vae.nn_prior import fit_gmm, sample_gmm
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 MODEL = "vae:resolution=32,width=0.125,z_dim=8,prior_components=3"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two busy-waiting intra-op threads on a shared 2-core box are 10-50x slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def train(out, model=MODEL):

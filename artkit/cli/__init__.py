@@ -179,7 +179,8 @@ def build_full_app(argv: list[str] | None = None) -> typer.Typer:
         "register_commands",
         app=PerPlugin(lambda plugin: PluginApp(app, plugin, taken, host.report)),
     )
-    _keep_only(app, command)
+    if not _keep_only(app, command):
+        _listing_only(app)
     return app
 
 
@@ -199,15 +200,16 @@ def _command_name(argv: list[str]) -> str | None:
     return None
 
 
-def _keep_only(app: typer.Typer, name: str | None) -> None:
+def _keep_only(app: typer.Typer, name: str | None) -> bool:
     """Leave only the command ``name`` in ``app`` when it is one of its commands.
 
     Typer turns every command function's signature into click parameters when the
     app becomes a click group (a few ms each, 30+ commands); a run needs one. With no
-    name, or an unknown one (click then lists them all, or suggests one), all stay.
+    name, or an unknown one (click then lists them all, or suggests one), all stay
+    and the answer is False.
     """
     if name is None:
-        return
+        return False
     from typer.main import get_command_name
 
     commands = [
@@ -223,6 +225,40 @@ def _keep_only(app: typer.Typer, name: str | None) -> None:
     if commands or groups:
         app.registered_commands[:] = commands
         app.registered_groups[:] = groups
+        return True
+    return False
+
+
+def _listing_only(app: typer.Typer) -> None:
+    """Stand-ins that carry only each command's name and help, for runs that run none.
+
+    Without a known command name the root can only print its help, its version, or a
+    usage error listing or suggesting names; converting every signature for that cost
+    more than the rest of ``artkit --help``. The app is this run's own (built per
+    call), so its entries may be rewritten; the sub-apps they point to are not touched.
+    """
+    import inspect
+
+    from typer.main import get_command_name, solve_typer_info_help
+
+    def listed_only() -> None:  # pragma: no cover - never invoked: no command runs
+        raise RuntimeError("a listing stand-in was invoked")
+
+    for info in app.registered_commands:
+        if info.callback is None:
+            continue
+        info.name = info.name or get_command_name(info.callback.__name__)
+        info.help = (
+            inspect.cleandoc(info.help) if info.help is not None else inspect.getdoc(info.callback)
+        )
+        info.callback = listed_only
+    for group in app.registered_groups:
+        if group.typer_instance is None:
+            continue
+        text = solve_typer_info_help(group)
+        group.name = group.name or group.typer_instance.info.name
+        group.help = text
+        group.typer_instance = typer.Typer(name=group.name, help=text)
 
 
 def get_command(argv: list[str] | None = None):
