@@ -118,20 +118,30 @@ def build_app(only: str | None = None) -> typer.Typer:
     return app
 
 
-def _root_flag(argv: list[str], names: tuple[str, ...]) -> bool:
-    """Whether a root option is among the arguments before the command's name."""
-    takes_value = {"--device", "--precision", "--seed", "--plugins-dir"}
+#: root options that take a value (their value is not the command's name)
+_ROOT_TAKES_VALUE = {"--device", "--precision", "--seed", "--plugins-dir"}
+
+
+def _before_command(argv: list[str]) -> tuple[list[str], str | None]:
+    """The root options before the command, and the command's name (None when none)."""
+    options: list[str] = []
     skip = False
     for arg in argv:
         if skip:
             skip = False
-        elif arg in names:
-            return True
-        elif arg in takes_value:
-            skip = True
-        elif not arg.startswith("-") or arg == "--":
-            return False
-    return False
+        elif arg == "--":
+            break
+        elif not arg.startswith("-"):
+            return options, arg
+        else:
+            options.append(arg)
+            skip = arg in _ROOT_TAKES_VALUE
+    return options, None
+
+
+def _root_flag(argv: list[str], names: tuple[str, ...]) -> bool:
+    """Whether a root option is among the arguments before the command's name."""
+    return any(arg in names for arg in _before_command(argv)[0])
 
 
 def _plugins_dir_from_argv(argv: list[str]) -> str | None:
@@ -186,18 +196,7 @@ def build_full_app(argv: list[str] | None = None) -> typer.Typer:
 
 def _command_name(argv: list[str]) -> str | None:
     """The command the arguments name (the first word that is not a root option)."""
-    takes_value = {"--device", "--precision", "--seed", "--plugins-dir"}
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in takes_value:
-            skip = True
-        elif arg == "--":
-            return None
-        elif not arg.startswith("-"):
-            return arg
-    return None
+    return _before_command(argv)[1]
 
 
 def _keep_only(app: typer.Typer, name: str | None) -> bool:
