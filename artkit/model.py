@@ -225,6 +225,10 @@ class ArtModel(nn.Module):
     loss_method: ClassVar[str] = "d_loss"
     #: the medium samples are written in (:mod:`artkit.media`): "image", or one a plugin registers
     output_kind: ClassVar[str] = "image"
+    #: the extractor ``--eval-every`` uses when none is given (``--eval-features auto``):
+    #: "" keeps the default (FID Inception, else random-conv); a model whose samples are
+    #: not pictures names its own ("pianoroll"); see :func:`artkit.eval.features.features_for`
+    eval_features: ClassVar[str] = ""
 
     def __init__(self, config: Any, *, registry_name: str = ""):
         super().__init__()

@@ -145,7 +145,7 @@ class Model:
         """
         import torch
 
-        from artkit.media import medium_of
+        from artkit.media import medium_of, to_items
         from artkit.render.models import check_sampler_options, sample_one
 
         self.net.require("sample")
@@ -163,7 +163,45 @@ class Model:
                     images = torch.cat(
                         [sample_one(self.net, s, truncation, options) for s in batch]
                     )
-            yield batch, medium_of(self.net).to_items(images)
+            yield batch, to_items(medium_of(self.net), images, model=self.net)
+
+    def save_samples(
+        self,
+        seeds: Iterable[int] | str | int,
+        out: str | os.PathLike[str],
+        truncation: float = 1.0,
+        *,
+        audio: bool = False,
+        batch_size: int = 64,
+    ) -> list[Any]:
+        """Write one file per seed into folder ``out``, as ``artkit sample`` does; their paths.
+
+        Files are in the model's medium (PNG for images; a plugin's, such as MIDI, for
+        others) with provenance inside. ``audio=True`` asks the medium to render sound
+        too (``artkit sample --audio``): a one-line error for a medium without it.
+        """
+        from pathlib import Path
+
+        from artkit.api.seeds import parse_seed_ranges
+        from artkit.media import ImageMedium, check_audio, medium_of, save
+
+        medium = medium_of(self.net)
+        if audio:
+            check_audio(medium)
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        given = seeds if isinstance(seeds, str | int) else list(seeds)
+        seed_list = parse_seed_ranges(given, key="seeds")
+        base = self.provenance("sample", truncation=truncation)
+        suffix = ".png" if medium is ImageMedium else medium.suffixes[0]
+        written = []
+        for batch, items in self.batches(seed_list, truncation, batch_size):
+            for item, seed in zip(items, batch, strict=True):
+                prov = {**base, "seed": seed}
+                written.append(
+                    save(medium, item, folder / f"{seed:06d}{suffix}", prov, audio=audio)
+                )
+        return written
 
     def latents(self, seeds: Iterable[int] | str | int, truncation: float = 1.0) -> Any:
         """The latent vectors ``sample`` draws for ``seeds`` (a tensor, one row per seed)."""
@@ -185,6 +223,11 @@ class Model:
         from artkit.config_checks import image_size
 
         cfg = self.net.config
+        if hasattr(image, "shape") and hasattr(image, "dtype"):
+            return image  # already a non-image medium's array (see _medium_array)
+        medium_array = self._medium_array(image)
+        if medium_array is not None:
+            return medium_array
         (h, w), mode = image_size(cfg.resolution), _MODES[int(cfg.channels)]
         [im] = _images(image, mode=mode)
         if im.mode != mode:
@@ -192,6 +235,20 @@ class Model:
         if im.size != (w, h):  # centre-cropped to the model's aspect ("HxW" models too)
             im = ImageOps.fit(im, (w, h), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
         return im
+
+    def _medium_array(self, item: Any) -> Any:
+        """A file of the model's own non-image medium (a MIDI file for a music model) as the
+        uint8 ``(H, W, C)`` array the model's datasets give, through ``load_array``; else None."""
+        from artkit.media import is_image, medium_for_path, medium_of, require
+
+        if not isinstance(item, str | os.PathLike):
+            return None
+        medium = medium_of(self.net)
+        if is_image(medium) or medium_for_path(item) is not medium:
+            return None
+        load = require(medium, "load_array", "way to read its files back (load_array)")
+        cfg = self.net.config
+        return load(os.fspath(item), int(cfg.channels), cfg.resolution)
 
     def posterior(self, images: Any) -> tuple[Any, Any]:
         """Images -> ``(mean, logvar)`` of the latent posterior, float32 CPU tensors."""
@@ -201,7 +258,15 @@ class Model:
 
         self.net.require("encode")
         pictures = [self.prepare(im) for im in _items(images)]
-        batch = pil_to_tensor(pictures, int(self.net.config.channels))
+        if any(not hasattr(p, "convert") for p in pictures):  # a non-image medium's arrays
+            import numpy as np
+
+            from artkit.torch_images import from_uint8
+
+            arrays = np.stack([np.asarray(p, dtype=np.uint8) for p in pictures])
+            batch = from_uint8(torch.from_numpy(arrays).permute(0, 3, 1, 2))
+        else:
+            batch = pil_to_tensor(pictures, int(self.net.config.channels))
         with torch.inference_mode(), self.precision.autocast(self.device):
             mean, logvar = self.net.encode(batch)
         return mean.float().cpu(), logvar.float().cpu()
@@ -214,15 +279,17 @@ class Model:
         """Latents ``(N, z_dim)`` -> images."""
         import torch
 
-        from artkit.torch_images import to_pil
+        from artkit.media import medium_of, to_items
 
         self.net.require("decode")
         z = torch.as_tensor(latents, dtype=torch.float32)
         z = z.unsqueeze(0) if z.dim() == 1 else z
+        medium = medium_of(self.net)
         out: list[Image.Image] = []
         with torch.inference_mode(), self.precision.autocast(self.device):
             for chunk in z.split(64):
-                out.extend(to_pil(self.net.decode(chunk)))
+                # images: PIL pictures; another medium (MIDI): its items
+                out.extend(to_items(medium, self.net.decode(chunk).float().cpu(), model=self.net))
         return out
 
     def morph(self, a: Any, b: Any, frames: int = 30, *, slerp: bool = False) -> list[Image.Image]:

@@ -29,6 +29,9 @@ def check_model(
       ``artkit sample`` and ``interpolate`` call) give each seed the same image whatever
       batch it is drawn in; ``translate`` / ``stylize`` / ``encode`` + ``decode`` give
       finite images of the right batch size;
+    - a model whose ``output_kind`` is not "image" has its medium registered, and its
+      samples go through it: items, a saved file whose provenance reads back, and the
+      medium's optional ``join`` / ``preview`` / ``compare`` / ``load_array``;
     - a safetensors checkpoint round trip rebuilds a model with the same config and
       identical outputs;
     - a trainable model trains ``train_steps`` real steps with ``artkit train`` on a
@@ -64,6 +67,8 @@ def check_model(
                 raise _fail("model", name, f"network {net!r} is declared but missing")
         model.eval()
         outputs = _exercise(model, name)
+        if "sample" in outputs:
+            _check_medium(model, name, outputs["sample"], root)
 
         path = save_model(model, root / "conformance.safetensors")
         if read_header(path).model != name:
@@ -118,6 +123,58 @@ def _exercise(model: Any, name: str) -> dict[str, Any]:
             _check_images(y, name, "decode(encode(x))", n=2)
             out["decode"] = y
     return out
+
+
+def _check_medium(model: Any, name: str, samples: Any, root: Path) -> None:
+    """A model whose ``output_kind`` is not "image": its samples must go through its medium.
+
+    ``to_items`` gives one item per sample, ``save`` writes a file that
+    ``read_provenance`` reads the provenance back from (and that ``medium_for_path``
+    finds by its suffix); ``join``, ``preview``, ``compare`` and ``load_array`` work
+    where the medium has them (a file compares identical to itself).
+    """
+    from artkit.errors import ArtkitError
+    from artkit.media import is_image, medium_for_path, medium_of, save, to_items
+
+    if (model.output_kind or "image") == "image":
+        return
+    try:
+        found = medium_of(model)
+    except ArtkitError as exc:
+        raise _fail("model", name, str(exc)) from None
+    if is_image(found):
+        return
+    what = f"its medium {found.name!r}"
+    items = to_items(found, samples.float().cpu(), model=model)
+    if len(items) != len(samples):
+        raise _fail("model", name, f"{what} made {len(items)} items of {len(samples)} samples")
+    provenance = {"artkit": "conformance", "model": name, "seed": 1}
+    folder = root / "medium"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = save(found, items[0], folder / f"000001{found.suffixes[0]}", provenance)
+    if not path.is_file():
+        raise _fail("model", name, f"{what} did not write {path.name}")
+    if medium_for_path(path) is not found:
+        raise _fail("model", name, f"{what} wrote {path.name}, a suffix it does not list")
+    back = found.read_provenance(path)
+    if not isinstance(back, dict) or back.get("seed") != 1 or back.get("model") != name:
+        raise _fail("model", name, f"{what} did not read back the provenance it saved")
+    if callable(getattr(found, "join", None)):
+        joined = found.join(items)
+        save(found, joined, folder / f"joined{found.suffixes[0]}", provenance)
+    if callable(getattr(found, "preview", None)):
+        picture = found.preview(path)
+        if not hasattr(picture, "size") or min(picture.size) < 1:
+            raise _fail("model", name, f"{what}'s preview is not a picture")
+    cfg = model.config
+    geometry = (int(getattr(cfg, "channels", 1)), getattr(cfg, "resolution", None))
+    has_compare = callable(getattr(found, "compare", None))
+    if has_compare or callable(getattr(found, "load_array", None)):
+        from artkit.media import compare
+
+        units, _ = compare(found, path, path, geometry)
+        if units:
+            raise _fail("model", name, f"{what} says a file differs from itself")
 
 
 def _check_seed_batches(model: Any, name: str) -> Any:

@@ -77,11 +77,23 @@ def build_source(spec: str, resolution: int | str, channels: int) -> Any:
     from artkit.registry import parse_spec
 
     resolution = parse_resolution(resolution)
-    if channels not in (1, 3, 4):
-        raise UsageError(f"--channels {channels} must be 1 (grey), 3 (RGB) or 4 (RGBA)")
     name, options = parse_spec(spec)
     entry = get_registry("datasets").get(name)
+    if channels not in (1, 3, 4) and not _other_channels(entry, channels):
+        raise UsageError(f"--channels {channels} must be 1 (grey), 3 (RGB) or 4 (RGBA)")
     return entry.create(options, resolution=resolution, channels=channels)
+
+
+#: the most channels asked of a dataset whose channels are not colours
+MAX_TRACKS = 64
+
+
+def _other_channels(entry: Any, channels: int) -> bool:
+    """True when ``entry`` is a dataset whose channels are not colours (piano-roll tracks,
+    say: its ``test_channels`` name a count that is not 1, 3 or 4) and ``channels`` fits."""
+    declared = tuple(entry.extra.get("test_channels", ()) or ())
+    not_colours = any(c not in (1, 3, 4) for c in declared)
+    return channels in declared or (not_colours and 1 <= channels <= MAX_TRACKS)
 
 
 def _cache_state(source: Any) -> dict[str, Any]:
@@ -109,6 +121,8 @@ def _folder_sources(source: Any) -> dict[str, Any] | None:
     root, files = getattr(source, "root", None), getattr(source, "files", None)
     if not isinstance(root, Path) or not isinstance(files, list):
         return None
+    if callable(getattr(source, "preview_image", None)):
+        return None  # its files are not pictures (MIDI for piano rolls, say)
     from PIL import Image
 
     modes: Counter[str] = Counter()
@@ -157,7 +171,10 @@ def info(
             "--resolution", "-r", help="Side (64) or HEIGHTxWIDTH (32x64) to build it at."
         ),
     ] = "64",
-    channels: Annotated[int, typer.Option("--channels", help="1 (grey), 3 (RGB) or 4 (RGBA).")] = 3,
+    channels: Annotated[
+        int,
+        typer.Option("--channels", help="1 (grey), 3 (RGB) or 4 (RGBA); tracks for piano rolls."),
+    ] = 3,
     skipped: Annotated[
         int, typer.Option("--skipped", help="How many skipped files to list (with reasons).")
     ] = SHOW_SKIPPED,
@@ -225,7 +242,10 @@ def preview(
             "--resolution", "-r", help="Side (64) or HEIGHTxWIDTH (32x64) to build it at."
         ),
     ] = "64",
-    channels: Annotated[int, typer.Option("--channels", help="1 (grey), 3 (RGB) or 4 (RGBA).")] = 3,
+    channels: Annotated[
+        int,
+        typer.Option("--channels", help="1 (grey), 3 (RGB) or 4 (RGBA); tracks for piano rolls."),
+    ] = 3,
     shuffle: Annotated[
         bool, typer.Option("--shuffle", help="Seeded random items instead of the first n.")
     ] = False,
@@ -244,11 +264,9 @@ def preview(
     as_json: Annotated[bool, typer.Option("--json", help='Print {"path": ...} instead.')] = False,
 ) -> None:
     """A contact sheet of a dataset's items, as a model would see them; prints its path."""
-    import numpy as np
-    from PIL import Image
 
     from artkit import __version__
-    from artkit.grid import grid_from_array, make_grid
+    from artkit.grid import make_grid
     from artkit.images import save_image
 
     if n < 1:
@@ -262,21 +280,18 @@ def preview(
     total = len(source)
     k = min(n, total)
     indices = sorted(random.Random(seed).sample(range(total), k)) if shuffle else list(range(k))
-    items = np.stack([np.asarray(source[i], dtype=np.uint8) for i in indices])
-    if labels:
-        modes = {1: "L", 3: "RGB", 4: "RGBA"}
-        images = [
-            Image.fromarray(a.squeeze(-1) if channels == 1 else a, modes[channels]) for a in items
-        ]
+    shown_as = getattr(source, "preview_image", None)
+    if callable(shown_as):
+        # items that are not pixels (piano rolls): the source draws each one
         sheet = make_grid(
-            images,
+            [shown_as(i) for i in indices],
             columns=cols,
             padding=gap,
             background=background,
-            labels=[_label(source, i) for i in indices],
+            labels=[_label(source, i) for i in indices] if labels else None,
         )
     else:
-        sheet = grid_from_array(items, columns=cols, padding=gap, background=background)
+        sheet = _pixel_sheet(source, indices, channels, cols, gap, background, labels)
     provenance = {
         "artkit": __version__,
         "command": "data preview",
@@ -293,6 +308,42 @@ def preview(
         provenance["seed"] = seed
     path = save_image(sheet, out, provenance=provenance)
     print(json.dumps({"path": str(path)}) if as_json else str(path))
+
+
+def _pixel_sheet(
+    source: Any,
+    indices: list[int],
+    channels: int,
+    cols: Any,
+    gap: int,
+    background: str,
+    labels: bool,
+) -> Any:
+    """A contact sheet of items drawn as pixels (uint8 (H, W, C); other C: picture_array)."""
+    import numpy as np
+    from PIL import Image
+
+    from artkit.grid import grid_from_array, make_grid
+    from artkit.media import picture_array
+
+    items = np.stack([np.asarray(source[i], dtype=np.uint8) for i in indices])
+    items = picture_array(items)  # channels that are not colours: one colour per channel
+    channels = items.shape[-1] if items.ndim == 4 else 1
+    if labels:
+        modes = {1: "L", 3: "RGB", 4: "RGBA"}
+        images = [
+            Image.fromarray(a.squeeze(-1) if channels == 1 else a, modes[channels]) for a in items
+        ]
+        sheet = make_grid(
+            images,
+            columns=cols,
+            padding=gap,
+            background=background,
+            labels=[_label(source, i) for i in indices],
+        )
+    else:
+        sheet = grid_from_array(items, columns=cols, padding=gap, background=background)
+    return sheet
 
 
 def cache(

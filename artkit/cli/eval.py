@@ -2,6 +2,10 @@
 
 SAMPLES are image paths or folders, or with none the records on stdin, so
 ``artkit sample m.safetensors -n 2000 -o fakes | artkit eval --ref emoji`` works.
+Files of a plugin's medium (MIDI) are read through it (``load_array``) at the
+geometry of the model that made them (from their provenance), the reference too;
+``--features auto`` is then the medium's ``eval_features``, and the medium's own
+measures (``evaluate``) are printed under the distances.
 REFERENCE is a folder, a records file (one path or JSON record a line), ``-`` for
 the records on stdin (then SAMPLES are arguments), or a dataset spec
 (``shapes:count=2000``, ``folder:path=art/``) rendered at the samples' size.
@@ -97,22 +101,200 @@ class ImageSet:
             yield to_batch(batch, size)
 
 
+class MediumSet:
+    """One side of the comparison in a plugin medium (MIDI files, say): arrays, not pictures.
+
+    Files are read with the medium's ``load_array(path, channels, resolution)`` at one
+    geometry for both sets (the samples' model's, from their provenance); a dataset
+    reference gives its items at that geometry. ``batches`` are ``(N, C, H, W)`` in
+    [-1, 1] at the items' own size, as the model generated them.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        found: Any,
+        geometry: tuple[int, Any],
+        paths: list[str] | None = None,
+        source: Any = None,
+    ):
+        self.what, self.medium, self.geometry = what, found, geometry
+        self.paths, self.source = paths, source
+        self._arrays: list[Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.paths) if self.paths is not None else len(self.source)
+
+    def fingerprint(self) -> str:
+        where = f"{self.medium.name}@{self.geometry[0]}x{self.geometry[1]}"
+        if self.paths is not None:
+            return f"{where}:paths:" + _paths_fingerprint(self.paths)
+        return f"{where}:dataset:{self.source.fingerprint()}@{self.source.resolution}"
+
+    def arrays(self) -> list[Any]:
+        """Every item as a uint8 ``(H, W, C)`` array (read once)."""
+        import numpy as np
+
+        if self._arrays is None:
+            if self.paths is not None:
+                load = self.medium.load_array
+                channels, resolution = self.geometry
+                self._arrays = [np.asarray(load(p, channels, resolution)) for p in self.paths]
+            else:
+                self._arrays = [np.asarray(self.source[i]) for i in range(len(self.source))]
+            shapes = {a.shape for a in self._arrays}
+            if len(shapes) > 1:
+                from artkit.errors import UsageError
+
+                raise UsageError(
+                    f"the {self.what} {self.medium.name} items come in {len(shapes)} shapes "
+                    f"({', '.join(str(s) for s in sorted(shapes)[:3])}); they must share one"
+                )
+        return self._arrays
+
+    def first_size(self) -> tuple[int, int]:
+        height, width = self.arrays()[0].shape[:2]
+        return (width, height)
+
+    def batches(self, size: tuple[int, int], batch_size: int) -> Iterator[Any]:
+        """(N, C, H, W) batches in [-1, 1] at the items' own size (the extractor resizes)."""
+        import numpy as np
+        import torch
+
+        from artkit.torch_images import from_uint8
+
+        arrays = self.arrays()
+        for i in range(0, len(arrays), batch_size):
+            chunk = np.stack([a.astype(np.uint8, copy=False) for a in arrays[i : i + batch_size]])
+            if chunk.ndim == 3:  # (N, H, W): one channel
+                chunk = chunk[..., None]
+            yield from_uint8(torch.from_numpy(chunk).permute(0, 3, 1, 2).contiguous())
+
+
+def _medium_geometry(found: Any, path: str) -> tuple[int, Any]:
+    """(channels, resolution) of the model that made ``path``, from its provenance."""
+    from artkit.errors import ArtkitError, UsageError
+
+    try:
+        prov = found.read_provenance(path) or {}
+    except ArtkitError:
+        prov = {}
+    config = prov.get("config") if isinstance(prov.get("config"), dict) else None
+    name = prov.get("model")
+    if config is not None and "resolution" in config and "channels" in config:
+        return int(config["channels"]), config["resolution"]
+    if config is not None and isinstance(name, str):
+        from artkit.plugins import get_registry
+
+        models = get_registry("models")
+        if name in models:
+            entry = models.get(name)
+            try:
+                bound = entry.bind(config, strict=False)
+                cfg = entry.config_class(**bound) if entry.config_class else None
+                if cfg is not None:
+                    return int(cfg.channels), cfg.resolution
+            except (ArtkitError, TypeError, ValueError, AttributeError):
+                pass
+    raise UsageError(
+        f"{path}: its provenance does not say the model's resolution and channels, "
+        f"which artkit eval needs to read {found.name} files"
+    )
+
+
 def _records(args: list[str], stream: Any = None) -> list[str]:
     from artkit.records import read_records
 
     return [r.path for r in read_records(args, stdin=stream)]
 
 
-def samples_set(samples: list[str] | None, n: int | None) -> ImageSet:
+def _media_arguments(args: list[str]) -> tuple[Any, list[str]] | None:
+    """Arguments that are a plugin medium's files or folders of them: (medium, paths), or None."""
+    from artkit.media import is_image, media_files, medium_for_path
+
+    found, paths = None, []
+    for arg in args:
+        if os.path.isdir(arg):
+            hit = media_files(arg)
+            if hit is None:
+                return None
+            kind, files = hit
+        else:
+            kind, files = medium_for_path(arg), [arg]
+            if kind is None or is_image(kind):
+                return None
+        if found is not None and kind is not found:
+            return None
+        found = kind
+        paths.extend(files)
+    return (found, paths) if found is not None else None
+
+
+def samples_set(samples: list[str] | None, n: int | None) -> ImageSet | MediumSet:
     import itertools
 
     from artkit.errors import UsageError
+    from artkit.media import is_image, medium_for_path
     from artkit.records import read_records
 
+    media = _media_arguments(samples) if samples else None
+    if media is not None:
+        found, paths = media
+        paths = paths[: n or None]
+        if len(paths) < 2:
+            raise UsageError(f"need at least 2 sample files, got {len(paths)}")
+        return MediumSet("samples", found, _medium_geometry(found, paths[0]), paths)
     paths = [r.path for r in itertools.islice(read_records(samples or []), n)]
+    found = medium_for_path(paths[0]) if paths else None
+    if found is not None and not is_image(found):  # `artkit sample MUSIC | artkit eval`
+        if len(paths) < 2:
+            raise UsageError(f"need at least 2 sample files, got {len(paths)}")
+        return MediumSet("samples", found, _medium_geometry(found, paths[0]), paths)
     if len(paths) < 2:
         raise UsageError(f"need at least 2 sample images, got {len(paths)}")
     return ImageSet("samples", paths)
+
+
+def medium_reference_set(ref: str, n: int | None, like: MediumSet) -> MediumSet:
+    """The reference for a medium's samples: files of that medium (a folder, a records file,
+    stdin) read at the samples' geometry, or a dataset spec built at it."""
+    from artkit.errors import UsageError
+
+    found, (channels, resolution) = like.medium, like.geometry
+    path = Path(ref).expanduser()
+    paths: list[str] | None = None
+    if ref == "-":
+        paths = _records(["-"], None)
+    elif path.is_dir():
+        hit = _media_arguments([str(path)])
+        if hit is None or hit[0] is not found:
+            raise UsageError(
+                f"--ref {ref}: holds no {found.name} files ({', '.join(found.suffixes)})"
+            )
+        paths = hit[1]
+    elif path.is_file() and path.suffix.lower() in tuple(x.lower() for x in found.suffixes):
+        raise UsageError(f"--ref {ref}: one file is not a reference; give a folder or a dataset")
+    elif path.is_file():  # a records file
+        with open(path, encoding="utf-8", errors="surrogateescape") as stream:
+            paths = _records(["-"], stream)
+    if paths is not None:
+        paths = paths[: n or None]
+        if len(paths) < 2:
+            raise UsageError(f"--ref {ref}: need at least 2 {found.name} files, found {len(paths)}")
+        return MediumSet("reference", found, like.geometry, paths)
+    from artkit.plugins import get_registry
+    from artkit.registry import parse_spec
+
+    name, options = parse_spec(ref)
+    datasets = get_registry("datasets")
+    if name not in datasets:
+        raise UsageError(
+            f"--ref {ref}: neither a folder nor a dataset (datasets: {', '.join(e.name for e in datasets)})"
+        )
+    source = datasets.get(name).create(options, resolution=resolution, channels=channels)
+    if n is not None and n < len(source):
+        source = _Head(source, n)
+    return MediumSet("reference", found, like.geometry, source=source)
 
 
 def reference_set(ref: str, n: int | None, side: int) -> ImageSet:
@@ -168,7 +350,13 @@ class _Head:
 
 
 def set_statistics(
-    images: ImageSet, extractor: Any, device: Any, batch_size: int, *, cache: bool, about: str
+    images: ImageSet | MediumSet,
+    extractor: Any,
+    device: Any,
+    batch_size: int,
+    *,
+    cache: bool,
+    about: str,
 ) -> tuple[Any, bool]:
     """(statistics, came from the cache) of one image set."""
     from artkit.eval.features import identity
@@ -243,8 +431,14 @@ def eval_command(
     if ref == "-" and not samples:
         raise UsageError("--ref -: stdin cannot carry both sets; give the samples as arguments")
     sample_set = samples_set(samples, n)
-    side = max(sample_set.first_size())
-    ref_set = reference_set(ref, n, side)
+    ref_set: ImageSet | MediumSet
+    if isinstance(sample_set, MediumSet):
+        ref_set = medium_reference_set(ref, n, sample_set)
+        if features == "auto" and getattr(sample_set.medium, "eval_features", ""):
+            features = str(sample_set.medium.eval_features)  # the medium's own extractor
+    else:
+        side = max(sample_set.first_size())
+        ref_set = reference_set(ref, n, side)
 
     from artkit.device import resolve_device
     from artkit.eval.features import get_features
@@ -275,6 +469,12 @@ def eval_command(
     }
     if "pr" in chosen:
         report["k"] = k
+    if isinstance(sample_set, MediumSet) and isinstance(ref_set, MediumSet):
+        evaluate = getattr(sample_set.medium, "evaluate", None)
+        if callable(evaluate):  # the medium's own measures (MuseGAN's, for MIDI)
+            report["measures"] = [
+                dict(row) for row in evaluate(sample_set.arrays(), ref_set.arrays())
+            ]
     if as_json:
         print(json.dumps(report), flush=True)
         return
@@ -299,5 +499,15 @@ def _table(report: dict[str, Any]) -> str:
     if "precision" in report:
         rows.append((f"precision (k={report['k']})", f"{report['precision']:.4f}"))
         rows.append((f"recall (k={report['k']})", f"{report['recall']:.4f}"))
+    for row in report.get("measures", []):
+        values = {k: v for k, v in row.items() if k != "name"}
+        shown = "  ".join(f"{k} {_number(v)}" for k, v in values.items())
+        rows.append((str(row.get("name", "?")), shown))
     width = max(len(name) for name, _ in rows) + 2
     return "\n".join(f"{name:<{width}}{value}" for name, value in rows)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)

@@ -79,8 +79,30 @@ class _Session:
         return self.api.posterior(images)
 
     def decode(self, z: Any) -> list[Any]:
-        """Latents ``(N, z_dim)`` -> PIL images."""
+        """Latents ``(N, z_dim)`` -> PIL images (another medium's items for a MIDI model, say)."""
         return self.api.decode(z)
+
+    @property
+    def medium(self) -> Any:
+        from artkit.media import medium_of
+
+        return medium_of(self.model)
+
+    def suffix(self, fmt: str) -> str:
+        """The output suffix (no dot): ``--format`` for images, the medium's own otherwise."""
+        from artkit.media import is_image
+
+        return fmt if is_image(self.medium) else self.medium.suffixes[0].lstrip(".")
+
+    def save(self, item: Any, path: Path, provenance: dict[str, Any]) -> Path:
+        """One decoded item with its provenance, in the model's medium."""
+        from artkit.media import is_image, save
+
+        if is_image(self.medium):
+            from artkit.images import save_image
+
+            return save_image(item, path, provenance=provenance)
+        return save(self.medium, item, path, provenance)
 
 
 def _records(images: list[str] | None) -> Iterator[Any]:
@@ -198,7 +220,6 @@ def decode(
 
     from artkit.checkpoint import read_header, sha256_file
     from artkit.cli.context import say, warn
-    from artkit.images import save_image
     from artkit.records import OutputClosed, RecordWriter
 
     fmt = image_format(fmt)
@@ -217,8 +238,8 @@ def decode(
     say(f"decoding {len(pairs)} latents with {s.model.registry_name} -> {out}/")
     try:
         for (key, _), picture in zip(pairs, pictures, strict=True):
-            path = out / _unique_name(key, fmt, taken)
-            save_image(picture, path, provenance={**provenance, "key": key})
+            path = out / _unique_name(key, s.suffix(fmt), taken)
+            path = s.save(picture, path, {**provenance, "key": key})
             writer.write(path, key=key)
     except OutputClosed:
         return
@@ -254,7 +275,7 @@ def reconstruct(
     from PIL import Image
 
     from artkit.cli.context import say
-    from artkit.images import save_image
+    from artkit.media import is_image
     from artkit.records import OutputClosed, RecordWriter
 
     fmt = image_format(fmt)
@@ -262,6 +283,8 @@ def reconstruct(
         raise UsageError("--batch-size must be at least 1")
     s = _Session(checkpoint, "encode")
     s.model.require("decode")
+    if side_by_side and not is_image(s.medium):
+        raise UsageError(f"--side-by-side needs images; this model writes {s.medium.name} files")
     records = _records(images)
     provenance = s.provenance("reconstruct", side_by_side=side_by_side)
     writer = RecordWriter(json=as_json, null=null)
@@ -280,8 +303,8 @@ def reconstruct(
                     pair.paste(original.convert(picture.mode), (0, 0))
                     pair.paste(picture, (picture.width, 0))
                     picture = pair
-                path = out / _unique_name(record.path, fmt, taken)
-                save_image(picture, path, provenance={**provenance, "source": record.path})
+                path = out / _unique_name(record.path, s.suffix(fmt), taken)
+                path = s.save(picture, path, {**provenance, "source": record.path})
                 writer.write(path, source=record.path)
                 count += 1
     except OutputClosed:
@@ -315,9 +338,15 @@ def morph(
     ] = False,
     fps: Annotated[float, typer.Option(help="Frames per second.")] = 24.0,
     out: Annotated[
-        Path,
-        typer.Option("--out", "-o", help="morph.gif, morph.webp, morph.png (APNG) or morph.mp4."),
-    ] = Path("morph.gif"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="morph.gif, morph.webp, morph.png (APNG) or morph.mp4 [default: morph.gif]; "
+            "a model with another medium (MIDI) joins the frames into one file of it "
+            "[default: morph.mid].",
+        ),
+    ] = None,
 ) -> None:
     """Morph between real images through the latent space; prints the animation's path.
 
@@ -333,6 +362,12 @@ def morph(
         raise UsageError("--frames must be at least 2")
     s = _Session(checkpoint, "encode")
     s.model.require("decode")
+    from artkit.media import is_image, require, walk_output, write_walk
+
+    medium = s.medium
+    if not is_image(medium):  # one line before any work: the medium can join, -o fits it
+        require(medium, "join", "way to join a walk's frames into one file (join)")
+        walk_output(medium, out, "morph")
     paths = [r.path for r in _records(images)]
     if len(paths) < 2:
         raise UsageError(f"morph needs at least two images, got {len(paths)}")
@@ -342,6 +377,13 @@ def morph(
     provenance = s.provenance(
         "morph", sources=paths, frames=frames, loop=loop, slerp=slerp, fps=fps
     )
-    written = write_animation(pictures, out, fps=fps, loop=True, provenance=provenance)
+    if not is_image(medium):
+        written = write_walk(medium, pictures, out, "morph", provenance)
+        say(f"{len(pictures)} frames through {len(paths)} inputs joined -> {written}")
+        print(written, flush=True)
+        return
+    written = write_animation(
+        pictures, out or Path("morph.gif"), fps=fps, loop=True, provenance=provenance
+    )
     say(f"{len(pictures)} frames through {len(paths)} images -> {written}")
     print(written, flush=True)

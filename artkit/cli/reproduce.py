@@ -25,7 +25,10 @@ def attach(app: typer.Typer) -> None:
 def reproduce(
     images: Annotated[
         list[str] | None,
-        typer.Argument(help="Images made by artkit (default: paths on stdin)."),
+        typer.Argument(
+            help="Images (or a plugin medium's files, such as MIDI) made by artkit "
+            "(default: paths on stdin)."
+        ),
     ] = None,
     search: Annotated[
         list[Path] | None,
@@ -73,6 +76,12 @@ def reproduce(
             print(json.dumps(result.as_dict()), flush=True)
         elif result.identical:
             print(f"{result.path}: identical", flush=True)
+        elif result.medium:
+            print(
+                f"{result.path}: different ({result.differing_units} differing units of the "
+                f"{result.medium} file, largest difference {result.max_difference})",
+                flush=True,
+            )
         else:
             share = 100 * result.differing_fraction
             print(

@@ -25,12 +25,21 @@ from artkit.errors import UsageError
 
 
 def _save_batch(
-    items: Any, seeds: list[int], out: Path, suffix: str, provenance: dict[str, Any], medium: Any
+    items: Any,
+    seeds: list[int],
+    out: Path,
+    suffix: str,
+    provenance: dict[str, Any],
+    medium: Any,
+    audio: bool = False,
 ) -> list[tuple[str, int]]:
+    from artkit.media import save
+
     written = []
     for item, seed in zip(items, seeds, strict=True):
         path = out / f"{seed:06d}{suffix}"
-        medium.save(item, path, {**provenance, "seed": seed}, durable=False)
+        # the medium may pick its own suffix; the path printed is the file it wrote
+        path = save(medium, item, path, {**provenance, "seed": seed}, audio=audio, durable=False)
         written.append((str(path), seed))
     return written
 
@@ -70,6 +79,12 @@ def sample(
         Path | None,
         typer.Option(help="Also write a contact sheet of the first 256 images here."),
     ] = None,
+    audio: Annotated[
+        bool,
+        typer.Option(
+            "--audio", help="Also render sound beside each file (media that can, such as MIDI)."
+        ),
+    ] = False,
     as_json: JsonRecords = False,
     null: NullSeparated = False,
 ) -> None:
@@ -90,6 +105,11 @@ def sample(
     net, ckpt = open_model(checkpoint, device)
     model = Model(net, ckpt, device, precision)
     net.require("sample")
+    from artkit.media import ImageMedium, check_audio, medium_of
+
+    medium = medium_of(net)
+    if audio:
+        check_audio(medium)  # one line before anything is written
     out.mkdir(parents=True, exist_ok=True)
     if ckpt.get("checkpoint"):
         # so `artkit reproduce` finds the weights again from the image alone
@@ -98,35 +118,39 @@ def sample(
     seed_iter = parse_seeds(seeds) if seeds else iter(check_seed_span(start, n))
     total = seed_count(seeds) if seeds else n
     provenance = model.provenance("sample", **scale)
-    from artkit.media import ImageMedium, medium_of
-
-    medium = medium_of(net)
     # images take --format; another medium writes its own first suffix
     suffix = f".{fmt}" if medium is ImageMedium else medium.suffixes[0]
     writer = RecordWriter(json=as_json, null=null)
     workers = max(1, min(4, (os.cpu_count() or 2)))
     pending: deque[Future] = deque()
     thumbs: list[Any] = []
+    previews: list[str] | None = None if medium is ImageMedium else []
     say(f"sampling {total} images from {model.name} on {device} -> {out}/")
 
     def drain(limit: int) -> None:
         while len(pending) > limit:
             for path, s in pending.popleft().result():
+                if grid is not None and previews is not None and len(previews) < 256:
+                    previews.append(path)  # another medium's files: pictured once written
                 writer.write(path, seed=s)
 
     try:
         with ThreadPoolExecutor(workers) as pool:
             for batch, images in model.batches(seed_iter, truncation, batch_size):
-                if grid is not None and len(thumbs) < 256:
+                if grid is not None and previews is None and len(thumbs) < 256:
                     thumbs.extend(images[: 256 - len(thumbs)])
                 pending.append(
-                    pool.submit(_save_batch, images, batch, out, suffix, provenance, medium)
+                    pool.submit(_save_batch, images, batch, out, suffix, provenance, medium, audio)
                 )
                 drain(workers)  # bounded: generation runs ahead of encoding by a few batches
             drain(0)
     except OutputClosed:
         return
-    if grid is not None and thumbs and medium is ImageMedium:
+    if grid is not None and previews and callable(getattr(medium, "preview", None)):
+        from artkit.media import picture
+
+        thumbs = [picture(p, mode="RGB") for p in previews]
+    if grid is not None and thumbs:
         from artkit.grid import make_grid
         from artkit.images import save_image
 
@@ -170,9 +194,15 @@ def interpolate(
     ] = None,
     fps: Annotated[float, typer.Option(help="Frames per second.")] = 24.0,
     out: Annotated[
-        Path,
-        typer.Option("--out", "-o", help="walk.gif, walk.webp, walk.png (APNG) or walk.mp4."),
-    ] = Path("walk.gif"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="walk.gif, walk.webp, walk.png (APNG) or walk.mp4 [default: walk.gif]; "
+            "a model with another medium (MIDI) joins the frames into one file of it "
+            "[default: walk.mid].",
+        ),
+    ] = None,
 ) -> None:
     """Render a latent walk through key seeds (or --latents files) as an animation; prints its path."""
     import torch
@@ -196,10 +226,15 @@ def interpolate(
     device = resolve_device(settings().device)
     precision = resolve_precision(settings().precision, device)
     model, ckpt = open_model(checkpoint, device)
+    from artkit.media import is_image, medium_of, require, to_items, walk_output, write_walk
     from artkit.model import LatentSampler  # torch is loaded by now
 
     if not isinstance(model, LatentSampler):
         model.require("sample")
+    medium = medium_of(model)
+    if not is_image(medium):  # one line before any work: the medium can join, -o fits it
+        require(medium, "join", "way to join a walk's frames into one file (join)")
+        walk_output(medium, out, "walk")
     if latents:
         from artkit.api.latents import key_latents
         from artkit.cli.context import warn
@@ -221,7 +256,11 @@ def interpolate(
     images = []
     with torch.inference_mode(), precision.autocast(device):
         for chunk in path_z.split(64):
-            images.extend(to_pil(model.generate(chunk)))
+            frames_out = model.generate(chunk)
+            if is_image(medium):
+                images.extend(to_pil(frames_out))
+            else:
+                images.extend(to_items(medium, frames_out.float().cpu(), model=model))
     provenance = {
         "artkit": __version__,
         "command": "interpolate",
@@ -234,7 +273,14 @@ def interpolate(
         "precision": precision.name,
         **ckpt,
     }
-    written = write_animation(images, out, fps=fps, loop=True, provenance=provenance)
+    if not is_image(medium):
+        written = write_walk(medium, images, out, "walk", provenance)
+        say(f"{len(images)} frames joined -> {written}")
+        print(written, flush=True)
+        return
+    written = write_animation(
+        images, out or Path("walk.gif"), fps=fps, loop=True, provenance=provenance
+    )
     say(f"{len(images)} frames -> {written}")
     print(written, flush=True)
 

@@ -128,7 +128,13 @@ def _label_for(spec: tuple[str, list[str]], record: Record, image: Image.Image) 
     if kind == "name":
         return Path(record.path).stem
     try:
-        provenance = read_provenance(image)  # load_image keeps the file's info
+        from artkit.media import is_image, medium_for_path
+
+        found = medium_for_path(record.path)
+        if found is not None and not is_image(found):
+            provenance = found.read_provenance(record.path)  # a MIDI file, say: its own carrier
+        else:
+            provenance = read_provenance(image)  # load_image keeps the file's info
         if provenance is None and not record.path.lower().endswith(".png"):
             provenance = read_provenance(record.path)  # XMP that Pillow left out of info
     except ArtkitError:
@@ -205,7 +211,8 @@ def grid(
     from artkit import __version__
     from artkit.cli.context import say, warn
     from artkit.grid import make_grid
-    from artkit.images import SAVE_SUFFIXES, load_image, save_image
+    from artkit.images import SAVE_SUFFIXES, save_image
+    from artkit.media import picture
 
     if cols is not None and cols < 1:
         raise UsageError(f"--cols must be at least 1, not {cols}")
@@ -230,7 +237,7 @@ def grid(
     paths: list[str] = []
     max_w = max_h = 0
     for record in _records(images):
-        im = load_image(record.path, mode=None)
+        im = picture(record.path)  # another medium's file (MIDI): its preview
         if label_spec is not None:
             names.append(_label_for(label_spec, record, im))
         if box is not None:
@@ -317,7 +324,7 @@ def animate(
     from artkit import __version__
     from artkit.animation import SUPPORTED_SUFFIXES, ping_pong, write_animation
     from artkit.cli.context import say, warn
-    from artkit.images import load_image
+    from artkit.media import picture
 
     if not fps > 0 or math.isinf(fps):
         raise UsageError(f"--fps must be a positive number, not {fps}")
@@ -331,7 +338,7 @@ def animate(
     paths: list[str] = []
     resized = 0
     for record in _records(images):
-        im = load_image(record.path, mode=None)
+        im = picture(record.path)  # another medium's file (MIDI): its preview
         im.info = {}
         if frames and im.size != frames[0].size:
             im = im.resize(frames[0].size, Image.Resampling.LANCZOS)

@@ -30,9 +30,14 @@ class Embedder(nn.Module):
 
     @staticmethod
     def to_rgb(images: Tensor) -> Tensor:
-        if images.shape[1] == 1:
+        """Grey expanded, RGBA without alpha; other channel counts (a medium's tracks, say
+        two voices of a piano roll) averaged to grey, so picture features still apply."""
+        channels = images.shape[1]
+        if channels == 1:
             return images.expand(-1, 3, -1, -1)
-        return images[:, :3] if images.shape[1] == 4 else images
+        if channels in (3, 4):
+            return images[:, :3] if channels == 4 else images
+        return images.mean(1, keepdim=True).expand(-1, 3, -1, -1)
 
     @property
     def input_hw(self) -> tuple[int, int]:

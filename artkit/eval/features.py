@@ -35,7 +35,14 @@ from artkit.errors import ArtkitError, UsageError
 from artkit.eval.embedder import Embedder
 from artkit.eval.random_conv import RandomConv, build_random_conv
 
-__all__ = ["Embedder", "RandomConv", "build_random_conv", "get_features", "identity"]
+__all__ = [
+    "Embedder",
+    "RandomConv",
+    "build_random_conv",
+    "features_for",
+    "get_features",
+    "identity",
+]
 
 
 # --------------------------------------------------------------------------- vgg16
@@ -172,6 +179,14 @@ def get_features(
     if hasattr(made, "style_layers"):
         return PooledStyleFeatures(made).to(device).eval()
     raise ArtkitError(f"extractor {name!r} gives neither embeddings nor style features")
+
+
+def features_for(spec: str, model: Any = None) -> str:
+    """The extractor spec to use: ``spec``, except that ``auto`` (or nothing) becomes the
+    model's own ``eval_features`` when it names one (piano rolls are not pictures)."""
+    if (spec or "auto") == "auto" and getattr(model, "eval_features", ""):
+        return str(model.eval_features)
+    return spec or "auto"
 
 
 def _accepts(factory: Any, name: str) -> bool:

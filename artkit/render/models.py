@@ -57,6 +57,15 @@ class Models:
 
         self._loaded = None  # free the previous model before loading the next
         model, _ = open_model(str(self.source(value).path or value), self.device)
+        kind = getattr(model, "output_kind", "image") or "image"
+        if kind != "image":
+            from artkit.errors import UsageError
+
+            # render's templates, formats and post chains are for pictures only
+            raise UsageError(
+                f"model {value!r} writes {kind} files, and artkit render writes images; "
+                "use artkit sample (--audio) or artkit interpolate for it"
+            )
         model.eval()
         self._loaded = (value, model)
         return model

@@ -34,6 +34,8 @@ class Comparison:
     differing_fraction: float  # share of pixels with any difference
     checkpoint: str | None
     note: str = ""
+    medium: str = ""  # a non-image medium's name: its differences are counted in its units
+    differing_units: int = 0  # that medium's count of differing units (notes, steps...)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,11 @@ class Comparison:
             "differing_fraction": round(self.differing_fraction, 6),
             "checkpoint": self.checkpoint,
             **({"note": self.note} if self.note else {}),
+            **(
+                {"medium": self.medium, "differing_units": self.differing_units}
+                if self.medium
+                else {}
+            ),
         }
 
 
@@ -221,11 +228,20 @@ def _recorded_scale(provenance: dict[str, Any], image: Path) -> float:
 def _rerender_sample(
     provenance: dict[str, Any], image: Path, finder: CheckpointFinder, device, precision: str | None
 ) -> tuple[Any, str | None]:
+    from artkit.torch_images import to_pil
+
+    out, _, shown = _resample(provenance, image, finder, device, precision)
+    return to_pil(out.float().cpu())[0], shown
+
+
+def _resample(
+    provenance: dict[str, Any], image: Path, finder: CheckpointFinder, device, precision: str | None
+) -> tuple[Any, Any, str | None]:
+    """(the model's output tensor for the recorded seed, the model, what was loaded)."""
     import torch
 
     from artkit.api.models import open_model
     from artkit.render.models import sample_one
-    from artkit.torch_images import to_pil
 
     if "seed" not in provenance:
         raise ArtkitError(f"{image}: its provenance has no seed (a contact sheet or a walk?)")
@@ -256,7 +272,38 @@ def _rerender_sample(
             out = model.generate(model.latents_for_seeds([seed], scale))
         else:
             out = sample_one(model, seed, scale, options)
-    return to_pil(out.float().cpu())[0], shown
+    return out, model, shown
+
+
+def _reproduce_medium(
+    found: Any, path: Path, prov: dict[str, Any], finder: CheckpointFinder, device, precision
+) -> Comparison:
+    """A non-image medium's file (MIDI, say): sampled again, saved beside a temp copy in the
+    same medium, and compared through the medium (``compare``, else ``load_array``)."""
+    import tempfile
+
+    from artkit.media import compare, save, to_items
+
+    command, task = prov.get("command"), prov.get("task", "sample")
+    if command not in SAMPLE_COMMANDS or task != "sample":
+        raise ArtkitError(f"{path}: made by {command!r}, which reproduce does not re-render")
+    if prov.get("post"):
+        raise ArtkitError(f"{path}: post-processed {found.name} files are not reproduced")
+    out, model, ckpt = _resample(prov, path, finder, device, precision)
+    [item] = to_items(found, out.float().cpu(), model=model)
+    cfg = model.config
+    geometry = (int(getattr(cfg, "channels", 1)), getattr(cfg, "resolution", None))
+    with tempfile.TemporaryDirectory(prefix="artkit-reproduce-") as scratch:
+        again = save(found, item, Path(scratch) / path.name, prov)
+        units, most = compare(found, path, again, geometry)
+    note = ""
+    recorded_device = prov.get("device")
+    if recorded_device and recorded_device != device.type:
+        note = f"made on {recorded_device}, reproduced on {device.type}"
+    # a medium's differences are its own units (notes, samples), not 0-255 pixels
+    max_diff = 0 if units == 0 else max(1, min(255, math.ceil(most)))
+    fraction = 0.0 if units == 0 else 1.0
+    return Comparison(str(path), units == 0, max_diff, fraction, ckpt, note, found.name, units)
 
 
 def _rerender_fast_style(
@@ -339,8 +386,15 @@ def reproduce(
     """Re-render ``image`` from its provenance and compare it with the file."""
     from artkit.api.post import build_chain, run_chain
     from artkit.images import load_image, read_provenance
+    from artkit.media import is_image, medium_for_path
 
     path = Path(image)
+    found = medium_for_path(path)
+    if found is not None and not is_image(found):
+        prov = found.read_provenance(path)
+        if not prov:
+            raise ArtkitError(f"{path}: carries no artkit provenance; nothing to reproduce")
+        return _reproduce_medium(found, path, prov, finder, device, precision)
     prov = read_provenance(path)
     if not prov:
         raise ArtkitError(f"{path}: carries no artkit provenance; nothing to reproduce")

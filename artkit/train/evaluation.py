@@ -85,7 +85,7 @@ class TrainingEval:
     """The extractor and the training images' statistics, made once per run."""
 
     def __init__(self, trainer: Any) -> None:
-        from artkit.eval.features import get_features
+        from artkit.eval.features import features_for, get_features
         from artkit.eval.stats import feature_stats
 
         opts = trainer.options
@@ -94,7 +94,11 @@ class TrainingEval:
         self.batch = max(1, min(opts.batch_size, 256))
         notice = (lambda m: None) if trainer.quiet else _notice
         with _forked_rng(trainer.device):
-            self.extractor = get_features(opts.eval_features, device=trainer.device, notice=notice)
+            self.extractor = get_features(
+                features_for(opts.eval_features, trainer.model),
+                device=trainer.device,
+                notice=notice,
+            )
             data = trainer.batches.images
             pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(opts.seed))
             pick = pick[: self.n].to(data.device)

@@ -491,13 +491,15 @@ class Trainer:
         from artkit.config_checks import image_size
         from artkit.grid import grid_from_array
         from artkit.images import save_image
+        from artkit.media import picture_array
 
         n = 64 if max(image_size(self.source.resolution)) <= 64 else 16  # "HxW" too
         if not self.options.ema:
             self._copy_ema()  # samples come from the inference copy: make it current
         with torch.no_grad():
             images = self.model.sample(n, generator=make_generator(self.options.seed + 1))
-        grid = grid_from_array(to_uint8(images))
+        # a piano roll's channels are tracks, not colours: picture_array draws them
+        grid = grid_from_array(picture_array(to_uint8(images)))
         path = self.out_dir / "samples" / f"step-{self.step:06d}.png"
         save_image(
             grid,
