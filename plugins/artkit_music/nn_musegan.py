@@ -1,0 +1,155 @@
+"""MuseGAN's networks (Dong et al. 2018, the "hybrid" model), sized for CPU training.
+
+Rolls are ``(N, tracks, T, P)`` in [-1, 1] with ``T = bars * steps_per_bar`` and
+``P = pitches`` (whole octaves). Every per-track network is one grouped
+convolution stack (``groups=tracks``): each track has its own weights, and all
+tracks run in one call.
+
+Generator: the latent ``(N, z_dim * (2 + 2 * tracks))`` is four parts --
+shared (whole phrase, all tracks), private (one per track), temporal shared and
+temporal private -- the two temporal ones unrolled by small temporal generators
+into one vector per bar. Each track's bar generator turns its four vectors for
+a bar into that bar: a dense layer to (beats x octaves), a 3x3 conv there, a
+transposed conv from beats to steps and one from octaves to the 12 pitches of
+each, tanh.
+
+Discriminator (spectral norm throughout): a per-track stem reads each octave's
+12 pitches and each beat's steps, a joint stack mixes the tracks over beats and
+octaves and then each bar; a chroma stream (pitch classes per beat, all octaves
+folded) joins before the logit.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from artkit.nn.init import dcgan_init
+from artkit.nn.spectral import spectral_norm_all
+
+from .model_configs import MuseGANConfig
+
+
+def _ch(base: int, width: float) -> int:
+    return max(4, round(base * width))
+
+
+def latent_size(cfg: MuseGANConfig) -> int:
+    """The whole latent: shared + private per track + temporal shared + temporal private per track."""
+    return cfg.z_dim * (2 + 2 * cfg.tracks)
+
+
+class TemporalGenerator(nn.Module):
+    """``groups`` independent MLPs, each ``(z_dim) -> (bars, z_dim)``: one vector per bar."""
+
+    def __init__(self, z_dim: int, bars: int, groups: int, hidden: int):
+        super().__init__()
+        self.z_dim, self.bars, self.groups = z_dim, bars, groups
+        self.net = nn.Sequential(
+            nn.Conv1d(groups * z_dim, groups * hidden, 1, groups=groups),
+            nn.BatchNorm1d(groups * hidden),
+            nn.ReLU(),
+            nn.Conv1d(groups * hidden, groups * bars * z_dim, 1, groups=groups),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """``(N, groups, z_dim)`` -> ``(N, groups, bars, z_dim)``."""
+        n = z.shape[0]
+        out = self.net(z.reshape(n, self.groups * self.z_dim, 1))
+        return out.reshape(n, self.groups, self.bars, self.z_dim)
+
+
+class MuseGANGenerator(nn.Module):
+    def __init__(self, cfg: MuseGANConfig):
+        super().__init__()
+        self.cfg = cfg
+        k, d = cfg.tracks, cfg.z_dim
+        self.beats, self.octaves = cfg.steps_per_bar // 4, cfg.pitches // 12
+        c1, c2 = _ch(32, cfg.width), _ch(32, cfg.width)
+        self.c1 = c1
+        hidden = _ch(64, cfg.width)
+        self.temporal_shared = TemporalGenerator(d, cfg.bars, 1, hidden)
+        self.temporal_private = TemporalGenerator(d, cfg.bars, k, hidden)
+        seed = c1 * self.beats * self.octaves
+        self.dense = nn.Sequential(
+            nn.Conv2d(k * 4 * d, k * seed, 1, groups=k), nn.BatchNorm2d(k * seed), nn.ReLU()
+        )
+        self.bar = nn.Sequential(
+            # beats x octaves: the bar's harmony and rhythm at the coarse scale
+            nn.Conv2d(k * c1, k * c1, 3, padding=1, groups=k),
+            nn.BatchNorm2d(k * c1),
+            nn.ReLU(),
+            # beats -> steps
+            nn.ConvTranspose2d(k * c1, k * c2, (4, 1), stride=(4, 1), groups=k),
+            nn.BatchNorm2d(k * c2),
+            nn.ReLU(),
+            # octaves -> the 12 pitches of each: one note pattern per feature
+            nn.ConvTranspose2d(k * c2, k, (1, 12), stride=(1, 12), groups=k),
+            nn.Tanh(),
+        )
+        dcgan_init(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        cfg = self.cfg
+        n, k, d, b = z.shape[0], cfg.tracks, cfg.z_dim, cfg.bars
+        shared, private, t_shared, t_private = torch.split(z, [d, k * d, d, k * d], dim=1)
+        t_shared = self.temporal_shared(t_shared.reshape(n, 1, d))  # (N, 1, B, d)
+        t_private = self.temporal_private(t_private.reshape(n, k, d))  # (N, K, B, d)
+        parts = (
+            shared.reshape(n, 1, 1, d).expand(n, k, b, d),
+            private.reshape(n, k, 1, d).expand(n, k, b, d),
+            t_shared.expand(n, k, b, d),
+            t_private,
+        )
+        h = torch.cat(parts, dim=3)  # (N, K, B, 4d)
+        h = h.permute(0, 2, 1, 3).reshape(n * b, k * 4 * d, 1, 1)
+        h = self.dense(h).reshape(n * b, k * self.c1, self.beats, self.octaves)
+        bars = self.bar(h)  # (N*B, K, S, P)
+        s, p = cfg.steps_per_bar, cfg.pitches
+        return bars.reshape(n, b, k, s, p).permute(0, 2, 1, 3, 4).reshape(n, k, b * s, p)
+
+
+class MuseGANDiscriminator(nn.Module):
+    def __init__(self, cfg: MuseGANConfig):
+        super().__init__()
+        self.cfg = cfg
+        k, w = cfg.tracks, cfg.width
+        e1, e2 = _ch(16, w), _ch(32, w)
+        f1, f2, f3 = _ch(48, w), _ch(48, w), _ch(96, w)
+        g1 = _ch(32, w)
+        beats = cfg.steps_per_bar // 4
+        act = nn.LeakyReLU(0.2)
+        self.private = nn.Sequential(
+            nn.Conv2d(k, k * e1, (1, 12), stride=(1, 12), groups=k),  # octave -> features
+            act,
+            nn.Conv2d(k * e1, k * e2, (4, 1), stride=(4, 1), groups=k),  # steps -> beats
+            act,
+        )
+        self.joint = nn.Sequential(
+            nn.Conv2d(k * e2, f1, 1),
+            act,
+            nn.Conv2d(f1, f2, 3, padding=1),
+            act,
+            nn.Conv2d(f2, f3, (beats, 1), stride=(beats, 1)),  # beats -> bars
+            act,
+        )
+        self.chroma = nn.Sequential(
+            nn.Conv2d(k, g1, (1, 12)),  # (beats in phrase, 1)
+            act,
+            nn.Conv2d(g1, g1, (beats, 1), stride=(beats, 1)),  # -> bars
+            act,
+        )
+        self.logit = nn.Linear(f3 * cfg.bars * (cfg.pitches // 12) + g1 * cfg.bars, 1)
+        dcgan_init(self)
+        spectral_norm_all(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cfg = self.cfg
+        n, k = x.shape[0], cfg.tracks
+        t, o = cfg.bars * cfg.steps_per_bar, cfg.pitches // 12
+        main = self.joint(self.private(x)).flatten(1)
+        # chroma: how much of each pitch class sounds in each beat, octaves folded
+        on = (x.float() + 1) * 0.5
+        chroma = on.reshape(n, k, t // 4, 4, o, 12).mean(dim=(3, 4)).to(x.dtype)
+        side = self.chroma(chroma).flatten(1)
+        return self.logit(torch.cat([main, side], dim=1)).reshape(n)
