@@ -80,3 +80,16 @@ def test_no_recipe_keeps_the_plain_defaults(tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert "recipe" not in config and "recipe (" not in result.stderr
     assert config["options"]["loss"] == "bce" and config["options"]["betas"] == [0.5, 0.999]
+
+
+def test_fastgan_takes_its_own_rates_and_dcgan_keeps_its():
+    from artkit_gan.recipes import dcgan_recipe, fastgan_recipe
+
+    args = dict(model_options={"resolution": 32}, given=frozenset({"width"}), minutes=3.0,
+                images=8192, machine=CPU)  # fmt: skip
+    fast = fastgan_recipe(model="fastgan", **args).options
+    assert (fast["lr"], fast["lr_d"]) == (1e-3, 2e-3)
+    classic = dcgan_recipe(model="dcgan", **args).options
+    assert (classic["lr"], classic["lr_d"]) == (2e-4, 4e-4)
+    mine = fastgan_recipe(model="fastgan", **{**args, "given": frozenset({"width", "lr"})})
+    assert "lr" not in mine.options and "lr_d" not in mine.options  # the user's rate for both

@@ -9,6 +9,12 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
 - **Adam betas (0, 0.99), hinge loss, the discriminator at twice G's rate** (TTUR,
   lr 2e-4 / 4e-4) halved the demo's FD against the textbook (0.5, 0.999), BCE, one rate.
 - **Batch 64**: batch 32 gave FD 4.2 against 2.0 at the same budget.
+- **fastgan learns at 1e-3 / 2e-3**, five times DCGAN's rates: after the same 800
+  steps on ``shapes`` (32 px, width 0.1875, batch 64) FD 4.11 -> 1.72, precision
+  0.74 -> 0.90, recall 0.34 -> 0.49, and the samples are single bold forms on plain
+  grounds instead of speckled noise. Its BatchNorm generator and spectral-norm,
+  reconstructing discriminator stay stable there (without the decoder the same rates
+  gave FD 2.44). ``dcgan`` keeps 2e-4 / 4e-4, which is what it was measured with.
 - **DiffAugment** (translation, cutout, colour; Zhao et al. 2020) for small datasets,
   where the discriminator otherwise memorises them: below :data:`AUGMENT_BELOW` images.
 """
@@ -81,13 +87,14 @@ def gan_recipe(
     images: int,
     machine: Machine,
     widths: tuple[float, ...] = (0.25, 0.5, 1.0),
+    rates: tuple[float, float] = (2e-4, 4e-4),
 ) -> Recipe:
     """Width, batch, learning rates, betas, loss and augmentation for a ``minutes`` budget."""
     options: dict[str, Any] = {}
     defaults = {
         "batch_size": BATCH,
-        "lr": 2e-4,
-        "lr_d": 4e-4,
+        "lr": rates[0],
+        "lr_d": rates[1],
         "betas": (0.0, 0.99),
         "loss": "hinge",
         "augment": AUGMENT_POLICY if images < AUGMENT_BELOW else "",
@@ -121,4 +128,4 @@ def dcgan_recipe(**kwargs: Any) -> Recipe:
 
 
 def fastgan_recipe(**kwargs: Any) -> Recipe:
-    return gan_recipe(**kwargs, widths=(0.1875, 0.375, 0.75))
+    return gan_recipe(**kwargs, widths=(0.1875, 0.375, 0.75), rates=(1e-3, 2e-3))
