@@ -11,7 +11,8 @@ from tests.test_plugins import artkit_subprocess
 
 def test_demo_trains_and_renders(tmp_path):
     out = tmp_path / "demo"
-    result = artkit_subprocess("demo", "--minutes", "0.5", "-o", str(out))
+    # 30 s of training, then a series, a walk and 1,000 scored samples: slack for a busy box
+    result = artkit_subprocess("demo", "--minutes", "0.5", "-o", str(out), timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == [
         str(out / "run" / "weights.safetensors"),

@@ -98,7 +98,7 @@ def test_loose_file_plugins_from_env_dir(tmp_path, monkeypatch):
     assert info.source == "plugins dir" and info.version == "1.2.3"
 
 
-def artkit_subprocess(*args, env=None):
+def artkit_subprocess(*args, env=None, timeout=60):
     """Run the real console entry point in a fresh interpreter."""
     import os
     import subprocess
@@ -110,7 +110,7 @@ def artkit_subprocess(*args, env=None):
         capture_output=True,
         text=True,
         env=full_env,
-        timeout=60,
+        timeout=timeout,
     )
 
 
