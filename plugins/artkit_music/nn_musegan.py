@@ -139,7 +139,8 @@ class MuseGANDiscriminator(nn.Module):
             nn.Conv2d(g1, g1, (beats, 1), stride=(beats, 1)),  # -> bars
             act,
         )
-        self.logit = nn.Linear(f3 * cfg.bars * (cfg.pitches // 12) + g1 * cfg.bars, 1)
+        # + 1: the minibatch standard deviation (see minibatch_std)
+        self.logit = nn.Linear(f3 * cfg.bars * (cfg.pitches // 12) + g1 * cfg.bars + 1, 1)
         dcgan_init(self)
         spectral_norm_all(self)
 
@@ -152,4 +153,21 @@ class MuseGANDiscriminator(nn.Module):
         on = (x.float() + 1) * 0.5
         chroma = on.reshape(n, k, t // 4, 4, o, 12).mean(dim=(3, 4)).to(x.dtype)
         side = self.chroma(chroma).flatten(1)
-        return self.logit(torch.cat([main, side], dim=1)).reshape(n)
+        feats = torch.cat([main, side], dim=1)
+        return self.logit(torch.cat([feats, minibatch_std(feats)], dim=1)).reshape(n)
+
+
+def minibatch_std(feats: torch.Tensor) -> torch.Tensor:
+    """How much a few neighbouring phrases differ, as one more feature (StyleGAN's layer).
+
+    A 10-minute run without it collapsed: every sample the same phrase. With it, D can
+    tell a batch of look-alikes from real music. Groups are contiguous and divide the
+    batch so that, when real and fake come in one call (``[real; fake]``, each half a
+    multiple of the group), no group mixes the two: 4 when the batch is a multiple of
+    8, 2 when of 4, else 1 (a zero feature).
+    """
+    n = feats.shape[0]
+    group = 4 if n % 8 == 0 else 2 if n % 4 == 0 else 1
+    f = feats.float().reshape(n // group, group, -1)
+    std = (f.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=1, keepdim=True)
+    return std.repeat_interleave(group, dim=0).to(feats.dtype)
