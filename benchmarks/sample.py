@@ -8,7 +8,7 @@ provenance, atomic writes, the thread pool that encodes while the next batch
 is generated). Target: artkit/reference >= 0.8. Start-up overhead (`sample -n 1`)
 is reported separately. Medians over --repeats runs.
 
-Usage: python benchmarks/sample.py [-n 2000] [--resolution 64] [--repeats 3]
+Usage: python benchmarks/sample.py [-n 2000] [--resolution 64] [--repeats 3] [--device cuda]
 """
 
 from __future__ import annotations
@@ -29,23 +29,25 @@ from artkit.device import resolve_precision
 from artkit.torch_images import to_pil
 
 
-def reference(weights: Path, n: int, out: Path, precision: str = "auto") -> float:
+def reference(
+    weights: Path, n: int, out: Path, precision: str = "auto", device: str = "cpu"
+) -> float:
     t = time.perf_counter()
-    model = load_model(weights)
-    device = torch.device("cpu")
+    device = torch.device(device)
+    model = load_model(weights).to(device)
     autocast = resolve_precision(precision, device).autocast(device)
     done = 0
     while done < n:
         batch = list(range(done, min(n, done + 64)))
         with torch.inference_mode(), autocast:
-            images = to_pil(model.generate(model.latents_for_seeds(batch)))
+            images = to_pil(model.generate(model.latents_for_seeds(batch).to(device)))
         for seed, im in zip(batch, images, strict=True):
             im.save(out / f"{seed:06d}.png")
         done += len(batch)
     return time.perf_counter() - t
 
 
-def command(weights: Path, n: int, out: Path) -> float:
+def command(weights: Path, n: int, out: Path, device: str = "cpu") -> float:
     t = time.perf_counter()
     subprocess.run(
         [
@@ -53,6 +55,8 @@ def command(weights: Path, n: int, out: Path) -> float:
             "-m",
             "artkit",
             "-q",
+            "--device",
+            device,
             "sample",
             str(weights),
             "-n",
@@ -71,7 +75,9 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--resolution", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, ... (artkit's --device)")
     args = ap.parse_args()
+    dev = args.device
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         torch.manual_seed(0)
@@ -81,19 +87,19 @@ def main() -> None:
         ref_t, fp32_t, cmd_t, start_t = [], [], [], []
         for i in range(args.repeats):
             for name, fn, store, n in (
-                ("ref", reference, ref_t, args.n),
-                ("fp32", lambda w, n, o: reference(w, n, o, "fp32"), fp32_t, args.n),
-                ("cmd", command, cmd_t, args.n),
-                ("start", command, start_t, 1),
+                ("ref", lambda w, n, o: reference(w, n, o, "auto", dev), ref_t, args.n),
+                ("fp32", lambda w, n, o: reference(w, n, o, "fp32", dev), fp32_t, args.n),
+                ("cmd", lambda w, n, o: command(w, n, o, dev), cmd_t, args.n),
+                ("start", lambda w, n, o: command(w, n, o, dev), start_t, 1),
             ):
                 out = tmp / f"{name}{i}"
                 out.mkdir()
                 store.append(fn(weights, n, out))
                 shutil.rmtree(out)
         ref, fp32, cmd, start = (statistics.median(x) for x in (ref_t, fp32_t, cmd_t, start_t))
-        prec = resolve_precision("auto", torch.device("cpu")).name
+        prec = resolve_precision("auto", torch.device(dev)).name
         print(
-            f"threads {torch.get_num_threads()}, dcgan {args.resolution}px, n={args.n}, median of {args.repeats}, precision {prec}"
+            f"{dev}, threads {torch.get_num_threads()}, dcgan {args.resolution}px, n={args.n}, median of {args.repeats}, precision {prec}"
         )
         print(f"reference fp32 forward+PNG {args.n / fp32:6.1f} images/s  ({fp32:.2f} s)")
         print(f"reference forward+PNG    {args.n / ref:8.1f} images/s  ({ref:.2f} s)")

@@ -9,7 +9,10 @@ same in-memory data, and are timed the same way: images/s over intervals of
 two sides alternated so machine noise hits both.
 
 Usage: python benchmarks/train_gan.py [--configs default,fp32,bf16,bf16-cl,compile] [--steps 20]
-Prints one line per configuration with its median images/s and the ratio.
+       [--device cuda] [--batch 64]
+Prints one line per configuration with its median images/s and the ratio. On a GPU
+the reference moves each batch to the device as the textbook's DataLoader loop does,
+and both sides are timed at synchronised interval boundaries.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
 from artkit_gan.nn_networks import DCGANDiscriminator, DCGANGenerator
 
-RES, BATCH = 64, 64
+RES = 64
 
 
 def data(count: int = 1024) -> torch.Tensor:
@@ -39,28 +42,37 @@ def data(count: int = 1024) -> torch.Tensor:
     return source
 
 
-def reference(source, steps: int, warmup: int, interval: int, norm: str) -> list[float]:
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def reference(
+    source, steps: int, warmup: int, interval: int, norm: str, batch: int, device: torch.device
+) -> list[float]:
     """The textbook loop; returns images/s per interval after warm-up."""
     from artkit_gan.configs import DCGANConfig
 
     torch.manual_seed(0)
     cfg = DCGANConfig(resolution=RES, channels=3, d_norm=norm)
-    G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
+    G, D = DCGANGenerator(cfg).to(device), DCGANDiscriminator(cfg).to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     images = torch.from_numpy(source.as_array()).permute(0, 3, 1, 2).contiguous()
     speeds, t = [], None
     for step in range(warmup + steps):
         if step == warmup:
+            sync(device)
             t = time.perf_counter()
-        idx = torch.randint(0, len(images), (BATCH,))
-        real = images[idx].float() / 127.5 - 1
-        ones, zeros = torch.ones(BATCH), torch.zeros(BATCH)
+        idx = torch.randint(0, len(images), (batch,))
+        real = images[idx].to(device).float() / 127.5 - 1
+        ones = torch.ones(batch, device=device)
+        zeros = torch.zeros(batch, device=device)
         # D step
         D.zero_grad()
         err_real = F.binary_cross_entropy_with_logits(D(real), ones)
         err_real.backward()
-        fake = G(torch.randn(BATCH, cfg.z_dim))
+        fake = G(torch.randn(batch, cfg.z_dim, device=device))
         err_fake = F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
         err_fake.backward()
         opt_d.step()
@@ -70,18 +82,22 @@ def reference(source, steps: int, warmup: int, interval: int, norm: str) -> list
         err_g.backward()
         opt_g.step()
         if step >= warmup and (step - warmup + 1) % interval == 0:
+            sync(device)
             now = time.perf_counter()
-            speeds.append(interval * BATCH / (now - t))
+            speeds.append(interval * batch / (now - t))
             t = now
     return speeds
 
 
-def artkit_run(source, steps: int, warmup: int, interval: int, norm: str, **opts) -> list[float]:
+def artkit_run(
+    source, steps: int, warmup: int, interval: int, norm: str, batch: int, device: str, **opts
+) -> list[float]:
     torch.manual_seed(0)
     model = build_model("dcgan", {"resolution": RES, "channels": 3, "d_norm": norm})
     options = TrainOptions(
         steps=warmup + steps,
-        batch_size=BATCH,
+        batch_size=batch,
+        device=device,
         sample_every=0,
         checkpoint_every=10**9,
         log_every=interval,
@@ -115,20 +131,39 @@ def main() -> None:
     ap.add_argument("--interval", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2, help="alternations of reference and artkit")
     ap.add_argument("--d-norm", default="batch", help="batch is the textbook DCGAN discriminator")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, ... (artkit's --device)")
     args = ap.parse_args()
+    from artkit.device import resolve_device
+
+    device = resolve_device(args.device)
     source = data()
+    where = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"{torch.get_num_threads()} threads"
+    )
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, DCGAN {RES}x{RES}, batch {BATCH}, d_norm={args.d_norm}",
+        f"torch {torch.__version__}, {where}, DCGAN {RES}x{RES}, batch {args.batch}, d_norm={args.d_norm}",
         file=sys.stderr,
     )
     ref: list[float] = []
     results: dict[str, list[float]] = {name: [] for name in args.configs.split(",")}
     for _ in range(args.rounds):
-        ref += reference(source, args.steps, args.warmup, args.interval, args.d_norm)
+        ref += reference(
+            source, args.steps, args.warmup, args.interval, args.d_norm, args.batch, device
+        )
         for name in results:
             warm = args.warmup + (10 if CONFIGS[name].get("compile") else 0)
             results[name] += artkit_run(
-                source, args.steps, warm, args.interval, args.d_norm, **CONFIGS[name]
+                source,
+                args.steps,
+                warm,
+                args.interval,
+                args.d_norm,
+                args.batch,
+                str(device),
+                **CONFIGS[name],
             )
     base = statistics.median(ref)
     print(f"{'reference (textbook fp32 loop)':34s} {base:8.1f} images/s  1.00x")

@@ -114,6 +114,10 @@ class InferencePlan:
 #: cache has the kernels) and saves about 0.35 s per 512x512 image there
 #: (``benchmarks/stylize.py``): break-even is 5-60 images.
 COMPILE_MIN_IMAGES = 32
+#: The same on CUDA (an H200, ``benchmarks/stylize.py --device cuda``): compiling takes
+#: about 17 s and saves 2.6-15 ms per image (512-2048 px, 0.54-0.70x eager fp32), so
+#: break-even is 1,000-6,000 images.
+COMPILE_MIN_IMAGES_CUDA = 2000
 
 
 class FastStyle(ArtModel):
@@ -152,14 +156,18 @@ class FastStyle(ArtModel):
         eager bf16 0.56x / 0.89x the time, eager bf16 + channels_last 0.61x / 0.70x,
         compiled fp32 0.54x / 0.52x, compiled bf16 (+ channels_last) 0.25x / 0.23x.
 
+        On an H200 (batch 1, 256-2048 px) eager fp32 NCHW was the fastest uncompiled
+        choice at every size: bf16 1.29-1.48x its time, channels_last 1.11-1.49x, both
+        1.33-1.87x; compiled fp32 0.54-0.70x.
+
         - ``precision``: ``auto`` is :func:`artkit.device.resolve_precision`'s choice
-          (bf16 on CUDA and on CPUs with native bf16, else fp32).
-        - ``channels_last``: default on for CUDA, and on a CPU with bf16 (eager fp32
-          NHWC measured up to 1.6x *slower* than NCHW on the CPU: instance norm and
-          reflection padding have no fast NHWC kernels there; compiled, it is even).
+          (bf16 on CPUs with native bf16, else fp32), except on CUDA: fp32 (above).
+        - ``channels_last``: default on for a CPU with bf16 only (eager fp32 NHWC
+          measured up to 1.6x *slower* than NCHW on the CPU, 1.5x on CUDA: instance
+          norm and reflection padding have no fast NHWC kernels; compiled, it is even).
         - ``compile``: ``torch.compile`` the network (inductor). ``None`` (auto)
           compiles when ``images`` (how many will be stylised) is at least
-          :data:`COMPILE_MIN_IMAGES`. ``dynamic`` goes to ``torch.compile``: the
+          :data:`COMPILE_MIN_IMAGES` (:data:`COMPILE_MIN_IMAGES_CUDA` on CUDA). ``dynamic`` goes to ``torch.compile``: the
           default compiles for the first image size and, when a second size comes,
           once more for any size. A compiler failure falls back to eager with a
           one-line notice.
@@ -167,11 +175,14 @@ class FastStyle(ArtModel):
         from artkit.device import resolve_device, resolve_precision
 
         dev = device if isinstance(device, torch.device) else resolve_device(device or "auto")
+        if dev.type == "cuda" and (precision or "auto").lower() == "auto":
+            precision = "fp32"
         prec = resolve_precision(precision, dev)
         if channels_last is None:
-            channels_last = dev.type == "cuda" or (dev.type == "cpu" and prec.dtype is not None)
+            channels_last = dev.type == "cpu" and prec.dtype is not None
         if compile is None:
-            compile = images is not None and images >= COMPILE_MIN_IMAGES
+            least = COMPILE_MIN_IMAGES_CUDA if dev.type == "cuda" else COMPILE_MIN_IMAGES
+            compile = images is not None and images >= least
         self.to(dev)
         self.eval()
         self.T.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
