@@ -20,6 +20,12 @@ does not know them this time (``shapes``: the kind of the biggest shape; ``idx``
 a label file). Optional, so not part of the protocol; read it with
 :func:`class_labels`. ``label(i)``, where present, is something else: a name for
 image ``i`` in messages.
+
+A source whose arrays mean something only with a setting the model also has may
+name it in ``model_hints``: a dict of model-config fields and the values the data
+was made with (a piano roll's lowest pitch, ``{"low": 36}``). ``artkit train``
+builds the model with those values where the user gave none, and a model option
+that contradicts one is a one-line error (:func:`model_hints`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ __all__ = [
     "class_labels",
     "describe",
     "image_size",
+    "model_hints",
     "resolution_value",
 ]
 
@@ -142,3 +149,11 @@ class DecodedImages:
 
     def fingerprint(self) -> str:
         return self._fingerprint
+
+
+def model_hints(source: Any) -> dict[str, Any]:
+    """The source's ``model_hints`` (``{}`` when it has none): model fields the data fixes."""
+    hints = getattr(source, "model_hints", None)
+    if callable(hints):
+        hints = hints()
+    return dict(hints) if isinstance(hints, dict) else {}

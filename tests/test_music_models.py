@@ -112,6 +112,19 @@ def test_musegan_trains_on_chorales_and_writes_rolls(tmp_path):
     assert_plausible_rolls(net.sample(4, make_generator(1)), (4, 4, 32, 24))
 
 
+def test_the_model_writes_notes_from_the_datas_lowest_pitch(tmp_path):
+    # rolls made from MIDI note 40 up: the model's rows must mean the same notes
+    train(MUSEGAN, "chorales:count=4,low=40", tmp_path / "run", steps=1)
+    assert read_header(weights_file(tmp_path / "run")).config["low"] == 40
+    with pytest.raises(UsageError) as err:
+        train(MUSEGAN + ",low=36", "chorales:count=4,low=40", tmp_path / "bad", steps=1)
+    assert str(err.value) == (
+        "model option low=36 does not match the data's low=40 (chorales:count=4,low=40): "
+        "give the same to both"
+    )
+    assert not (tmp_path / "bad").exists()
+
+
 def test_musegan_exact_resume_reproduces_an_uninterrupted_run(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     train(MUSEGAN, "chorales:count=4", a, steps=4)

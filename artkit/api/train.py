@@ -201,6 +201,10 @@ def run_training(
         .get(dname)
         .create(doptions, resolution=cfg.resolution, channels=cfg.channels)
     )
+    net, model_options = _follow_data(
+        net, model_name, model_options, source, data_spec, options.seed
+    )
+    cfg = net.config
     run_config: dict[str, Any] = {"data": data_spec}
     main = os.environ.get("RANK", "0") == "0"  # one line per run, not per torchrun process
     if resume is None:
@@ -253,3 +257,38 @@ def _loss_class(entry: Any) -> Any:
         return entry.factory
     except Exception:  # a broken loss plugin must not break the message
         return None
+
+
+def _follow_data(
+    net: Any,
+    model_name: str,
+    model_options: dict[str, Any],
+    source: Any,
+    data_spec: str,
+    seed: int,
+) -> tuple[Any, dict[str, Any]]:
+    """Build ``net`` again with the data's ``model_hints`` where its config differs.
+
+    A hint the user contradicted (``musegan:low=40`` on rolls made from 36) is a
+    one-line error; one they left to the default is followed.
+    """
+    from artkit.data import model_hints
+
+    follow: dict[str, Any] = {}
+    for key, value in model_hints(source).items():
+        if not hasattr(net.config, key) or getattr(net.config, key) == value:
+            continue
+        if key in model_options:
+            raise UsageError(
+                f"model option {key}={model_options[key]} does not match the data's "
+                f"{key}={value} ({data_spec}): give the same to both"
+            )
+        follow[key] = value
+    if not follow:
+        return net, model_options
+    from artkit.checkpoint import build_model
+    from artkit.device import seed_everything
+
+    model_options = {**model_options, **follow}
+    seed_everything(seed)  # the same initial weights as a run given these options
+    return build_model(model_name, model_options), model_options

@@ -135,6 +135,11 @@ class PianoRolls:
         """Where window ``index`` comes from: ``piece bar N``."""
         return self._labels[operator.index(index)]
 
+    @property
+    def model_hints(self) -> dict[str, Any]:
+        """The lowest pitch the rolls were made with: a music model must write notes from it."""
+        return {"low": self.low}
+
     def preview_image(self, index: int) -> Any:
         """Window ``index`` drawn as a piano roll (PIL RGB image)."""
         return roll_png(from_array(self[index], low=self.low))
