@@ -9,7 +9,7 @@ import pytest
 
 PROBE = """
 import atexit, sys
-heavy = ("torch", "torchvision", "numpy", "safetensors", "pydantic")  # pydantic: see artkit.cli.coercion
+heavy = ("torch", "torchvision", "numpy", "safetensors", "pydantic", "markdown_it", "pygments")  # pydantic: see artkit.cli.coercion; the last two: artkit.cli.lazy_rich
 atexit.register(lambda: sys.stderr.write("HEAVY=" + ",".join(m for m in heavy if m in sys.modules) + "\\n"))
 sys.argv = ["artkit", *{args!r}]
 from artkit.cli import main
@@ -49,6 +49,47 @@ def test_everyday_commands_do_not_import_torch(args):
     heavy, result = heavy_modules_after(*args)
     assert result.returncode == 0, result.stderr
     assert "torch" not in heavy and "numpy" not in heavy, heavy
+    # typer's help formatting imports these and never uses them here (artkit.cli.lazy_rich)
+    assert "markdown_it" not in heavy and "pygments" not in heavy, heavy
+
+
+def test_help_and_usage_errors_read_the_same_with_the_rich_stand_ins():
+    # the same command in a process where typer got the real modules first
+    real = "import rich.markdown, rich.traceback; "
+    for args in (["--help"], ["train", "--help"], ["trian"], ["sample", "--nope"]):
+        run = [sys.executable, "-c"]
+        code = f"import sys; sys.argv = ['artkit', *{args!r}]; from artkit.cli import main; main()"
+        a = subprocess.run([*run, code], capture_output=True, text=True, timeout=60)
+        b = subprocess.run([*run, real + code], capture_output=True, text=True, timeout=60)
+        assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), args
+        assert a.stdout or a.stderr
+
+
+def test_the_stand_ins_hand_over_to_the_real_modules():
+    code = """
+from artkit.cli.lazy_rich import defer_rich_imports
+defer_rich_imports()
+import sys
+from rich.markdown import Markdown
+from rich.traceback import Traceback
+assert "markdown_it" not in sys.modules and "pygments" not in sys.modules
+try:
+    1 / 0
+except ZeroDivisionError as exc:
+    tb = Traceback.from_exception(type(exc), exc, exc.__traceback__)  # a class attribute
+import rich.markdown, rich.traceback
+from rich.console import Console
+console = Console(width=40, record=True)
+console.print(Markdown("# Title"), tb)
+assert type(tb).__module__ == "rich.traceback" and rich.traceback.Traceback is type(tb)
+assert rich.markdown.Heading and sys.modules["rich.markdown"].__file__.endswith("markdown.py")
+text = console.export_text()
+assert "Title" in text and "ZeroDivisionError" in text, text
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_info_on_a_checkpoint_does_not_import_torch(tmp_path):

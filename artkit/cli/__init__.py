@@ -268,6 +268,9 @@ def get_command(argv: list[str] | None = None):
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    from artkit.cli.lazy_rich import defer_rich_imports
+
+    defer_rich_imports()  # typer's help imports them and never uses them here
     command = get_command(argv)
     try:
         command.main(args=argv, prog_name="artkit", standalone_mode=True)
