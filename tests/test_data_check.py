@@ -203,3 +203,11 @@ def test_near_pairs_match_brute_force_across_blocks(monkeypatch):
         if bin(int(hashes[a]) ^ int(hashes[b])).count("1") <= 3
     ]
     assert found == expected and len(found) >= 20 + 5 + 5
+
+
+def test_the_cli_default_threshold_is_the_checkers():
+    # written out in artkit.cli.data so that `artkit --help` need not import the checker
+    from artkit.cli.data import DUPLICATE_THRESHOLD
+    from artkit.data_check import DEFAULT_THRESHOLD
+
+    assert DUPLICATE_THRESHOLD == DEFAULT_THRESHOLD

@@ -29,8 +29,11 @@ from typing import Annotated, Any
 import typer
 
 from artkit.cli.options import JsonLines, JsonObject
-from artkit.data_check import DEFAULT_THRESHOLD
 from artkit.errors import UsageError, printable
+
+#: artkit.data_check.DEFAULT_THRESHOLD, written out so `artkit --help` need not import the
+#: checker (tests/test_data_check.py keeps the two equal)
+DUPLICATE_THRESHOLD = 12
 
 #: skipped files listed by ``data info`` unless ``--skipped`` says otherwise
 SHOW_SKIPPED = 5
@@ -399,7 +402,7 @@ def check(
             "-t",
             help="Near-duplicates: most differing bits of the 64-bit perceptual hash.",
         ),
-    ] = DEFAULT_THRESHOLD,
+    ] = DUPLICATE_THRESHOLD,
     write_exclude: Annotated[
         Path | None,
         typer.Option(

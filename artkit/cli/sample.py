@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from artkit.api.latents import walk
-from artkit.api.models import open_model, weights_file
 from artkit.api.seeds import check_seed_span, parse_seeds, seed_count
 from artkit.cli.options import ImageFormat, JsonRecords, NullSeparated, image_format
 from artkit.errors import UsageError
@@ -90,7 +88,10 @@ def sample(
 ) -> None:
     """Generate images, one file per seed with provenance inside; prints each path as it is written."""
 
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from artkit.api.model import Model
+    from artkit.api.models import open_model, weights_file
     from artkit.cli.context import say, settings
     from artkit.device import resolve_device, resolve_precision
     from artkit.records import OutputClosed, RecordWriter
@@ -209,6 +210,7 @@ def interpolate(
 
     from artkit import __version__
     from artkit.animation import write_animation
+    from artkit.api.models import open_model
     from artkit.cli.context import say, settings
     from artkit.device import resolve_device, resolve_precision
     from artkit.torch_images import to_pil
