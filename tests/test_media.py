@@ -489,8 +489,27 @@ def test_render_refuses_a_model_of_another_medium_in_one_line(tmp_path, ascii_pl
     result = cli("render", spec, "--out", tmp_path / "out")
     assert result.exit_code == 2
     line = one_error_line(result.stderr)
-    assert "writes ascii files, and artkit render writes images; use artkit sample" in line
+    assert line.endswith(
+        "writes ascii files, and this series' template writes pictures; "
+        "end the template with one of .txt"
+    )
     assert not list((tmp_path / "out").rglob("*.png"))
+
+
+def test_render_writes_a_series_in_a_plugins_medium(tmp_path, ascii_plugin):
+    # the template's suffix names the medium; nothing in render knows about ascii
+    spec = tmp_path / "series.toml"
+    spec.write_text(
+        'series = "blobs"\ntemplate = "{series}/{seed:05d}.txt"\n'
+        '[model]\ncheckpoint = "ascii-blobs:unused=1"\n[sweep]\nseed = "0-2"\n'
+    )
+    result = cli("render", spec, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.stderr
+    files = sorted((tmp_path / "out" / "blobs").glob("*.txt"))
+    assert [f.name for f in files] == ["00000.txt", "00001.txt", "00002.txt"]
+    assert len({f.read_text() for f in files}) == 3  # three seeds, three pictures in text
+    again = cli("render", spec, "--out", tmp_path / "out")
+    assert again.exit_code == 0 and "3 already there" in again.stderr
 
 
 def test_arrays_that_are_not_pictures_become_pictures_for_sample_grids():

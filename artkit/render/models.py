@@ -40,8 +40,9 @@ def describe_source(value: str) -> ModelSource:
 class Models:
     """Loads each model once, keeps the most recent one (series are ordered model-outermost)."""
 
-    def __init__(self, device: Any):
+    def __init__(self, device: Any, medium: str = "image"):
         self.device = device
+        self.medium = medium  # what the series' template writes (artkit.media)
         self.sources: dict[str, ModelSource] = {}
         self._loaded: tuple[str, Any] | None = None
 
@@ -58,13 +59,16 @@ class Models:
         self._loaded = None  # free the previous model before loading the next
         model, _ = open_model(str(self.source(value).path or value), self.device)
         kind = getattr(model, "output_kind", "image") or "image"
-        if kind != "image":
+        if kind != self.medium:
             from artkit.errors import UsageError
+            from artkit.media import medium
 
-            # render's templates, formats and post chains are for pictures only
+            suffixes = ", ".join(medium(kind).suffixes)
+            what = "pictures" if kind == "image" else f"{kind} files"
             raise UsageError(
-                f"model {value!r} writes {kind} files, and artkit render writes images; "
-                "use artkit sample (--audio) or artkit interpolate for it"
+                f"model {value!r} writes {what}, and this series' template writes "
+                f"{'pictures' if self.medium == 'image' else self.medium + ' files'}; "
+                f"end the template with one of {suffixes}"
             )
         model.eval()
         self._loaded = (value, model)

@@ -101,11 +101,27 @@ def _alive(pid: int) -> bool:
 
 
 def write_one(
-    image: Any, target: Path, provenance: dict[str, Any], chain: list[Any], spec: SeriesSpec
+    image: Any,
+    target: Path,
+    provenance: dict[str, Any],
+    chain: list[Any],
+    spec: SeriesSpec,
+    medium: Any = None,
 ) -> str:
-    """Run the post chain on ``image``, write it atomically with provenance; its sha256."""
+    """Run the post chain on ``image``, write it atomically with provenance; its sha256.
+
+    A series of another medium's files (``spec.medium``, MIDI say) is written by that
+    medium instead (no post chain there; ``spec.audio`` adds its sound).
+    """
     from artkit.api.post import run_chain
     from artkit.images import save_image
+
+    if spec.medium != "image":
+        from artkit.media import save
+
+        target.parent.mkdir(parents=True, exist_ok=True)  # a medium's save may not
+        save(medium, image, target, provenance, audio=spec.audio, durable=False)
+        return sha_file(target)
 
     if chain:
         image = run_chain(image, chain, str(target))

@@ -39,7 +39,8 @@ class Provenance:
             "device": device_type,
             "precision": precision,
             "format": spec.format,
-            **({"quality": spec.quality} if spec.format != "png" else {}),
+            **({"quality": spec.quality} if spec.format in ("webp", "jpg") else {}),
+            **({"audio": True} if spec.audio else {}),
         }
         self.post_specs: list[str] = []
         self.gatys: Any = None  # GatysJobs, for Gatys series
@@ -113,10 +114,10 @@ def existing_matches(target: Path, key: str) -> bool | None:
     """True: the file is this job's; False: a different (stale) file; None: no file."""
     if not target.exists():
         return None
-    from artkit.images import read_provenance
+    from artkit.media import provenance_of_path
 
     try:
-        prov = read_provenance(target)
+        prov = provenance_of_path(target)
     except Exception:  # unreadable or corrupt: render it again
         return False
     if not prov:

@@ -92,7 +92,10 @@ class Renderer:
             self.device = torch.device("cuda", local_rank)
         self.precision = resolve_precision(precision, self.device)
         self.jobs = jobs or max(1, min(4, os.cpu_count() or 2))
-        self.models = Models(self.device)
+        self.models = Models(self.device, spec.medium)
+        from artkit.media import medium
+
+        self.medium = medium(spec.medium)  # pictures, or a plugin's files (MIDI...)
         self.chain = _chain(spec.post)
         self.prov = Provenance(spec, self.models, self.precision.name, self.device.type)
         self.prov.post_specs = [s.spec for s in self.chain]
@@ -146,6 +149,10 @@ class Renderer:
                 images = model.generate(model.latents_for_seeds(seeds, scale))
             else:
                 images = torch.cat([sample_one(model, s, scale, options) for s in seeds])
+        if self.spec.medium != "image":
+            from artkit.media import to_items
+
+            return to_items(self.medium, images.float().cpu(), model=model)
         return to_pil(images.float().cpu())
 
     def _gatys(self, params: dict[str, Any]) -> Any:
@@ -185,9 +192,16 @@ class Renderer:
             loop=walk.loop,
         )
         frames = []
+        picture = spec.medium == "image"
         with torch.inference_mode(), self.precision.autocast(self.device):
             for chunk in path_z.split(spec.batch_size):
-                frames.extend(to_pil(model.generate(chunk).float().cpu()))
+                out = model.generate(chunk).float().cpu()
+                if picture:
+                    frames.extend(to_pil(out))
+                else:
+                    from artkit.media import to_items
+
+                    frames.extend(to_items(self.medium, out, model=model))
         target = spec.out / fill(walk.out, {"series": spec.series, "index": 0}, key="walk.out")
         frames = [run_chain(f, self.chain, str(target)) for f in frames] if self.chain else frames
         provenance = {
@@ -203,6 +217,11 @@ class Renderer:
             "truncation": scale,
             **({"post": self.prov.post_specs} if self.chain else {}),
         }
+        if not picture:  # one file of the medium: the frames joined (a medley)
+            from artkit.media import write_walk
+
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return write_walk(self.medium, frames, target, "walk", provenance)
         return write_animation(frames, target, fps=walk.fps, loop=True, provenance=provenance)
 
     # -- the loop ----------------------------------------------------------------------
@@ -259,7 +278,7 @@ class Renderer:
                     while stale:
                         stale.pop().unlink(missing_ok=True)
                     futures = [
-                        pool.submit(write_one, image, target, prov, self.chain, spec)
+                        pool.submit(write_one, image, target, prov, self.chain, spec, self.medium)
                         for image, target, prov in zip(
                             images, batch.targets, batch.provs, strict=True
                         )

@@ -121,7 +121,8 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:
 def render_sheet(spec: SeriesSpec, plan: Plan, sheet: SheetSpec) -> Path:
     """Draw one sheet from the rendered images and write it (atomically, with provenance)."""
     from artkit import __version__
-    from artkit.images import load_image, save_image
+    from artkit.images import save_image
+    from artkit.media import picture
 
     row_labels, col_labels, cells = sheet_cells(spec, plan, sheet)
     images = []
@@ -131,7 +132,7 @@ def render_sheet(spec: SeriesSpec, plan: Plan, sheet: SheetSpec) -> Path:
             continue
         if not path.exists():
             raise ArtkitError(f"sheet {sheet.out}: {path} is missing; render the series first")
-        images.append(load_image(path))
+        images.append(picture(path))  # another medium's files: their preview
     picture = draw_sheet(
         row_labels,
         col_labels,

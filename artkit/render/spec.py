@@ -29,6 +29,14 @@ template, and optional grid sheets and latent walks::
     frames = 48
     out = "{series}/walk.gif"
 
+A model whose samples are not pictures (a music model writes MIDI: its medium,
+:mod:`artkit.media`) renders a series of its own files: end the template with the
+medium's suffix (``"{series}/s{seed:04d}.mid"``); ``audio = true`` also writes a
+``.wav`` beside each where the medium makes sound; sheets show the medium's
+previews (piano rolls); a walk joins its frames into one file of the medium (a
+medley, ``out = "{series}/medley.mid"``); ``format``, ``quality`` and ``post`` are
+for pictures only.
+
 A series with a ``content`` axis stylises those images instead of sampling: with
 fast-style networks when ``style`` (or ``checkpoint``) lists ``.safetensors`` files,
 or by Gatys optimisation when ``style`` lists style *images* -- then a ``[stylize]``
@@ -66,6 +74,7 @@ TOP_KEYS = (
     "quality",
     "batch_size",
     "post",
+    "audio",
     "model",
     "sweep",
     "sheet",
@@ -170,6 +179,8 @@ class SeriesSpec:
     sheets: tuple[SheetSpec, ...] = ()
     walks: tuple[WalkSpec, ...] = ()
     fields: tuple[str, ...] = field(default=())
+    medium: str = "image"  # what the template writes (artkit.media): "image", "midi"...
+    audio: bool = False  # also a .wav beside each file (media with sound only)
 
     def axis(self, name: str) -> Axis:
         for axis in self.axes:
@@ -406,7 +417,9 @@ def _sheet(i: int, table: Any, axes: dict[str, Axis], fields: list[str]) -> Shee
     )
 
 
-def _walk(i: int, table: Any, axes: dict[str, Axis], task: str) -> WalkSpec:
+def _walk(
+    i: int, table: Any, axes: dict[str, Axis], task: str, suffixes: Sequence[str]
+) -> WalkSpec:
     key = f"walk[{i}]"
     if task != "sample":
         raise UsageError(f"{key}: latent walks need a sampling series (this one stylises content)")
@@ -427,8 +440,8 @@ def _walk(i: int, table: Any, axes: dict[str, Axis], task: str) -> WalkSpec:
     where = _where(table.get("where"), f"{key}.where", axes)
     if "seed" in where:
         raise UsageError(f"{key}.where.seed: a walk takes its seeds from {key}.seeds")
-    out = table.get("out", f"{{series}}/walk-{i}.gif")
-    check_template(out, key=f"{key}.out", known=BUILTIN_FIELDS, suffixes=ANIMATION_SUFFIXES)
+    out = table.get("out", f"{{series}}/walk-{i}{suffixes[0]}")
+    check_template(out, key=f"{key}.out", known=BUILTIN_FIELDS, suffixes=suffixes)
     return WalkSpec(
         seeds=seeds,
         frames=frames,
@@ -536,19 +549,26 @@ def parse_spec_dict(
             'template: missing; e.g. template = "{series}/{seed:05d}-t{truncation}.png"'
         )
     fmt_given = doc.get("format")
+    found = _template_medium(template)
     if fmt_given is not None:
         fmt_given = _str(fmt_given, "format").lower().replace("jpeg", "jpg")
         if fmt_given not in ("png", "webp", "jpg"):
             raise UsageError(f"format: {fmt_given!r}; use png, webp or jpg")
-        if isinstance(template, str) and not template.lower().endswith(
-            (".png", ".webp", ".jpg", ".jpeg")
-        ):
+        if found is not None and found.name != "image":
+            raise UsageError(f"format: is for pictures; this template writes {found.name} files")
+        if found is None:
             template = f"{template}.{fmt_given}"  # the template names the file, format the type
+            found = _template_medium(template)
+    if found is None:
+        raise UsageError(
+            f"template: {template!r} must end with one of {', '.join(_all_suffixes())}"
+        )
+    picture = found.name == "image"
     fields = check_template(
         template,
         key="template",
         known=[*BUILTIN_FIELDS, *axes_by_name],
-        suffixes=(".png", ".webp", ".jpg", ".jpeg"),
+        suffixes=tuple(found.suffixes),
     )
     varying = [a.name for a in axes if len(a.values) > 1]
     if "index" not in fields:
@@ -558,7 +578,7 @@ def parse_spec_dict(
             raise UsageError(
                 f"template: several images would share one name; add {need} (or {{index}})"
             )
-    fmt = image_format(template)
+    fmt = image_format(template) if picture else Path(template).suffix.lower().lstrip(".")
     if fmt_given is not None and fmt_given != fmt:
         raise UsageError(f"format: {fmt_given!r} but the template ends in .{fmt}; make them agree")
     quality = _int(doc.get("quality", 95), "quality", 1, 100)
@@ -568,6 +588,20 @@ def parse_spec_dict(
         post = [post]
     if not isinstance(post, list) or not all(isinstance(p, str) and p.strip() for p in post):
         raise UsageError('post: expected a list of steps, e.g. ["grade:contrast=1.1", "sharpen"]')
+    if post and not picture:
+        raise UsageError(
+            f"post: post-processing steps are for pictures; this series writes {found.name} files"
+        )
+    audio = doc.get("audio", False)
+    if not isinstance(audio, bool):
+        raise UsageError("audio: expected true or false")
+    if audio:
+        from artkit.media import check_audio
+
+        try:
+            check_audio(found)
+        except UsageError:
+            raise UsageError(f"audio: {found.name} files have no sound to render") from None
     if post:
         from artkit.api.post import build_chain
 
@@ -601,7 +635,8 @@ def parse_spec_dict(
     if not isinstance(walks_raw, list):
         raise UsageError("walk: write walks as [[walk]] tables")
     sheets = tuple(_sheet(i, t, axes_by_name, fields) for i, t in enumerate(sheets_raw))
-    walks = tuple(_walk(i, t, axes_by_name, task) for i, t in enumerate(walks_raw))
+    walk_suffixes = ANIMATION_SUFFIXES if picture else tuple(found.suffixes)
+    walks = tuple(_walk(i, t, axes_by_name, task, walk_suffixes) for i, t in enumerate(walks_raw))
     return SeriesSpec(
         path=path or base / "series.toml",
         series=series,
@@ -620,4 +655,35 @@ def parse_spec_dict(
         sheets=sheets,
         walks=walks,
         fields=tuple(fields),
+        medium=found.name,
+        audio=audio,
     )
+
+
+def _template_medium(template: Any) -> Any:
+    """The medium whose files the template's suffix names (None: no medium's suffix).
+
+    Pictures need no plugin; another suffix (``.mid``) is looked up among the media the
+    loaded plugins register (:mod:`artkit.media`).
+    """
+    if not isinstance(template, str):
+        raise UsageError("template: expected a string")
+    from artkit.media import ImageMedium
+
+    if template.lower().endswith(ImageMedium.suffixes):
+        return ImageMedium
+    if not Path(template).suffix:
+        return None
+    from artkit.media import medium_for_path
+
+    return medium_for_path(template)
+
+
+def _all_suffixes() -> list[str]:
+    from artkit.media import ImageMedium
+    from artkit.plugins import get_registry
+
+    found = list(ImageMedium.suffixes)
+    for entry in get_registry("media"):
+        found += [s for s in getattr(entry.factory, "suffixes", ()) if s not in found]
+    return found
