@@ -496,22 +496,6 @@ def test_render_refuses_a_model_of_another_medium_in_one_line(tmp_path, ascii_pl
     assert not list((tmp_path / "out").rglob("*.png"))
 
 
-def test_render_writes_a_series_in_a_plugins_medium(tmp_path, ascii_plugin):
-    # the template's suffix names the medium; nothing in render knows about ascii
-    spec = tmp_path / "series.toml"
-    spec.write_text(
-        'series = "blobs"\ntemplate = "{series}/{seed:05d}.txt"\n'
-        '[model]\ncheckpoint = "ascii-blobs:unused=1"\n[sweep]\nseed = "0-2"\n'
-    )
-    result = cli("render", spec, "--out", tmp_path / "out")
-    assert result.exit_code == 0, result.stderr
-    files = sorted((tmp_path / "out" / "blobs").glob("*.txt"))
-    assert [f.name for f in files] == ["00000.txt", "00001.txt", "00002.txt"]
-    assert len({f.read_text() for f in files}) == 3  # three seeds, three pictures in text
-    again = cli("render", spec, "--out", tmp_path / "out")
-    assert again.exit_code == 0 and "3 already there" in again.stderr
-
-
 def test_arrays_that_are_not_pictures_become_pictures_for_sample_grids():
     from artkit.grid import grid_from_array
     from artkit.media import TRACK_COLOURS, picture_array
@@ -526,3 +510,31 @@ def test_arrays_that_are_not_pictures_become_pictures_for_sample_grids():
     assert tuple(shown[0, 1, 2]) == TRACK_COLOURS[0] and tuple(shown[1, 3, 4]) == TRACK_COLOURS[1]
     assert tuple(shown[0, 0, 0]) == (255, 255, 255)  # silence is white
     assert grid_from_array(shown).mode == "RGB"  # what the trainer's sample grid needs
+
+
+def test_render_writes_a_series_in_a_plugin_medium(tmp_path, ascii_plugin):
+    # artkit render knows no medium but images: the template's suffix picks the plugin's
+    (tmp_path / "s.toml").write_text(
+        'series = "art"\nout = "out"\ntemplate = "{series}/s{seed}.txt"\naudio = true\n'
+        '[model]\ncheckpoint = "ascii-blobs:z_dim=4"\n[sweep]\nseed = "0-2"\n'
+        '[[sheet]]\nrows = "checkpoint"\ncolumns = "seed"\nout = "{series}/sheet.png"\n'
+        '[[walk]]\nseeds = [0, 2]\nframes = 3\nout = "{series}/walk.txt"\n'
+    )
+    result = cli("render", tmp_path / "s.toml")
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "out" / "art"
+    arts = sorted(out.glob("s*.txt"))
+    assert [p.name for p in arts] == ["s0.txt", "s1.txt", "s2.txt"]
+    assert all(len(_art(p)) == 6 and p.with_suffix(".beep").is_file() for p in arts)
+    assert AsciiMedium.read_provenance(arts[1])["command"] == "render"
+    assert Image.open(out / "sheet.png").size[0] > 3 * 24  # three previews side by side
+    assert len(_art(out / "walk.txt")) == 3 * 6  # the walk's frames joined
+    before = {p: p.stat().st_mtime_ns for p in out.glob("s[0-9].*")}
+    assert len(before) == 6  # the art and its "sound"
+    again = cli("render", tmp_path / "s.toml")
+    assert again.exit_code == 0, again.stderr
+    assert "0 rendered" in again.stderr and "3 already there" in again.stderr
+    assert {p: p.stat().st_mtime_ns for p in out.glob("s[0-9].*")} == before
+    same = cli("reproduce", arts[2])
+    assert same.exit_code == 0, same.stderr
+    assert same.stdout.strip().endswith("identical")

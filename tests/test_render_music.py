@@ -11,6 +11,7 @@ provenance; and the mismatches (a music model and a picture template, ``post``,
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -93,12 +94,46 @@ def test_a_music_series_renders_midi_sheets_and_a_medley(tmp_path, music_run, mo
     assert "0 rendered" in again.stderr and "6 already there" in again.stderr
     assert {p: p.stat().st_mtime_ns for p in out.glob("t*/s*.*")} == before
 
-    same = run_cli(["--device", "cpu", "reproduce", str(out / "t1.0/s02.mid")])
-    assert same.exit_code == 0, same.stderr
-    assert same.stdout.strip().endswith("identical")
+    for name in ("t1.0/s02.mid", "t0.5/s01.mid"):
+        same = run_cli(["--device", "cpu", "reproduce", str(out / name)])
+        assert same.exit_code == 0, same.stderr
+        assert same.stdout.strip().endswith("identical")
     info = run_cli(["info", str(out / "t0.5/s01.mid")])
     assert info.exit_code == 0, info.stderr
     assert "render" in info.stdout and "truncation" in info.stdout and "seed" in info.stdout
+
+
+def test_dry_run_of_a_music_series_prints_the_plan_and_writes_nothing(tmp_path, music_run):
+    spec = write_spec(tmp_path, music_run, SERIES)
+    result = render(spec, "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "total     6 midi files" in result.stdout
+    assert "chorale/t0.5/s00.mid" in result.stdout and "medley.mid" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_example_music_spec_plans(tmp_path):
+    example = Path(__file__).resolve().parent.parent / "examples/series/chorale-musicvae.toml"
+    result = run_cli(["render", str(example), "--dry-run", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.stderr
+    assert "total     24 midi files" in result.stdout
+    assert "chorales/t0.5/s000.mid" in result.stdout
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_image_model_with_a_midi_template_is_a_one_line_error(tmp_path):
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    (folder / "s.toml").write_text(
+        'series = "x"\nout = "out"\ntemplate = "{seed}.mid"\n'
+        '[model]\ncheckpoint = "dcgan:resolution=32,width=0.125"\n[sweep]\nseed = "0-1"\n'
+    )
+    result = render(folder / "s.toml")
+    assert result.exit_code == 2, result.stderr
+    line = one_error_line(result.stderr)
+    assert "writes pictures, and this series' template writes midi files" in line
+    assert ".png" in line
+    assert not (folder / "out").exists() or not any((folder / "out").rglob("*.*"))
 
 
 def test_a_file_artkit_did_not_write_is_not_replaced(tmp_path, music_run):

@@ -122,7 +122,7 @@ def render_sheet(spec: SeriesSpec, plan: Plan, sheet: SheetSpec) -> Path:
     """Draw one sheet from the rendered images and write it (atomically, with provenance)."""
     from artkit import __version__
     from artkit.images import save_image
-    from artkit.media import picture
+    from artkit.media import picture as preview
 
     row_labels, col_labels, cells = sheet_cells(spec, plan, sheet)
     images = []
@@ -132,7 +132,7 @@ def render_sheet(spec: SeriesSpec, plan: Plan, sheet: SheetSpec) -> Path:
             continue
         if not path.exists():
             raise ArtkitError(f"sheet {sheet.out}: {path} is missing; render the series first")
-        images.append(picture(path))  # another medium's files: their preview
+        images.append(preview(path))  # another medium's files: their preview (piano rolls)
     picture = draw_sheet(
         row_labels,
         col_labels,

@@ -143,7 +143,6 @@ class MidiMedium:
                     f"cannot write {str(target)!r}: provenance is {len(meta):,} bytes, "
                     f"more than {MAX_PROVENANCE_BYTES:,}"
                 )
-        piece_to_midi(piece, target, meta, durable=durable)
         save_image(
             roll_png(piece), target.with_suffix(".png"), provenance=provenance, durable=durable
         )
@@ -151,6 +150,9 @@ class MidiMedium:
             from .audio import render_wav
 
             render_wav(piece, target.with_suffix(".wav"), durable=durable)
+        # the .mid last: a file killed half-way leaves no .mid, so a resumed render
+        # (which skips a .mid with its provenance) writes the whole set again
+        piece_to_midi(piece, target, meta, durable=durable)
         return target
 
     @staticmethod
