@@ -100,7 +100,8 @@ def render(
         return
     rate = stats.rendered / stats.seconds if stats.seconds > 0 else 0.0
     say(
-        f"{stats.rendered} rendered ({rate:.1f} img/s), {stats.skipped} already there"
+        f"{stats.rendered} rendered ({rate:.1f} {'img' if spec.medium == 'image' else 'files'}/s), "
+        f"{stats.skipped} already there"
         + (f", {stats.replaced} replaced (their settings had changed)" if stats.replaced else "")
     )
     for path in stats.outputs:

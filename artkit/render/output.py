@@ -19,8 +19,9 @@ _STALE_TEMP = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
 class RenderProgress:
     """A rich bar with ETA on a terminal; a plain line every few seconds otherwise."""
 
-    def __init__(self, total: int, *, quiet: bool, label: str):
+    def __init__(self, total: int, *, quiet: bool, label: str, unit: str = "img"):
         self.total, self.quiet, self.label = total, quiet, label
+        self.unit = unit  # "img", or a medium's files ("files")
         self.done = self.skipped = 0
         self.t0 = self._last = time.perf_counter()
         self._bar = None
@@ -55,14 +56,14 @@ class RenderProgress:
         rendered = self.done - self.skipped
         rate = rendered / (now - self.t0) if now > self.t0 else 0.0
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.done, rate=f"{rate:.1f} img/s")
+            self._bar.update(self._task, completed=self.done, rate=f"{rate:.1f} {self.unit}/s")
         elif not self.quiet and (now - self._last >= 5 or self.done == self.total):
             self._last = now
             left = self.total - self.done
             eta = f"  eta {left / rate:.0f}s" if rate > 0 and left else ""
             print(
                 f"{self.label}: {self.done}/{self.total}  ({self.skipped} already there)  "
-                f"{rate:.1f} img/s{eta}",
+                f"{rate:.1f} {self.unit}/s{eta}",
                 file=sys.stderr,
                 flush=True,
             )

@@ -246,7 +246,10 @@ class Renderer:
         spec.out.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(spec.out)
         manifest = ManifestWriter(manifest_path)
-        progress = RenderProgress(len(plan), quiet=self.quiet, label=spec.series)
+        picture = spec.medium == "image"
+        progress = RenderProgress(
+            len(plan), quiet=self.quiet, label=spec.series, unit="img" if picture else "files"
+        )
         # (futures giving each job's sha256, the jobs, whether they were skipped)
         in_flight: deque[tuple[list[Future], list[Job], bool]] = deque()
         cleaned: set[Path] = {spec.out}
@@ -322,7 +325,8 @@ class Renderer:
                 raise
             what = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
             error = ArtkitError(
-                f"{what} ({recorded} of {len(plan)} images done; {manifest_path.name} is "
+                f"{what} ({recorded} of {len(plan)} {'images' if picture else 'files'} done; "
+                f"{manifest_path.name} is "
                 "written once all are there: fix that, then run the same command to resume)"
             )
             error.exit_code = getattr(exc, "exit_code", 1)
