@@ -126,14 +126,18 @@ def is_image(found: Any) -> bool:
     return found is ImageMedium or getattr(found, "name", None) == DEFAULT_KIND
 
 
-def _takes(fn: Any, name: str) -> bool:
-    """True when callable ``fn`` has a parameter called ``name`` (not just ``**kwargs``)."""
+def takes_parameter(fn: Any, name: str, *, through_kwargs: bool = False) -> bool:
+    """True when callable ``fn`` has a parameter called ``name``; with ``through_kwargs``
+    a ``**kwargs`` that would take it counts too."""
     import inspect
 
     try:
-        return name in inspect.signature(fn).parameters
+        params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
+    return name in params or (
+        through_kwargs and any(p.kind is p.VAR_KEYWORD for p in params.values())
+    )
 
 
 def require(found: Any, method: str, what: str) -> Any:
@@ -148,7 +152,7 @@ def require(found: Any, method: str, what: str) -> Any:
 
 def to_items(found: Any, batch: Any, *, model: Any = None) -> list[Any]:
     """``found.to_items(batch)``, with ``model=`` when the medium's ``to_items`` takes it."""
-    if model is not None and _takes(found.to_items, "model"):
+    if model is not None and takes_parameter(found.to_items, "model"):
         return list(found.to_items(batch, model=model))
     return list(found.to_items(batch))
 
@@ -157,7 +161,7 @@ def check_audio(found: Any) -> None:
     """A one-line UsageError unless the medium can render sound (``save(..., audio=True)``)."""
     from artkit.errors import UsageError
 
-    if not _takes(found.save, "audio"):
+    if not takes_parameter(found.save, "audio"):
         raise UsageError(f"this model's medium ({found.name}) has no audio rendering")
 
 

@@ -82,8 +82,10 @@ def render(
         )
 
     plan = Plan(spec, chosen)
-    what = "images" if spec.medium == "image" else f"{spec.medium} files"
-    say(f"rendering {spec.series}: {len(plan)} {what} ({plan.total} in the series) -> {spec.out}/")
+    say(
+        f"rendering {spec.series}: {len(plan)} {spec.items_word} ({plan.total} in the series) "
+        f"-> {spec.out}/"
+    )
     try:
         stats = render_series(
             spec,
@@ -121,8 +123,7 @@ def _print_plan(plan: Any, *, as_json: bool) -> None:
     for axis in spec.axes:
         lines.append(f"  {axis.name:<10} {len(axis.values):>6}  {axis.describe()}")
     share = f" ({len(plan)} in shard {plan.shard})" if not plan.shard.whole else ""
-    what = "images" if spec.medium == "image" else f"{spec.medium} files"
-    lines.append(f"total     {plan.total} {what}{share}")
+    lines.append(f"total     {plan.total} {spec.items_word}{share}")
     lines.append(f"out       {spec.out}/  ({spec.format})")
     if spec.post:
         lines.append(f"post      {' -> '.join(spec.post)}")

@@ -118,11 +118,15 @@ def write_one(
     from artkit.images import save_image
 
     if spec.medium != "image":
-        from artkit.media import save
+        from artkit.media import save, takes_parameter
 
         target.parent.mkdir(parents=True, exist_ok=True)  # a medium's save may not
         # no fsync per file (like images) where the medium's save has that option
-        extra = {"durable": False} if _takes_option(medium.save, "durable") else {}
+        extra = (
+            {"durable": False}
+            if takes_parameter(medium.save, "durable", through_kwargs=True)
+            else {}
+        )
         written = save(medium, image, target, provenance, audio=spec.audio, **extra)
         return sha_file(written)
 
@@ -137,17 +141,6 @@ def write_one(
         durable=False,
     )
     return sha_file(target)
-
-
-def _takes_option(fn: Any, name: str) -> bool:
-    """True when ``fn`` accepts the keyword ``name`` (by name or through ``**kwargs``)."""
-    import inspect
-
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def sha_file(path: Path) -> str:

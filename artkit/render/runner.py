@@ -131,8 +131,6 @@ class Renderer:
     def _generate(self, pending: _Pending) -> list[Any]:
         import torch
 
-        from artkit.torch_images import to_pil
-
         params = pending.jobs[0].params
         if self.spec.method == "gatys":
             return [self._gatys(job.params) for job in pending.jobs]
@@ -149,11 +147,9 @@ class Renderer:
                 images = model.generate(model.latents_for_seeds(seeds, scale))
             else:
                 images = torch.cat([sample_one(model, s, scale, options) for s in seeds])
-        if self.spec.medium != "image":
-            from artkit.media import to_items
+        from artkit.media import to_items
 
-            return to_items(self.medium, images.float().cpu(), model=model)
-        return to_pil(images.float().cpu())
+        return to_items(self.medium, images.float().cpu(), model=model)  # pictures: PIL images
 
     def _gatys(self, params: dict[str, Any]) -> Any:
         gatys = self.prov.gatys
@@ -173,8 +169,8 @@ class Renderer:
         from artkit.animation import write_animation
         from artkit.api.latents import walk as walk_path
         from artkit.api.post import run_chain
+        from artkit.media import to_items
         from artkit.render.template import fill
-        from artkit.torch_images import to_pil
 
         spec = self.spec
         params = {a.name: walk.where.get(a.name, a.values[0]) for a in spec.axes}
@@ -195,13 +191,9 @@ class Renderer:
         picture = spec.medium == "image"
         with torch.inference_mode(), self.precision.autocast(self.device):
             for chunk in path_z.split(spec.batch_size):
-                out = model.generate(chunk).float().cpu()
-                if picture:
-                    frames.extend(to_pil(out))
-                else:
-                    from artkit.media import to_items
-
-                    frames.extend(to_items(self.medium, out, model=model))
+                frames.extend(
+                    to_items(self.medium, model.generate(chunk).float().cpu(), model=model)
+                )
         target = spec.out / fill(walk.out, {"series": spec.series, "index": 0}, key="walk.out")
         frames = [run_chain(f, self.chain, str(target)) for f in frames] if self.chain else frames
         provenance = {

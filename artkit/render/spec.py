@@ -189,6 +189,11 @@ class SeriesSpec:
         raise KeyError(name)
 
     @property
+    def items_word(self) -> str:
+        """What the series is made of, in messages: "images", or "midi files"..."""
+        return "images" if self.medium == "image" else f"{self.medium} files"
+
+    @property
     def axis_names(self) -> list[str]:
         return [a.name for a in self.axes]
 
@@ -663,15 +668,11 @@ def parse_spec_dict(
 def _template_medium(template: Any) -> Any:
     """The medium whose files the template's suffix names (None: no medium's suffix).
 
-    Pictures need no plugin; another suffix (``.mid``) is looked up among the media the
-    loaded plugins register (:mod:`artkit.media`).
+    Pictures need no plugin (:func:`artkit.media.medium_for_path` knows their suffixes
+    first); another suffix (``.mid``) is looked up among the media plugins register.
     """
     if not isinstance(template, str):
         raise UsageError("template: expected a string")
-    from artkit.media import ImageMedium
-
-    if template.lower().endswith(ImageMedium.suffixes):
-        return ImageMedium
     if not Path(template).suffix:
         return None
     from artkit.media import medium_for_path

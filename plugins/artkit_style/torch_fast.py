@@ -167,9 +167,9 @@ class FastStyle(ArtModel):
           norm and reflection padding have no fast NHWC kernels; compiled, it is even).
         - ``compile``: ``torch.compile`` the network (inductor). ``None`` (auto)
           compiles when ``images`` (how many will be stylised) is at least
-          :data:`COMPILE_MIN_IMAGES` (:data:`COMPILE_MIN_IMAGES_CUDA` on CUDA). ``dynamic`` goes to ``torch.compile``: the
-          default compiles for the first image size and, when a second size comes,
-          once more for any size. A compiler failure falls back to eager with a
+          :data:`COMPILE_MIN_IMAGES` (:data:`COMPILE_MIN_IMAGES_CUDA` on CUDA).
+          ``dynamic`` goes to ``torch.compile``: the default compiles for the first
+          image size and, when a second size comes, once more for any size. A compiler failure falls back to eager with a
           one-line notice.
         """
         from artkit.device import resolve_device, resolve_precision
