@@ -25,7 +25,10 @@ A source whose arrays mean something only with a setting the model also has may
 name it in ``model_hints``: a dict of model-config fields and the values the data
 was made with (a piano roll's lowest pitch, ``{"low": 36}``). ``artkit train``
 builds the model with those values where the user gave none, and a model option
-that contradicts one is a one-line error (:func:`model_hints`).
+that contradicts one is a one-line error (:func:`model_hints`). ``model_defaults``
+is the soft kind: settings that suit the data (a chorale voice sings one note at a
+time), followed where the user gave none, and a user's own value simply wins
+(:func:`model_defaults`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "class_labels",
     "describe",
     "image_size",
+    "model_defaults",
     "model_hints",
     "resolution_value",
 ]
@@ -149,6 +153,14 @@ class DecodedImages:
 
     def fingerprint(self) -> str:
         return self._fingerprint
+
+
+def model_defaults(source: Any) -> dict[str, Any]:
+    """The source's ``model_defaults`` (``{}`` when it has none): model fields that suit the data."""
+    defaults = getattr(source, "model_defaults", None)
+    if callable(defaults):
+        defaults = defaults()
+    return dict(defaults) if isinstance(defaults, dict) else {}
 
 
 def model_hints(source: Any) -> dict[str, Any]:

@@ -270,11 +270,18 @@ def _follow_data(
     """Build ``net`` again with the data's ``model_hints`` where its config differs.
 
     A hint the user contradicted (``musegan:low=40`` on rolls made from 36) is a
-    one-line error; one they left to the default is followed.
+    one-line error; one they left to the default is followed. The data's
+    ``model_defaults`` are followed only where the user gave no value of their own.
     """
-    from artkit.data import model_hints
+    from artkit.data import model_defaults, model_hints
 
-    follow: dict[str, Any] = {}
+    follow: dict[str, Any] = {
+        key: value
+        for key, value in model_defaults(source).items()
+        if hasattr(net.config, key)
+        and key not in model_options
+        and getattr(net.config, key) != value
+    }
     for key, value in model_hints(source).items():
         if not hasattr(net.config, key) or getattr(net.config, key) == value:
             continue
