@@ -155,3 +155,63 @@ def test_musicvae_learns_to_reconstruct_folk_tunes(tmp_path):
     wrong = ((y > 0) != notes).sum().item()  # cells the reconstruction gets wrong
     assert wrong < 0.75 * notes.sum().item()  # silence gets every note wrong
     assert_plausible_rolls(net.sample(4, make_generator(1)), (4, 2, 32, 24))
+
+
+# -- what keeps musegan from collapsing ---------------------------------------------------
+def test_musegan_follows_what_suits_chorales_unless_told_otherwise(tmp_path):
+    train(MUSEGAN, "chorales:count=4", tmp_path / "a", steps=1)
+    config = read_header(weights_file(tmp_path / "a")).config
+    assert (config["voices"], config["note_steps"]) == ("mono", 4)
+    # the user's own values win, with no error (unlike a hint such as low)
+    train(MUSEGAN + ",voices=poly,note_steps=1", "chorales:count=4", tmp_path / "b", steps=1)
+    config = read_header(weights_file(tmp_path / "b")).config
+    assert (config["voices"], config["note_steps"]) == ("poly", 1)
+    # two voices a track are chords, not lines: only the note length follows
+    train(
+        "musegan:bars=2,pitches=24,tracks=2,width=0.25", "chorales:count=4", tmp_path / "c", steps=1
+    )
+    config = read_header(weights_file(tmp_path / "c")).config
+    assert (config["voices"], config["note_steps"]) == ("poly", 4)
+
+
+def test_mono_voices_play_one_note_a_track_held_for_note_steps():
+    cfg = {"bars": 2, "pitches": 24, "tracks": 3, "width": 0.25, "voices": "mono", "note_steps": 2}
+    net = build_model("musegan", cfg)
+    torch.manual_seed(0)
+    x = net.G(torch.randn(8, net.z_dim))  # (8, 3, 32, 24)
+    assert set(x.unique().tolist()) <= {-1.0, 1.0}
+    assert (x > 0).sum(dim=3).max() <= 1  # a note or a rest per track and step
+    assert 0 < (x > 0).float().mean() < 1
+    assert torch.equal(x[:, :, 0::2], x[:, :, 1::2])  # each decision held for two steps
+    # straight-through: every pitch logit and the rest logit get a gradient
+    (x * torch.randn_like(x)).sum().backward()
+    assert net.G.pitch.weight.grad.abs().sum() > 0 and net.G.rest.weight.grad.abs().sum() > 0
+    with pytest.raises(UsageError, match="note_steps"):
+        build_model("musegan", {**cfg, "note_steps": 3})
+    with pytest.raises(UsageError, match="voices"):
+        build_model("musegan", {**cfg, "voices": "duo"})
+
+
+def test_a_packed_discriminator_judges_phrases_in_groups(tmp_path):
+    net = build_model("musegan", {"bars": 2, "pitches": 24, "tracks": 2, "width": 0.25, "pack": 2})
+    assert net.D(torch.rand(8, 2, 32, 24) * 2 - 1).shape == (4,)
+    result = train(MUSEGAN + ",pack=2", "chorales:count=4", tmp_path / "run", steps=2)
+    assert result.step == 2
+    assert_finite_losses(tmp_path / "run")
+    with pytest.raises(UsageError, match="multiple of 2") as err:
+        train(MUSEGAN + ",pack=2", "chorales:count=4", tmp_path / "bad", steps=1, batch_size=3)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "bad").exists()  # refused before the run folder was made
+
+
+def test_mode_seeking_ratio_is_zero_for_a_collapsed_batch():
+    from artkit_music.torch_musegan import mode_seeking_ratio
+
+    z = torch.randn(8, 6)
+    same = torch.ones(1, 2, 4, 12).expand(8, -1, -1, -1)
+    assert mode_seeking_ratio(same, z).item() == 0
+    apart = torch.randn(8, 2, 4, 12)
+    assert mode_seeking_ratio(apart, z).item() > 0
+    assert mode_seeking_ratio(apart * 2, z).item() == pytest.approx(
+        2 * mode_seeking_ratio(apart, z).item()
+    )

@@ -73,12 +73,14 @@ class PianoRolls:
         spec: dict[str, Any],
         track_map: Callable[[int], list[int]] | None = None,
         prebuilt: tuple[Any, list[str], list[str]] | None = None,
+        model_defaults: dict[str, Any] | None = None,
     ):
         steps, pitches = _geometry(kind, resolution, channels)
         self.kind = kind
         self.resolution = resolution_value(steps, pitches)
         self.channels = channels
         self.low = low
+        self._model_defaults = dict(model_defaults or {})
         self.steps, self.pitches = steps, pitches
         self.skipped: list[tuple[str, str]] = [tuple(x) for x in spec.pop("_skipped", [])]
         if prebuilt is None:
@@ -139,6 +141,11 @@ class PianoRolls:
     def model_hints(self) -> dict[str, Any]:
         """The lowest pitch the rolls were made with: a music model must write notes from it."""
         return {"low": self.low}
+
+    @property
+    def model_defaults(self) -> dict[str, Any]:
+        """Model settings that suit these rolls, followed where the user gives none."""
+        return dict(self._model_defaults)
 
     def preview_image(self, index: int) -> Any:
         """Window ``index`` drawn as a piano roll (PIL RGB image)."""
@@ -447,6 +454,11 @@ def chorale_tracks(channels: int) -> list[int]:
     return out
 
 
+#: one voice a track sings one note at a time, mostly in quarter notes: a musegan told so
+#: by its data sings lines, not clusters of sixteenths (see artkit_music.torch_musegan)
+CHORALE_MODEL_DEFAULTS = {"voices": "mono", "note_steps": 4}
+
+
 def chorales(*, resolution: Any, channels: int, **params: Any) -> PianoRolls:
     """Bach's four-voice chorales (music21 corpus) as piano rolls, one voice a track.
 
@@ -480,6 +492,7 @@ def chorales(*, resolution: Any, channels: int, **params: Any) -> PianoRolls:
         min_active=config.min_active,
         spec={"count": config.count, "seed": config.seed, "music21": str(music21.__version__)},
         track_map=chorale_tracks,
+        model_defaults=CHORALE_MODEL_DEFAULTS if channels >= 4 else {"note_steps": 4},
     )
 
 

@@ -144,9 +144,27 @@ class MuseGANConfig(_RollConfig):
     tempo: float = option(100.0, "tempo of the MIDI files written, beats per minute")
     programs: str = option("", 'GM program per track, e.g. "52/52/48/48" ("": by track count)')
     names: str = option("", 'track names, e.g. "soprano/alto/tenor/bass" ("": by track count)')
+    voices: str = option(
+        "poly",
+        "poly: any notes at once per track; mono: at most one note per track (a melody line)",
+    )
+    note_steps: int = option(
+        1, "shortest note G writes, in steps: 1, 2 (eighths on a 16-step bar) or 4 (quarters)"
+    )
+    pack: int = option(1, "phrases the discriminator judges together (PacGAN; 1 = one at a time)")
+    mode_seeking: float = option(
+        0.02, "weight of the mode-seeking term that rewards different phrases for different latents"
+    )
 
     def __post_init__(self) -> None:
         self._check_roll()
+        o = self.owner
+        require(self.voices in ("poly", "mono"), o, "voices", self.voices, "poly or mono")
+        ok = self.note_steps in (1, 2, 4) and not isinstance(self.note_steps, bool)
+        require(ok, o, "note_steps", self.note_steps, "1, 2 or 4")
+        require(int_in(self.pack, 1, 8), o, "pack", self.pack, "an integer from 1 to 8")
+        ok = number_in(self.mode_seeking, 0, 100)
+        require(ok, o, "mode_seeking", self.mode_seeking, "a number from 0 to 100 (0 = off)")
 
 
 @dataclass

@@ -10,13 +10,17 @@ shared (whole phrase, all tracks), private (one per track), temporal shared and
 temporal private -- the two temporal ones unrolled by small temporal generators
 into one vector per bar. Each track's bar generator turns its four vectors for
 a bar into that bar: a dense layer to (beats x octaves), a 3x3 conv there, a
-transposed conv from beats to steps and one from octaves to the 12 pitches of
-each, tanh.
+transposed conv from beats to slots of ``note_steps`` steps and one from octaves
+to the 12 pitches of each. ``voices="poly"``: tanh, any notes at once;
+``voices="mono"``: one more "rest" logit per track and slot and a straight-through
+one-hot (:func:`one_note`), so each track sings a line. Each slot is held for
+``note_steps`` steps.
 
 Discriminator (spectral norm throughout): a per-track stem reads each octave's
 12 pitches and each beat's steps, a joint stack mixes the tracks over beats and
 octaves and then each bar; a chroma stream (pitch classes per beat, all octaves
-folded) joins before the logit.
+folded) joins before the logit. With ``pack > 1`` it reads that many phrases at
+once as one (PacGAN, Lin et al. 2018), which lets it see a batch of look-alikes.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class MuseGANGenerator(nn.Module):
         k, d = cfg.tracks, cfg.z_dim
         self.beats, self.octaves = cfg.steps_per_bar // 4, cfg.pitches // 12
         c1, c2 = _ch(32, cfg.width), _ch(32, cfg.width)
+        slots = 4 // cfg.note_steps  # per beat: G decides a note per slot and holds it
         self.c1 = c1
         hidden = _ch(64, cfg.width)
         self.temporal_shared = TemporalGenerator(d, cfg.bars, 1, hidden)
@@ -74,19 +79,20 @@ class MuseGANGenerator(nn.Module):
         self.dense = nn.Sequential(
             nn.Conv2d(k * 4 * d, k * seed, 1, groups=k), nn.BatchNorm2d(k * seed), nn.ReLU()
         )
-        self.bar = nn.Sequential(
+        self.body = nn.Sequential(
             # beats x octaves: the bar's harmony and rhythm at the coarse scale
             nn.Conv2d(k * c1, k * c1, 3, padding=1, groups=k),
             nn.BatchNorm2d(k * c1),
             nn.ReLU(),
-            # beats -> steps
-            nn.ConvTranspose2d(k * c1, k * c2, (4, 1), stride=(4, 1), groups=k),
+            # beats -> steps (-> slots of note_steps steps each)
+            nn.ConvTranspose2d(k * c1, k * c2, (slots, 1), stride=(slots, 1), groups=k),
             nn.BatchNorm2d(k * c2),
             nn.ReLU(),
-            # octaves -> the 12 pitches of each: one note pattern per feature
-            nn.ConvTranspose2d(k * c2, k, (1, 12), stride=(1, 12), groups=k),
-            nn.Tanh(),
         )
+        # octaves -> the 12 pitches of each: one note pattern per feature
+        self.pitch = nn.ConvTranspose2d(k * c2, k, (1, 12), stride=(1, 12), groups=k)
+        # mono: one more logit per track and step, "rest", from the step's features
+        self.rest = nn.Conv1d(k * c2, k, 1, groups=k) if cfg.voices == "mono" else None
         dcgan_init(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -104,16 +110,37 @@ class MuseGANGenerator(nn.Module):
         h = torch.cat(parts, dim=3)  # (N, K, B, 4d)
         h = h.permute(0, 2, 1, 3).reshape(n * b, k * 4 * d, 1, 1)
         h = self.dense(h).reshape(n * b, k * self.c1, self.beats, self.octaves)
-        bars = self.bar(h)  # (N*B, K, S, P)
+        h = self.body(h)  # (N*B, K*c2, S, octaves)
+        logits = self.pitch(h)  # (N*B, K, S, P)
+        if self.rest is None:
+            bars = torch.tanh(logits)
+        else:
+            rest = self.rest(h.mean(dim=3)).unsqueeze(3)  # (N*B, K, S, 1)
+            bars = one_note(torch.cat([logits, rest], dim=3))[..., :-1] * 2 - 1
+        if cfg.note_steps > 1:
+            bars = bars.repeat_interleave(cfg.note_steps, dim=2)
         s, p = cfg.steps_per_bar, cfg.pitches
         return bars.reshape(n, b, k, s, p).permute(0, 2, 1, 3, 4).reshape(n, k, b * s, p)
+
+
+def one_note(logits: torch.Tensor) -> torch.Tensor:
+    """One-hot of the largest logit on the last axis forward, softmax's gradient backward.
+
+    The straight-through estimator (Bengio et al. 2013): each track plays exactly one
+    of its pitches or rests at each step, as a chorale voice does, and G still gets
+    a gradient for every logit.
+    """
+    soft = torch.softmax(logits.float(), dim=-1)
+    hard = nn.functional.one_hot(soft.argmax(dim=-1), soft.shape[-1]).to(soft.dtype)
+    return (soft + (hard - soft).detach()).to(logits.dtype)
 
 
 class MuseGANDiscriminator(nn.Module):
     def __init__(self, cfg: MuseGANConfig):
         super().__init__()
         self.cfg = cfg
-        k, w = cfg.tracks, cfg.width
+        # PacGAN: D reads ``pack`` phrases at once as pack * tracks channels
+        k, w = cfg.tracks * cfg.pack, cfg.width
         e1, e2 = _ch(16, w), _ch(32, w)
         f1, f2, f3 = _ch(48, w), _ch(48, w), _ch(96, w)
         g1 = _ch(32, w)
@@ -145,9 +172,12 @@ class MuseGANDiscriminator(nn.Module):
         spectral_norm_all(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, tracks, T, P)`` -> one logit per ``pack`` consecutive phrases, ``(N / pack,)``."""
         cfg = self.cfg
-        n, k = x.shape[0], cfg.tracks
+        k = cfg.tracks * cfg.pack
         t, o = cfg.bars * cfg.steps_per_bar, cfg.pitches // 12
+        x = x.reshape(x.shape[0] // cfg.pack, k, t, cfg.pitches)
+        n = x.shape[0]
         main = self.joint(self.private(x)).flatten(1)
         # chroma: how much of each pitch class sounds in each beat, octaves folded
         on = (x.float() + 1) * 0.5
