@@ -246,6 +246,28 @@ def test_medium_save_writes_mid_png_wav_and_provenance(tmp_path, monkeypatch):
     assert json.dumps(prov)  # provenance stays JSON
 
 
+@pytest.mark.parametrize("theirs", [".mid", ".png", ".wav"])
+def test_medium_save_never_replaces_a_file_artkit_did_not_write(tmp_path, monkeypatch, theirs):
+    monkeypatch.setenv("ARTKIT_SYSTEM_ASSETS", "none")
+    piece = MidiMedium.to_items(np.ones((1, 1, 16, 12), np.float32))[0]
+    target = tmp_path / "take.mid"
+    # what artkit wrote itself, even without provenance, it may replace
+    MidiMedium.save(piece, target, None, audio=True, durable=False)
+    MidiMedium.save(piece, target, {"seed": 1}, audio=True, durable=False)
+    with wave.open(str(target.with_suffix(".wav"))) as w:  # the INFO mark does not hurt readers
+        assert w.getnframes() > 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    mine = target.with_suffix(theirs)
+    mine.write_bytes(b"the user's own take")
+    before[mine.name] = mine.read_bytes()
+    with pytest.raises(UsageError) as err:
+        MidiMedium.save(piece, target, {"seed": 2}, audio=True, durable=False)
+    assert _one_line(err.value) == (
+        f"{mine} exists and was not written by artkit; remove it or choose another out"
+    )
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written
+
+
 def test_numpy_synth_length_and_level(tmp_path, monkeypatch):
     monkeypatch.setenv("ARTKIT_SYSTEM_ASSETS", "none")
     roll = np.zeros((3, 32, 24), bool)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import subprocess
 import tempfile
 import wave
@@ -87,7 +88,35 @@ def render_wav(
     return target
 
 
+#: the RIFF INFO "software" entry every WAV artkit writes carries (even length, NUL-padded)
+SOFTWARE_TAG = b"artkit\x00\x00"
+
+
+def _tagged(data: bytes) -> bytes:
+    """The WAV with a trailing ``LIST/INFO`` chunk naming artkit (readers skip it)."""
+    info = b"ISFT" + struct.pack("<I", len(SOFTWARE_TAG)) + SOFTWARE_TAG
+    body = data + b"LIST" + struct.pack("<I", 4 + len(info)) + b"INFO" + info
+    return body[:4] + struct.pack("<I", len(body) - 8) + body[8:]
+
+
+def written_by_artkit(path: str | os.PathLike[str]) -> bool:
+    """Whether the WAV at ``path`` ends with artkit's INFO chunk (reads its last bytes only)."""
+    tail = b"LIST" + struct.pack("<I", 12 + len(SOFTWARE_TAG)) + b"INFO" + b"ISFT"
+    tail += struct.pack("<I", len(SOFTWARE_TAG)) + SOFTWARE_TAG
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            if size < len(tail) + 12:
+                return False
+            fh.seek(size - len(tail))
+            return fh.read() == tail
+    except OSError:
+        return False
+
+
 def _write(target: Path, data: bytes, durable: bool) -> None:
+    data = _tagged(data)
     try:
         with atomic_open(target, durable=durable) as fh:
             fh.write(data)

@@ -4,8 +4,9 @@ Each sample is a Standard MIDI File (``.mid``) whose first track carries the
 provenance as a text meta event (``artkit:`` + canonical JSON), with a piano-roll
 ``.png`` of the same name beside it (also carrying the provenance, so ``artkit
 info`` works on either) and, with ``audio=True`` (``--audio``), a ``.wav``
-(:mod:`artkit_music.audio`). Files are written atomically and, like images,
-replace a file of the same name.
+(:mod:`artkit_music.audio`). Files are written atomically and replace a file of
+the same name that artkit wrote; one it did not write (your own ``take.png`` or
+``take.wav`` beside a ``take.mid``) is a one-line error and nothing is written.
 """
 
 from __future__ import annotations
@@ -59,6 +60,31 @@ def _canonical(provenance: dict[str, Any]) -> str:
     return json.dumps(
         provenance, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str
     )
+
+
+def refuse_foreign(target: Path, *, audio: bool) -> None:
+    """A UsageError when the ``.mid``, ``.png`` or (with ``audio``) ``.wav`` that saving
+    ``target`` writes exists and was not written by artkit (checked before any is written)."""
+    from artkit.images import read_provenance
+
+    from .audio import written_by_artkit
+
+    def ours(path: Path) -> bool:
+        try:
+            if path.suffix == ".png":
+                return read_provenance(path) is not None
+            if path.suffix == ".wav":
+                return written_by_artkit(path)
+            return read_meta(path) is not None
+        except Exception:  # unreadable: not something artkit wrote
+            return False
+
+    paths = [target, target.with_suffix(".png")] + ([target.with_suffix(".wav")] if audio else [])
+    for path in paths:
+        if (path.exists() or path.is_symlink()) and not ours(path):
+            raise UsageError(
+                f"{path} exists and was not written by artkit; remove it or choose another out"
+            )
 
 
 class MidiMedium:
@@ -135,14 +161,15 @@ class MidiMedium:
         target = Path(path)
         if target.suffix.lower() not in MidiMedium.suffixes:
             target = target.with_suffix(".mid")
-        meta = None
-        if provenance is not None:
-            meta = META_PREFIX + _canonical(provenance)
-            if len(meta) > MAX_PROVENANCE_BYTES:
-                raise ArtkitError(
-                    f"cannot write {str(target)!r}: provenance is {len(meta):,} bytes, "
-                    f"more than {MAX_PROVENANCE_BYTES:,}"
-                )
+        # every file carries artkit's mark, so that the next save knows it may replace it
+        provenance = {} if provenance is None else provenance
+        refuse_foreign(target, audio=audio)
+        meta = META_PREFIX + _canonical(provenance)
+        if len(meta) > MAX_PROVENANCE_BYTES:
+            raise ArtkitError(
+                f"cannot write {str(target)!r}: provenance is {len(meta):,} bytes, "
+                f"more than {MAX_PROVENANCE_BYTES:,}"
+            )
         save_image(
             roll_png(piece), target.with_suffix(".png"), provenance=provenance, durable=durable
         )
