@@ -126,7 +126,8 @@ def sample(
     pending: deque[Future] = deque()
     thumbs: list[Any] = []
     previews: list[str] | None = None if medium is ImageMedium else []
-    say(f"sampling {total} images from {model.name} on {device} -> {out}/")
+    word = "images" if medium is ImageMedium else f"{suffix} files"  # music: ".mid files"
+    say(f"sampling {total} {word} from {model.name} on {device} -> {out}/")
 
     def drain(limit: int) -> None:
         while len(pending) > limit:
