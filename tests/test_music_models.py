@@ -215,3 +215,29 @@ def test_mode_seeking_ratio_is_zero_for_a_collapsed_batch():
     assert mode_seeking_ratio(apart * 2, z).item() == pytest.approx(
         2 * mode_seeking_ratio(apart, z).item()
     )
+
+
+@pytest.mark.parametrize(
+    ("spec", "data"), [(MUSEGAN, "chorales:count=4"), (MUSICVAE, "folk:count=4")]
+)
+def test_music_models_train_under_two_process_ddp(spec, data, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NO_COLOR": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "artkit", "--device", "cpu", "--precision", "fp32", "train", spec, "--data", data,
+         "-b", "4", "--steps", "3", "--log-every", "1", "--sample-every", "0", "-o", "run"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == ["run/weights.safetensors"]  # rank 0 writes, once
+    run = tmp_path / "run"
+    assert read_header(weights_file(run)).step == 3
+    assert [r["step"] for r in metrics(run)] == [1, 2, 3]
+    assert_finite_losses(run)
+    net = load_model(weights_file(run)).eval()
+    rolls = net.sample(2, make_generator(0))
+    assert rolls.shape[0] == 2 and torch.isfinite(rolls).all()
