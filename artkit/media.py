@@ -41,6 +41,9 @@ says so in one line (:func:`require`):
   its distances (``--json``: ``"measures"``).
 - ``eval_features: str``: the extractor ``artkit eval --features auto`` uses for
   the medium's files (say ``"pianoroll"``).
+- ``companions(path, audio=False) -> list[Path]``: the files ``save`` writes beside
+  ``path`` (a ``.mid``'s ``.png`` and ``.wav``); ``artkit render`` renders an item
+  again when one is missing, instead of counting it as already there.
 
 :func:`picture_array` draws arrays whose channels are not colours (the tracks of a
 piano roll, one colour each) for sample grids and dataset previews.

@@ -93,6 +93,12 @@ def test_a_music_series_renders_midi_sheets_and_a_medley(tmp_path, music_run, mo
     assert again.exit_code == 0, again.stderr
     assert "0 rendered" in again.stderr and "6 already there" in again.stderr
     assert {p: p.stat().st_mtime_ns for p in out.glob("t*/s*.*")} == before
+    # a .mid whose .wav is gone is not "already there": the next render writes the set again
+    (out / "t1.0/s00.wav").unlink()
+    third = render(spec)
+    assert third.exit_code == 0, third.stderr
+    assert "1 rendered" in third.stderr and "5 already there" in third.stderr
+    assert (out / "t1.0/s00.wav").stat().st_size > 1000
 
     for name in ("t1.0/s02.mid", "t0.5/s01.mid"):
         same = run_cli(["--device", "cpu", "reproduce", str(out / name)])

@@ -108,6 +108,13 @@ class Renderer:
         self._checked: set[str] = set()
 
     # -- the plan's jobs -> batches ------------------------------------------------
+    def _companions_present(self, target: Path) -> bool:
+        """Whether the files a medium writes beside ``target`` (a .mid's .png and .wav) exist."""
+        companions = getattr(self.medium, "companions", None)
+        if companions is None:
+            return True
+        return all(p.exists() for p in companions(target, audio=self.spec.audio))
+
     def _batch_key(self, job: Job) -> tuple[Any, ...]:
         if self.spec.task == "sample":
             rest = {k: v for k, v in job.params.items() if k != "seed"}
@@ -290,6 +297,8 @@ class Renderer:
                         clean_stale_temps(target.parent)
                     prov = self.prov.for_job(job, target)
                     state = None if self.force else existing_matches(target, prov["render_key"])
+                    if state and not self._companions_present(target):
+                        state = False  # e.g. a .mid whose .wav was deleted: render it again
                     if state:
                         flush()
                         batch_key = None

@@ -79,8 +79,7 @@ def refuse_foreign(target: Path, *, audio: bool) -> None:
         except Exception:  # unreadable: not something artkit wrote
             return False
 
-    paths = [target, target.with_suffix(".png")] + ([target.with_suffix(".wav")] if audio else [])
-    for path in paths:
+    for path in [target, *MidiMedium.companions(target, audio=audio)]:
         if (path.exists() or path.is_symlink()) and not ours(path):
             raise UsageError(
                 f"{path} exists and was not written by artkit; remove it or choose another out"
@@ -181,6 +180,12 @@ class MidiMedium:
         # (which skips a .mid with its provenance) writes the whole set again
         piece_to_midi(piece, target, meta, durable=durable)
         return target
+
+    @staticmethod
+    def companions(path: str | os.PathLike[str], *, audio: bool = False) -> list[Path]:
+        """The files :meth:`save` writes beside ``path``: its ``.png``, and ``.wav`` with ``audio``."""
+        target = Path(path)
+        return [target.with_suffix(".png")] + ([target.with_suffix(".wav")] if audio else [])
 
     @staticmethod
     def read_provenance(path: str | os.PathLike[str]) -> dict[str, Any] | None:
