@@ -152,12 +152,14 @@ class PerceptualDistance:
     def __init__(self, spec: str, device: Any, notice: Callable[[str], None] | None = None):
         import torch
 
+        from artkit.media import takes_parameter
         from artkit.plugins import get_registry
         from artkit.registry import parse_spec
 
         name, options = parse_spec(spec or DEFAULT_FEATURES)
         entry = get_registry("extractors").get(name)
-        extra = {"notice": notice} if notice is not None and _takes(entry, "notice") else {}
+        takes_notice = takes_parameter(getattr(entry, "factory", None), "notice")
+        extra = {"notice": notice} if notice is not None and takes_notice else {}
         with torch.random.fork_rng(devices=[]):  # random extractors must not move the caller's RNG
             made = entry.create(options, device=device, **extra)
         self.extractor = made.eval().requires_grad_(False)
@@ -221,15 +223,6 @@ def _is_conv_stack(made: Any) -> bool:
         and all(isinstance(m, nn.Conv2d) for m in layers)
         and hasattr(made, "input_size")
     )
-
-
-def _takes(entry: Any, name: str) -> bool:
-    import inspect
-
-    try:
-        return name in inspect.signature(entry.factory).parameters
-    except (TypeError, ValueError, AttributeError):
-        return False
 
 
 # --------------------------------------------------------------------------- projecting
