@@ -10,7 +10,10 @@ two sides alternated so machine noise hits both.
 
 Usage: python benchmarks/train_gan.py [--configs default,fp32,bf16,bf16-cl,compile] [--steps 20]
        [--device cuda] [--batch 64]
-Prints one line per configuration with its median images/s and the ratio. On a GPU
+Prints one line per configuration with its median images/s, the ratio and the
+fraction of the roof: the step's FLOPs per image (counted with torch's FlopCounterMode)
+at the best bf16 matmul rate this machine reaches (fp32 where the CPU has no native
+bf16), an upper bound no convolution network quite reaches. On a GPU
 the reference moves each batch to the device as the textbook's DataLoader loop does,
 and both sides are timed at synchronised interval boundaries.
 """
@@ -114,6 +117,39 @@ def artkit_run(
     return [r["images_per_s"] for r in rows[skip:]]
 
 
+def flops_per_image(norm: str, batch: int) -> float:
+    """FLOPs of one training step per image: D on real and fake, then G through D (counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from artkit_gan.configs import DCGANConfig
+
+    cfg = DCGANConfig(resolution=RES, channels=3, d_norm=norm)
+    G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
+    real = torch.rand(batch, 3, RES, RES) * 2 - 1
+    with FlopCounterMode(display=False) as counter:
+        with torch.no_grad():
+            fake = G(torch.randn(batch, cfg.z_dim))
+        D(torch.cat([real, fake])).mean().backward()
+        D.requires_grad_(False)
+        D(G(torch.randn(batch, cfg.z_dim))).mean().backward()
+    return counter.get_total_flops() / batch
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0) -> float:
+    """FLOP/s of a large square matmul in ``dtype``: what this machine's kernels can reach."""
+    n = 2048
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    a @ b  # warm-up
+    sync(device)
+    done, t = 0, time.perf_counter()
+    while done < 3 or time.perf_counter() - t < seconds:
+        a @ b
+        done += 1
+    sync(device)
+    return done * 2 * n**3 / (time.perf_counter() - t)
+
+
 CONFIGS = {
     "default": {},
     "fp32": {"precision": "fp32", "channels_last": False},
@@ -134,7 +170,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--device", default="cpu", help="cpu, cuda, ... (artkit's --device)")
     args = ap.parse_args()
-    from artkit.device import resolve_device
+    from artkit.device import cpu_has_native_bf16, resolve_device
 
     device = resolve_device(args.device)
     source = data()
@@ -165,11 +201,25 @@ def main() -> None:
                 str(device),
                 **CONFIGS[name],
             )
+    # the roof: this step's FLOPs at the best bf16 matmul rate the machine reaches
+    flops = flops_per_image(args.d_norm, args.batch)
+    dtype = torch.bfloat16 if device.type != "cpu" or cpu_has_native_bf16() else torch.float32
+    peak = matmul_peak(device, dtype)
+    roof = peak / flops
+    print(
+        f"roof: {flops / 1e9:.2f} GFLOP per image per step at {peak / 1e9:.0f} GFLOP/s "
+        f"({str(dtype).removeprefix('torch.')} matmul peak) = {roof:.0f} images/s",
+        file=sys.stderr,
+    )
     base = statistics.median(ref)
-    print(f"{'reference (textbook fp32 loop)':34s} {base:8.1f} images/s  1.00x")
+    print(
+        f"{'reference (textbook fp32 loop)':34s} {base:8.1f} images/s  1.00x  {base / roof:.2f} of roof"
+    )
     for name, speeds in results.items():
         med = statistics.median(speeds)
-        print(f"{'artkit ' + name:34s} {med:8.1f} images/s  {med / base:.2f}x")
+        print(
+            f"{'artkit ' + name:34s} {med:8.1f} images/s  {med / base:.2f}x  {med / roof:.2f} of roof"
+        )
 
 
 if __name__ == "__main__":
