@@ -155,17 +155,19 @@ class DecodedImages:
         return self._fingerprint
 
 
+def _settings(source: Any, name: str) -> dict[str, Any]:
+    """The source's attribute or method ``name`` as a dict (``{}`` when missing or not a dict)."""
+    value = getattr(source, name, None)
+    if callable(value):
+        value = value()
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def model_defaults(source: Any) -> dict[str, Any]:
     """The source's ``model_defaults`` (``{}`` when it has none): model fields that suit the data."""
-    defaults = getattr(source, "model_defaults", None)
-    if callable(defaults):
-        defaults = defaults()
-    return dict(defaults) if isinstance(defaults, dict) else {}
+    return _settings(source, "model_defaults")
 
 
 def model_hints(source: Any) -> dict[str, Any]:
     """The source's ``model_hints`` (``{}`` when it has none): model fields the data fixes."""
-    hints = getattr(source, "model_hints", None)
-    if callable(hints):
-        hints = hints()
-    return dict(hints) if isinstance(hints, dict) else {}
+    return _settings(source, "model_hints")

@@ -90,27 +90,27 @@ def render_wav(
 
 #: the RIFF INFO "software" entry every WAV artkit writes carries (even length, NUL-padded)
 SOFTWARE_TAG = b"artkit\x00\x00"
+_ISFT = b"ISFT" + struct.pack("<I", len(SOFTWARE_TAG)) + SOFTWARE_TAG
+#: the LIST/INFO chunk appended to every WAV artkit writes; readers skip it
+INFO_CHUNK = b"LIST" + struct.pack("<I", 4 + len(_ISFT)) + b"INFO" + _ISFT
 
 
 def _tagged(data: bytes) -> bytes:
-    """The WAV with a trailing ``LIST/INFO`` chunk naming artkit (readers skip it)."""
-    info = b"ISFT" + struct.pack("<I", len(SOFTWARE_TAG)) + SOFTWARE_TAG
-    body = data + b"LIST" + struct.pack("<I", 4 + len(info)) + b"INFO" + info
+    """The WAV with :data:`INFO_CHUNK` appended and the RIFF size updated."""
+    body = data + INFO_CHUNK
     return body[:4] + struct.pack("<I", len(body) - 8) + body[8:]
 
 
 def written_by_artkit(path: str | os.PathLike[str]) -> bool:
-    """Whether the WAV at ``path`` ends with artkit's INFO chunk (reads its last bytes only)."""
-    tail = b"LIST" + struct.pack("<I", 12 + len(SOFTWARE_TAG)) + b"INFO" + b"ISFT"
-    tail += struct.pack("<I", len(SOFTWARE_TAG)) + SOFTWARE_TAG
+    """Whether the WAV at ``path`` ends with artkit's :data:`INFO_CHUNK` (reads its last bytes only)."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
-            if size < len(tail) + 12:
+            if size < len(INFO_CHUNK) + 12:
                 return False
-            fh.seek(size - len(tail))
-            return fh.read() == tail
+            fh.seek(size - len(INFO_CHUNK))
+            return fh.read() == INFO_CHUNK
     except OSError:
         return False
 

@@ -454,9 +454,11 @@ def chorale_tracks(channels: int) -> list[int]:
     return out
 
 
-#: one voice a track sings one note at a time, mostly in quarter notes: a musegan told so
-#: by its data sings lines, not clusters of sixteenths (see artkit_music.torch_musegan)
-CHORALE_MODEL_DEFAULTS = {"voices": "mono", "note_steps": 4}
+#: chorales move mostly in quarter notes, and with a voice a track (4 tracks or more) each
+#: track sings one note at a time: a musegan told so by its data sings lines, not
+#: clusters of sixteenths (see artkit_music.torch_musegan)
+CHORALE_NOTE_STEPS = {"note_steps": 4}
+CHORALE_MODEL_DEFAULTS = {**CHORALE_NOTE_STEPS, "voices": "mono"}
 
 
 def chorales(*, resolution: Any, channels: int, **params: Any) -> PianoRolls:
@@ -492,7 +494,7 @@ def chorales(*, resolution: Any, channels: int, **params: Any) -> PianoRolls:
         min_active=config.min_active,
         spec={"count": config.count, "seed": config.seed, "music21": str(music21.__version__)},
         track_map=chorale_tracks,
-        model_defaults=CHORALE_MODEL_DEFAULTS if channels >= 4 else {"note_steps": 4},
+        model_defaults=CHORALE_MODEL_DEFAULTS if channels >= 4 else CHORALE_NOTE_STEPS,
     )
 
 
