@@ -52,6 +52,28 @@ def test_recon_weight_zero_builds_no_decoder():
         model.D(torch.zeros(1, 3, 32, 32), reconstruct=1)
 
 
+@pytest.mark.parametrize(("palette", "rank"), [(2, 1), (3, 2)])
+def test_a_palette_generator_paints_each_image_from_its_k_colours(palette, rank):
+    """Every pixel is a convex mix of K colours picked per image, so an image's pixels
+    span at most K - 1 dimensions of colour space around their mean; free RGB spans 3."""
+    torch.manual_seed(0)
+    model = build_model("fastgan", {"width": 0.125, "z_dim": 16, "palette": palette})
+    free = build_model("fastgan", {"width": 0.125, "z_dim": 16})
+    for net in (model, free):
+        for p in net.G.parameters():  # louder weights than the init's, so colours differ
+            p.data.normal_(0, 0.5)
+    z = torch.randn(4, 16)
+    for images, most in ((model.G.eval()(z), rank), (free.G.eval()(z), 3)):
+        assert images.shape == (4, 3, 32, 32) and images.abs().max() <= 1
+        for image in images.detach():
+            pixels = image.reshape(3, -1).T.double()
+            spread = torch.linalg.svdvals(pixels - pixels.mean(0))
+            assert (spread > 1e-4 * spread[0]).sum() == most
+    # each image gets its own colours
+    colours = model.G.eval()(z).detach().reshape(4, 3, -1).mean(-1)
+    assert torch.cdist(colours, colours).fill_diagonal_(1).min() > 1e-3
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -61,6 +83,10 @@ def test_recon_weight_zero_builds_no_decoder():
         {"width": float("nan")},
         {"z_dim": 0},
         {"recon_weight": -1.0},
+        {"palette": 1},
+        {"palette": 65},
+        {"palette": True},
+        {"palette": 2.5},
     ],
 )
 def test_config_refuses_bad_values_in_one_line(bad):
@@ -101,6 +127,37 @@ def test_a_short_run_trains_and_reloads(tmp_path):
     assert torch.equal(again.net.generate(z), images)
     first, second = again.sample([3, 5]), again.sample([3, 5])
     assert [im.tobytes() for im in first] == [im.tobytes() for im in second]
+
+
+def test_a_palette_run_trains_and_reloads(tmp_path):
+    trained = artkit.train(
+        "fastgan:resolution=32,width=0.125,palette=4",
+        "shapes:count=64",
+        steps=20,
+        batch_size=16,
+        log_every=5,
+        sample_every=0,
+        out=tmp_path / "run",
+        device="cpu",
+        seed=0,
+    )
+    net = load_model(trained.weights).eval()
+    assert net.config.palette == 4
+    z = net.latents_for_seeds(list(range(4)))
+    images = net.generate(z)
+    assert torch.isfinite(images).all() and images.std() > 0.05
+    assert torch.equal(artkit.load(trained.path, device="cpu").net.generate(z), images)
+
+
+@pytest.mark.parametrize(
+    ("spec", "palette"), [("fastgan:width=0.125", 8), ("fastgan:width=0.125,palette=0", 0)]
+)
+def test_shapes_ask_for_a_palette_and_the_user_wins(tmp_path, spec, palette):
+    trained = artkit.train(
+        spec, "shapes:count=16", steps=1, batch_size=4, sample_every=0,
+        out=tmp_path / "run", device="cpu", seed=0,
+    )  # fmt: skip
+    assert load_model(trained.weights).config.palette == palette
 
 
 def test_reconstruction_trains_alongside_penalties_and_augment(tmp_path):

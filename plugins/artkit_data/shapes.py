@@ -73,6 +73,16 @@ class ShapesDataset:
     #: what :meth:`class_labels` numbers: the shape kinds
     class_names = tuple(name for name, _ in _KINDS)
 
+    def model_defaults(self) -> dict[str, Any]:
+        """Model settings that suit these pictures, followed where the user gives none.
+
+        A ground and at most five shape colours, so fastgan paints each image from a
+        palette of 8 (:func:`artkit.data.model_defaults`). In the demo's 2.6 minutes
+        on 2 cores that took random-conv FD from about 1.04 to 0.74-0.90 and recall
+        from 0.45 to 0.71-0.78, and soft neon blobs became flat, clean-edged shapes.
+        """
+        return {"palette": 8}
+
     def __init__(
         self,
         *,

@@ -96,6 +96,11 @@ class FastGANConfig:
     recon_weight: float = option(
         1.0, "weight of D's L1 reconstruction of real images (0 drops the decoder)"
     )
+    palette: int = option(
+        0,
+        "0 paints each pixel's colour freely; K (2-64) paints each image from K colours "
+        "that G picks for it: flat areas and clean edges",
+    )
 
     def __post_init__(self) -> None:
         fits = pyramid_fits(DCGAN_RESOLUTIONS)
@@ -105,3 +110,5 @@ class FastGANConfig:
         require(ok, "fastgan", "width", self.width, "a number > 0 and <= 16 (e.g. 0.25, 0.5, 1)")
         ok = number_in(self.recon_weight, 0, 1000)
         require(ok, "fastgan", "recon_weight", self.recon_weight, "a number from 0 to 1000")
+        ok = int_in(self.palette, 0, 0) or int_in(self.palette, 2, 64)
+        require(ok, "fastgan", "palette", self.palette, "0 (off) or an integer from 2 to 64")

@@ -21,6 +21,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size
@@ -61,8 +62,59 @@ class SkipExcitation(nn.Module):
         return big * self.net(small)
 
 
+class PaletteHead(nn.Module):
+    """Paint an image from K colours chosen per image: flat areas, clean edges.
+
+    The seed map (4x4, pooled) picks the K colours; the last feature map gives,
+    per pixel, a softmax over them. A pixel's colour is the weighted mix, so
+    inside an area it is exactly one colour and across an edge it blends two
+    over about a pixel, as in an anti-aliased drawing. A free per-pixel RGB
+    output has to learn flatness and hue agreement pixel by pixel; at fastgan's
+    12 channels at 32 px it had not after the demo's few thousand steps (soft,
+    neon-fringed blobs).
+    """
+
+    def __init__(self, c_seed: int, c_last: int, colours: int, channels: int):
+        super().__init__()
+        self.colours, self.channels = colours, channels
+        self.pick = nn.Linear(c_seed, colours * channels)
+        self.assign = nn.Conv2d(c_last, colours, 3, 1, 1)
+        # a [1 2 1] x [1 2 1] / 16 blur of the choice logits: it zeroes the pixel-level
+        # checkerboard, so G cannot dither two palette colours into a third (it did,
+        # in patches, after the demo's steps); edges stay sharp, because a pixel's
+        # colour follows the sign of logit differences, not their slope
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer(
+            "smooth", (taps[:, None] * taps[None, :] / 16).expand(colours, 1, 3, 3).clone(),
+            persistent=False,
+        )  # fmt: skip
+
+    def reset_parameters(self) -> None:
+        """Unit-variance outputs: distinct colours and a decided pixel from the first step.
+
+        With the DCGAN init's N(0, 0.02) both come out near zero: K near-grey colours
+        mixed evenly, a flat grey image that takes many steps to leave.
+        """
+        for layer in (self.pick, self.assign):
+            fan_in = layer.weight[0].numel()
+            nn.init.normal_(layer.weight, 0.0, fan_in**-0.5)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, seed: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+        palette = torch.tanh(self.pick(seed.mean(dim=(2, 3))))  # (N, K*C) in [-1, 1]
+        palette = palette.view(-1, self.colours, self.channels)
+        logits = F.pad(self.assign(last).float(), (1, 1, 1, 1), mode="replicate")
+        logits = F.conv2d(logits, self.smooth, groups=self.colours)
+        weights = torch.softmax(logits, dim=1)  # (N, K, H, W)
+        return torch.einsum("nkhw,nkc->nchw", weights, palette.float())
+
+
 class FastGANGenerator(nn.Module):
-    """z -> ConvTranspose 4x4 + BN + GLU -> up blocks (SLE 4->32, 8->64, 16->128) -> conv 3x3 -> tanh."""
+    """z -> ConvTranspose 4x4 + BN + GLU -> up blocks (SLE 4->32, 8->64, 16->128) -> image.
+
+    The image comes from a conv 3x3 + tanh, or with ``palette=K`` from a
+    :class:`PaletteHead`.
+    """
 
     def __init__(self, cfg: FastGANConfig):
         super().__init__()
@@ -80,8 +132,13 @@ class FastGANGenerator(nn.Module):
         self.sle = nn.ModuleDict(
             {str(8 * s): SkipExcitation(ch[i], ch[i + 3]) for i, s in enumerate(self.sides[:-3])}
         )
-        self.to_image = nn.Sequential(nn.Conv2d(ch[-1], cfg.channels, 3, 1, 1), nn.Tanh())
+        if cfg.palette:
+            self.to_image = PaletteHead(ch[0], ch[-1], cfg.palette, cfg.channels)
+        else:
+            self.to_image = nn.Sequential(nn.Conv2d(ch[-1], cfg.channels, 3, 1, 1), nn.Tanh())
         dcgan_init(self)
+        if isinstance(self.to_image, PaletteHead):
+            self.to_image.reset_parameters()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.init(z.view(z.shape[0], self.z_dim, 1, 1))
@@ -91,6 +148,8 @@ class FastGANGenerator(nn.Module):
             if str(side) in self.sle:
                 x = self.sle[str(side)](feats[side // 8], x)
             feats[side] = x
+        if isinstance(self.to_image, PaletteHead):
+            return self.to_image(feats[4], x)
         return self.to_image(x)
 
 
