@@ -32,6 +32,12 @@ def test_demo_trains_and_renders(tmp_path):
     assert quality["samples"] == quality["reference"] == 1000 and quality["fd"] > 0
     assert 0 <= quality["precision"] <= 1 and 0 <= quality["recall"] <= 1
     assert f"quality:       FD {quality['fd']:.2f}" in result.stderr
+    # and in the features of a classifier trained on which shape each picture shows
+    classified = quality["classifier"]
+    assert classified["features"].startswith("classifier:data=shapes") and classified["fd"] > 0
+    assert f"FD {classified['fd']:.2f}, KID" in result.stderr
+    # shapes ask fastgan for a palette (flat colours, clean edges)
+    assert json.loads((out / "run" / "config.json").read_text())["model_config"]["palette"] == 8
     # running it again must not overwrite the first demo
     again = artkit_subprocess("demo", "--minutes", "0.5", "-o", str(out))
     assert again.returncode == 2 and "already holds a demo" in again.stderr
