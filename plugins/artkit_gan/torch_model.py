@@ -8,7 +8,8 @@ says what one step is:
 
 1. ``d_steps`` discriminator updates on real vs generated images (DiffAugment
    applied to both when ``--augment`` is set, R1 / WGAN-GP penalties on demand);
-2. one generator update through the (frozen) discriminator.
+2. one generator update through the (frozen) discriminator, on the fakes of the
+   last discriminator update (G's forward pass is made once and serves both).
 
 Sampling uses G_ema, the exponential moving average of G kept by the trainer.
 """
@@ -93,17 +94,23 @@ class GAN(LatentModel):
 
         ctx.raw("D").requires_grad_(True)
         out: dict[str, float] = {}
-        for _ in range(opts.d_steps):
+        for d_step in range(opts.d_steps):
             z = ctx.randn(n, self.z_dim)
             real_in = real.detach().requires_grad_(opts.r1 > 0)
+            # The last D update's fakes are made with G's graph kept, and the G step
+            # below reuses them (as pytorch/examples' DCGAN does): one G forward fewer
+            # per step. D never sees that graph: it gets the fakes detached.
+            last = d_step == opts.d_steps - 1
             with ctx.autocast():
-                with torch.no_grad():
+                with torch.set_grad_enabled(last):
                     fake = G(z)
-                real_logits, fake_logits, extra = self.discriminate(D, aug(real_in), aug(fake))
+                real_logits, fake_logits, extra = self.discriminate(
+                    D, aug(real_in), aug(fake.detach())
+                )
                 d_loss = loss_fn.d_loss(real_logits, fake_logits) + sum(extra.values())
             if needs_gp:
                 d_loss = d_loss + gradient_penalty(
-                    lambda x: D(aug(x)), real, fake.float(), generator=ctx.generator
+                    lambda x: D(aug(x)), real, fake.detach().float(), generator=ctx.generator
                 )
             if opts.r1 > 0:
                 d_loss = d_loss + r1_penalty(real_logits, real_in, opts.r1)
@@ -118,9 +125,7 @@ class GAN(LatentModel):
         # from waiting for weight gradients that never come.
         ctx.raw("D").requires_grad_(False)
         D_local = ctx.net("D", sync=False)
-        z = ctx.randn(n, self.z_dim)
         with ctx.autocast():
-            fake = G(z)
             g_logits = D_local(aug(fake))
             g_loss = loss_fn.g_loss(g_logits, real_logits.detach())
         ctx.step_optimizer("G", g_loss)
