@@ -3,7 +3,8 @@
 The reference is the loop from pytorch/examples' DCGAN, written out below:
 fp32, NCHW, eager, separate D calls on real and fake, BCE-with-logits, Adam,
 and D's weight gradients computed (and thrown away) in the G step. Both sides
-use the same networks (artkit_gan's DCGAN G and D at 64x64, batch 64) on the
+use the same networks (artkit_gan's DCGAN G and D at 64x64, batch 64; the reference
+with stock PyTorch layers, see :func:`artkit.nn.small_conv.stock_layers`) on the
 same in-memory data, and are timed the same way: images/s over intervals of
 ``--interval`` steps after ``--warmup`` steps, median over intervals, with the
 two sides alternated so machine noise hits both.
@@ -30,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from artkit.checkpoint import build_model
+from artkit.nn.small_conv import stock_layers
 from artkit.plugins import get_registry
 from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
@@ -58,7 +60,9 @@ def reference(
 
     torch.manual_seed(0)
     cfg = DCGANConfig(resolution=RES, channels=3, d_norm=norm)
-    G, D = DCGANGenerator(cfg).to(device), DCGANDiscriminator(cfg).to(device)
+    # plain PyTorch layers, as the textbook has them: artkit's networks compute their
+    # small-map 4x4 convs as one matrix product on CPUs (artkit.nn.small_conv)
+    G, D = (stock_layers(net(cfg)).to(device) for net in (DCGANGenerator, DCGANDiscriminator))
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     images = torch.from_numpy(source.as_array()).permute(0, 3, 1, 2).contiguous()

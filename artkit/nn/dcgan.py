@@ -15,6 +15,7 @@ from typing import Any
 from torch import nn
 
 from artkit.config_checks import image_size
+from artkit.nn.small_conv import Conv4x4s2, ConvTranspose4x4s2
 
 
 def pyramid_sides(resolution: Any) -> list[int]:
@@ -59,7 +60,7 @@ def up_stack(
     ]
     for c_in, c_out in pairwise(channels):
         layers += [
-            nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
+            ConvTranspose4x4s2(c_in, c_out, bias=False),
             nn.BatchNorm2d(c_out),
             nn.LeakyReLU(0.2),
         ]
@@ -68,7 +69,7 @@ def up_stack(
 
 def down_block(c_in: int, c_out: int, *, batch_norm: bool) -> list[nn.Module]:
     """Conv 4/2/1 (+ BatchNorm, then no conv bias) + LeakyReLU(0.2): halves the side."""
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not batch_norm)]
+    layers: list[nn.Module] = [Conv4x4s2(c_in, c_out, bias=not batch_norm)]
     if batch_norm:
         layers.append(nn.BatchNorm2d(c_out))
     return [*layers, nn.LeakyReLU(0.2)]

@@ -1,0 +1,101 @@
+"""``artkit.nn.small_conv``: 4x4 stride-2 convs as one matrix product, equal to the stock layers.
+
+Values and every gradient (input, weight, bias) are compared with ``F.conv2d`` /
+``F.conv_transpose2d`` on the same weights, on small maps (the matrix path) and
+larger ones (the stock path), in both memory formats and under bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from artkit.nn import small_conv
+from artkit.nn.small_conv import Conv4x4s2, ConvTranspose4x4s2, stock_layers
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(autouse=True)
+def every_layer_routed(monkeypatch):
+    """Small layers here, so the channel threshold is lifted (one test keeps it)."""
+    monkeypatch.setattr(small_conv, "MIN_CHANNELS_PRODUCT", 1)
+
+
+def _grads(layer: nn.Module, x: torch.Tensor, fn, bf16: bool):
+    x = x.clone().requires_grad_()
+    with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        y = fn(layer, x)
+    g = torch.linspace(-1, 1, y.numel()).view(y.shape)
+    (y.float() * g).sum().backward()
+    return y.float(), x.grad, layer.weight.grad, layer.bias.grad
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("side", [4, 8])  # the small side: 4 takes the matrix path, 8 does not
+@pytest.mark.parametrize("fmt", [torch.channels_last, torch.contiguous_format])
+@pytest.mark.parametrize("bf16", [False, True])
+def test_equal_to_the_stock_layer_with_gradients(transposed, side, fmt, bf16):
+    torch.manual_seed(0)
+    layer = ConvTranspose4x4s2(6, 5) if transposed else Conv4x4s2(6, 5)
+    layer.to(memory_format=fmt)
+    nn.init.normal_(layer.bias)
+    stock = ConvTranspose4x4s2(6, 5) if transposed else Conv4x4s2(6, 5)
+    stock.load_state_dict(layer.state_dict())
+    stock_layers(stock)
+    assert type(stock) is (nn.ConvTranspose2d if transposed else nn.Conv2d)
+    x = torch.randn(3, 6, *(2 * (side if transposed else 2 * side,)))
+    x = x.contiguous(memory_format=fmt)
+
+    def call(m, x):
+        return m(x)
+
+    ours, theirs = _grads(layer, x, call, bf16), _grads(stock, x, call, bf16)
+    out = 2 * side if transposed else side
+    assert ours[0].shape == (3, 5, out, out)
+    tol = 3e-2 if bf16 else 1e-5
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        assert torch.allclose(a.float(), b.float(), rtol=tol, atol=tol * b.abs().max().item())
+    # the weight's gradient keeps the weight's layout, as the optimisers expect
+    assert layer.weight.grad.stride() == layer.weight.stride()
+
+
+def test_state_dicts_are_the_stock_layers():
+    conv, ref = Conv4x4s2(3, 4, bias=False), nn.Conv2d(3, 4, 4, 2, 1, bias=False)
+    ref.load_state_dict(conv.state_dict())  # the same keys and shapes
+    up, ref_up = ConvTranspose4x4s2(4, 3), nn.ConvTranspose2d(4, 3, 4, 2, 1)
+    up.load_state_dict(ref_up.state_dict())
+    x = torch.randn(2, 3, 8, 8)
+    assert torch.allclose(conv(x), ref(x), atol=1e-6)
+    assert torch.allclose(up(conv(x)), ref_up(ref(x)), atol=1e-5)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_double_backward_matches_the_stock_layer(transposed):
+    """R1 and WGAN-GP differentiate a gradient: its weight gradient must be the stock one."""
+    torch.manual_seed(0)
+    layer = ConvTranspose4x4s2(6, 5) if transposed else Conv4x4s2(6, 5)
+    stock = stock_layers(ConvTranspose4x4s2(6, 5) if transposed else Conv4x4s2(6, 5))
+    stock.load_state_dict(layer.state_dict())
+    x = torch.randn(3, 6, *((4, 4) if transposed else (8, 8)))
+
+    def penalty(m):
+        xi = x.clone().requires_grad_()
+        (g,) = torch.autograd.grad(m(xi).tanh().sum(), xi, create_graph=True)
+        g.pow(2).sum().backward()
+        return m.weight.grad
+
+    assert torch.allclose(penalty(layer), penalty(stock), rtol=1e-4, atol=1e-6)
+
+
+def test_only_wide_layers_take_the_matrix_path(monkeypatch):
+    monkeypatch.setattr(small_conv, "MIN_CHANNELS_PRODUCT", 256 * 256)
+    calls = []
+    monkeypatch.setattr(small_conv._Conv, "apply", lambda *a: calls.append(a) or a[0])
+    Conv4x4s2(128, 256)(torch.zeros(1, 128, 8, 8))  # stock: oneDNN is as fast there
+    assert calls == []
+    Conv4x4s2(256, 256)(torch.zeros(1, 256, 8, 8))
+    Conv4x4s2(256, 256)(torch.zeros(1, 256, 16, 16))  # an 8x8 output: stock
+    assert len(calls) == 1
