@@ -254,3 +254,24 @@ def test_a_bundled_sample_photo_is_a_style(tmp_path, monkeypatch):
     result = run_cli([*args, "--data", "shapes:count=64", "--steps", "3", "-b", "4", "-o", "run"])
     assert result.exit_code == 0, result.stderr
     assert read_header(tmp_path / "run" / "weights.safetensors").step == 3
+
+
+@pytest.mark.parametrize("fmt", [torch.channels_last, torch.contiguous_format])
+def test_layout_keeping_padding_and_norm_equal_the_stock_layers(fmt):
+    """The transformer's own ReflectionPad2d / InstanceNorm2d keep NHWC and change no value."""
+    from artkit_style.nn_transformer import InstanceNorm2d, ReflectionPad2d
+
+    torch.manual_seed(0)
+    for pad in (1, 4):
+        for shape in ((2, 5, 9, 7), (1, 3, 16, 16)):
+            x = torch.randn(shape).contiguous(memory_format=fmt)
+            y = ReflectionPad2d(pad)(x)
+            assert torch.equal(y, torch.nn.functional.pad(x, (pad,) * 4, mode="reflect"))
+            assert y.is_contiguous(memory_format=fmt)
+    ours = InstanceNorm2d(5, affine=True)
+    torch.nn.init.normal_(ours.weight)
+    torch.nn.init.normal_(ours.bias)
+    stock = torch.nn.InstanceNorm2d(5, affine=True)
+    stock.load_state_dict(ours.state_dict())  # the same keys: old checkpoints load
+    x = torch.randn(2, 5, 9, 7).contiguous(memory_format=fmt)
+    assert torch.allclose(ours(x), stock(x), atol=1e-5)

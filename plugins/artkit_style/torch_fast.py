@@ -115,7 +115,10 @@ class InferencePlan:
 #: (``benchmarks/stylize.py``): break-even is 5-60 images. On a 2-core CPU with AMX
 #: bf16 (Xeon): eager bf16 0.64x the fp32 reference at 512 px, compiled bf16 0.14x, a
 #: first compilation 7.3 s (3.0 s from the warm cache): break-even about 12-30 images.
-COMPILE_MIN_IMAGES = 32
+#: Since the transformer's padding and instance norm keep the channels-last layout
+#: (session 9), eager bf16 is 0.23x (139 ms) and compiled 0.15x (87 ms): compiling
+#: saves 52 ms an image, so break-even is about 60-140 images.
+COMPILE_MIN_IMAGES = 100
 #: The same on CUDA (an H200, ``benchmarks/stylize.py --device cuda``): compiling takes
 #: about 17 s and saves 2.6-15 ms per image (512-2048 px, 0.54-0.70x eager fp32), so
 #: break-even is 1,000-6,000 images.
@@ -157,6 +160,8 @@ class FastStyle(ArtModel):
         native bf16, against the textbook eager fp32 forward; 1 thread / 2 threads):
         eager bf16 0.56x / 0.89x the time, eager bf16 + channels_last 0.61x / 0.70x,
         compiled fp32 0.54x / 0.52x, compiled bf16 (+ channels_last) 0.25x / 0.23x.
+        Since padding and instance norm keep the channels-last layout (an AMX Xeon,
+        2 threads): eager bf16 + channels_last 0.23x, compiled 0.15x.
 
         On an H200 (batch 1, 256-2048 px) eager fp32 NCHW was the fastest uncompiled
         choice at every size: bf16 1.29-1.48x its time, channels_last 1.11-1.49x, both
