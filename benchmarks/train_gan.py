@@ -40,9 +40,9 @@ from artkit_gan.nn_networks import DCGANDiscriminator, DCGANGenerator
 RES = 64
 
 
-def data(count: int = 1024) -> torch.Tensor:
+def data(res: int, count: int = 1024) -> torch.Tensor:
     source = (
-        get_registry("datasets").get("shapes").create({"count": count}, resolution=RES, channels=3)
+        get_registry("datasets").get("shapes").create({"count": count}, resolution=res, channels=3)
     )
     return source
 
@@ -53,13 +53,21 @@ def sync(device: torch.device) -> None:
 
 
 def reference(
-    source, steps: int, warmup: int, interval: int, norm: str, batch: int, device: torch.device
+    source,
+    steps: int,
+    warmup: int,
+    interval: int,
+    norm: str,
+    batch: int,
+    device: torch.device,
+    res: int = RES,
+    width: float = 1.0,
 ) -> list[float]:
     """The textbook loop; returns images/s per interval after warm-up."""
     from artkit_gan.configs import DCGANConfig
 
     torch.manual_seed(0)
-    cfg = DCGANConfig(resolution=RES, channels=3, d_norm=norm)
+    cfg = DCGANConfig(resolution=res, channels=3, d_norm=norm, width=width)
     # plain PyTorch layers, as the textbook has them: artkit's networks compute their
     # small-map 4x4 convs as one matrix product on CPUs (artkit.nn.small_conv)
     G, D = (stock_layers(net(cfg)).to(device) for net in (DCGANGenerator, DCGANDiscriminator))
@@ -97,10 +105,20 @@ def reference(
 
 
 def artkit_run(
-    source, steps: int, warmup: int, interval: int, norm: str, batch: int, device: str, **opts
+    source,
+    steps: int,
+    warmup: int,
+    interval: int,
+    norm: str,
+    batch: int,
+    device: str,
+    res: int = RES,
+    width: float = 1.0,
+    **opts,
 ) -> list[float]:
     torch.manual_seed(0)
-    model = build_model("dcgan", {"resolution": RES, "channels": 3, "d_norm": norm})
+    spec = {"resolution": res, "channels": 3, "d_norm": norm, "width": width}
+    model = build_model("dcgan", spec)
     options = TrainOptions(
         steps=warmup + steps,
         batch_size=batch,
@@ -121,15 +139,15 @@ def artkit_run(
     return [r["images_per_s"] for r in rows[skip:]]
 
 
-def flops_per_image(norm: str, batch: int) -> float:
+def flops_per_image(norm: str, batch: int, res: int = RES, width: float = 1.0) -> float:
     """FLOPs of one training step per image: D on real and fake, then G through D (counted)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from artkit_gan.configs import DCGANConfig
 
-    cfg = DCGANConfig(resolution=RES, channels=3, d_norm=norm)
+    cfg = DCGANConfig(resolution=res, channels=3, d_norm=norm, width=width)
     G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
-    real = torch.rand(batch, 3, RES, RES) * 2 - 1
+    real = torch.rand(batch, 3, res, res) * 2 - 1
     with FlopCounterMode(display=False) as counter:
         with torch.no_grad():
             fake = G(torch.randn(batch, cfg.z_dim))
@@ -172,27 +190,33 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="alternations of reference and artkit")
     ap.add_argument("--d-norm", default="batch", help="batch is the textbook DCGAN discriminator")
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument(
+        "--resolution", type=int, default=RES, help="32 with --width 0.25: the old demo's DCGAN"
+    )
+    ap.add_argument("--width", type=float, default=1.0, help="DCGAN channel multiplier")
     ap.add_argument("--device", default="cpu", help="cpu, cuda, ... (artkit's --device)")
     args = ap.parse_args()
     from artkit.device import cpu_has_native_bf16, resolve_device
 
     device = resolve_device(args.device)
-    source = data()
+    source = data(args.resolution)
     where = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"
         else f"{torch.get_num_threads()} threads"
     )
     print(
-        f"torch {torch.__version__}, {where}, DCGAN {RES}x{RES}, batch {args.batch}, d_norm={args.d_norm}",
+        f"torch {torch.__version__}, {where}, DCGAN {args.resolution}x{args.resolution} width "
+        f"{args.width:g}, batch {args.batch}, d_norm={args.d_norm}",
         file=sys.stderr,
     )
     ref: list[float] = []
     results: dict[str, list[float]] = {name: [] for name in args.configs.split(",")}
     for _ in range(args.rounds):
         ref += reference(
-            source, args.steps, args.warmup, args.interval, args.d_norm, args.batch, device
-        )
+            source, args.steps, args.warmup, args.interval, args.d_norm, args.batch, device,
+            args.resolution, args.width,
+        )  # fmt: skip
         for name in results:
             warm = args.warmup + (10 if CONFIGS[name].get("compile") else 0)
             results[name] += artkit_run(
@@ -203,10 +227,12 @@ def main() -> None:
                 args.d_norm,
                 args.batch,
                 str(device),
+                args.resolution,
+                args.width,
                 **CONFIGS[name],
             )
     # the roof: this step's FLOPs at the best bf16 matmul rate the machine reaches
-    flops = flops_per_image(args.d_norm, args.batch)
+    flops = flops_per_image(args.d_norm, args.batch, args.resolution, args.width)
     dtype = torch.bfloat16 if device.type != "cpu" or cpu_has_native_bf16() else torch.float32
     peak = matmul_peak(device, dtype)
     roof = peak / flops
