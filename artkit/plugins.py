@@ -278,7 +278,11 @@ class PluginHost:
         if kind not in KINDS:
             raise UsageError(f"unknown registry {kind!r}; known: {', '.join(KINDS)}")
         prefer = _env_order("ARTKIT_PREFER")
-        key = (tuple(id(p) for p in self.pm.get_plugins()), tuple(prefer))
+        # the plugin objects themselves, not their id()s: a plugin registered after
+        # another was unregistered and freed can get its id, and would then be handed
+        # the registry built for the old one (a flaky test showed it); holding them in
+        # the key also keeps them alive while the cached registry names them
+        key = (tuple(self.pm.list_name_plugin()), tuple(prefer))
         cached = self._registries.get(kind)
         if cached and cached[0] == key:
             return cached[1]
