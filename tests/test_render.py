@@ -52,7 +52,12 @@ def models(tmp_path_factory, one_thread) -> Path:
         )
         options = TrainOptions(
             # enough steps that G's BatchNorm statistics have moved off their start
-            steps=20, batch_size=8, sample_every=0, log_every=5, device="cpu", precision="fp32"
+            steps=20,
+            batch_size=8,
+            sample_every=0,
+            log_every=5,
+            device="cpu",
+            precision="fp32",
         )
         loss = get_registry("losses").get("bce").create()
         Trainer(net, data, options, root / name, quiet=True, loss=loss).run()

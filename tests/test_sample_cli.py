@@ -44,7 +44,12 @@ def run_dir(tmp_path_factory, one_thread) -> Path:
     options = TrainOptions(
         # enough steps that G's BatchNorm statistics have moved off their start: nearer
         # the init, neighbouring latents round to the same 8-bit pixels
-        steps=20, batch_size=8, sample_every=0, log_every=5, device="cpu", precision="fp32"
+        steps=20,
+        batch_size=8,
+        sample_every=0,
+        log_every=5,
+        device="cpu",
+        precision="fp32",
     )
     loss = get_registry("losses").get("bce").create()
     Trainer(net, source, options, out, quiet=True, loss=loss).run()
