@@ -30,3 +30,26 @@ def one_error_line(stderr: str) -> str:
     errors = [ln for ln in stderr.splitlines() if ln.startswith("artkit: error:")]
     assert len(errors) == 1, stderr
     return errors[0]
+
+
+def train_tiny_dcgan(out: Path, *, seed: int = 0) -> Path:
+    """A 32 px, width-0.125 dcgan trained 20 real steps on 16 ``shapes`` (fp32, CPU) into ``out``.
+
+    Twenty steps, not two: G runs once a step, and until its BatchNorm statistics
+    have moved off their start a near-init G's samples round to the same 8-bit
+    pixels for every latent (a walk's frames would merge).
+    """
+    from artkit.checkpoint import build_model
+    from artkit.plugins import get_registry
+    from artkit.train.loop import Trainer
+    from artkit.train.options import TrainOptions
+
+    torch.manual_seed(seed)
+    net = build_model("dcgan", {"resolution": 32, "width": 0.125})
+    data = get_registry("datasets").get("shapes").create({"count": 16}, resolution=32, channels=3)
+    options = TrainOptions(
+        steps=20, batch_size=8, sample_every=0, log_every=5, device="cpu", precision="fp32"
+    )
+    loss = get_registry("losses").get("bce").create()
+    Trainer(net, data, options, out, quiet=True, loss=loss).run()
+    return out

@@ -31,9 +31,7 @@ from artkit.render.plan import Plan, Shard
 from artkit.render.sheets import draw_sheet
 from artkit.render.spec import load_spec
 from artkit.testing import run_cli
-from artkit.train.loop import Trainer
-from artkit.train.options import TrainOptions
-from tests.helpers import one_error_line
+from tests.helpers import one_error_line, train_tiny_dcgan
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -45,22 +43,7 @@ def models(tmp_path_factory, one_thread) -> Path:
     """A folder with two dcgan runs (``a``, ``b``), each trained for a few real steps."""
     root = tmp_path_factory.mktemp("models")
     for i, name in enumerate(("a", "b")):
-        torch.manual_seed(i)
-        net = build_model("dcgan", {"resolution": 32, "width": 0.125})
-        data = (
-            get_registry("datasets").get("shapes").create({"count": 16}, resolution=32, channels=3)
-        )
-        options = TrainOptions(
-            # enough steps that G's BatchNorm statistics have moved off their start
-            steps=20,
-            batch_size=8,
-            sample_every=0,
-            log_every=5,
-            device="cpu",
-            precision="fp32",
-        )
-        loss = get_registry("losses").get("bce").create()
-        Trainer(net, data, options, root / name, quiet=True, loss=loss).run()
+        train_tiny_dcgan(root / name, seed=i)
     return root
 
 

@@ -23,11 +23,8 @@ from PIL import Image
 
 from artkit.checkpoint import build_model, save_tensors, sha256_file
 from artkit.images import read_provenance
-from artkit.plugins import get_registry
 from artkit.testing import run_cli
-from artkit.train.loop import Trainer
-from artkit.train.options import TrainOptions
-from tests.helpers import one_error_line
+from tests.helpers import one_error_line, train_tiny_dcgan
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -37,23 +34,7 @@ SUB_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_COL
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, one_thread) -> Path:
     """A dcgan trained for a few real steps (RGB, 32 px): its run folder."""
-    out = tmp_path_factory.mktemp("ckpt") / "run"
-    torch.manual_seed(0)
-    net = build_model("dcgan", {"resolution": 32, "width": 0.125})
-    source = get_registry("datasets").get("shapes").create({"count": 16}, resolution=32, channels=3)
-    options = TrainOptions(
-        # enough steps that G's BatchNorm statistics have moved off their start: nearer
-        # the init, neighbouring latents round to the same 8-bit pixels
-        steps=20,
-        batch_size=8,
-        sample_every=0,
-        log_every=5,
-        device="cpu",
-        precision="fp32",
-    )
-    loss = get_registry("losses").get("bce").create()
-    Trainer(net, source, options, out, quiet=True, loss=loss).run()
-    return out
+    return train_tiny_dcgan(tmp_path_factory.mktemp("ckpt") / "run")
 
 
 @pytest.fixture
