@@ -91,14 +91,15 @@ def attach(app: typer.Typer) -> None:
 #: samples scored at the end of the demo (a few seconds on a CPU)
 SCORE_SAMPLES = 1000
 #: the second feature space: a small CNN trained on which shape each picture shows
-CLASSIFIER = "classifier:data=shapes"
+CLASSIFIER_DATA = "shapes"
+CLASSIFIER = f"classifier:data={CLASSIFIER_DATA}"
 
 
 def prepare_classifier(say: Callable[[str], None]) -> None:
     """Train (or load from the cache) the ``shapes`` classifier :func:`score` uses."""
     from artkit.eval.classifier import build_classifier
 
-    build_classifier(data="shapes", notice=say)
+    build_classifier(data=CLASSIFIER_DATA, notice=say)
 
 
 def score(weights: str, report: Path) -> dict:
