@@ -27,12 +27,14 @@ def recipe(**kw):
 
 
 def test_the_budget_picks_the_width():
+    from artkit_gan.recipes import MIN_STEPS
+
     short = recipe(minutes=0.01)  # a few steps at any width: the narrowest is the best bet
     assert short.model_options == {"width": 0.125}
-    assert short.estimated_steps is not None and short.estimated_steps < 2500
+    assert short.estimated_steps is not None and short.estimated_steps < MIN_STEPS
     long = recipe(minutes=10_000)  # every width gets its steps: the widest
     assert long.model_options == {"width": 0.25}
-    assert long.estimated_steps > 2500
+    assert long.estimated_steps > MIN_STEPS
     assert "steps/s measured at width 0.25" in long.line()
 
 
@@ -47,6 +49,7 @@ def test_small_datasets_get_diffaugment():
     assert recipe(images=500, given=frozenset({"width"})).options["augment"] == (
         "color,translation,cutout"
     )
+    assert recipe(images=1_900, given=frozenset({"width"})).options["augment"] == ""
     assert recipe(images=50_000, given=frozenset({"width"})).options["augment"] == ""
 
 
