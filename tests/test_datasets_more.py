@@ -20,7 +20,7 @@ import artkit_data.folder as folder_mod
 import artkit_data.glyphs as glyphs_mod
 import artkit_data.samples as samples_mod
 from artkit import dataset_cache as cache
-from artkit.data import ImageSource, describe
+from artkit.data import ImageSource, class_labels, describe
 from artkit.errors import ArtkitError, UsageError
 from artkit.plugins import get_registry
 from artkit_data.configs import parse_chars
@@ -270,6 +270,15 @@ def test_glyphs_contract(channels):
     again = GlyphsDataset(resolution=24, channels=channels, fonts=FONT, chars="A-D", cache=False)
     np.testing.assert_array_equal(again.as_array(), arr)
     assert again.fingerprint() == ds.fingerprint()
+
+
+@needs_font
+def test_glyphs_label_each_image_with_its_character():
+    ds = GlyphsDataset(resolution=16, channels=1, fonts=FONT, chars=f"cA{RARE}b", cache=False)
+    assert ds.class_names == ("c", "A", RARE, "b")
+    # RARE is not in the font: its class number stays, with no images
+    assert ds.class_labels().tolist() == [0, 1, 3]
+    assert class_labels(ds).dtype == np.int64
 
 
 @needs_font

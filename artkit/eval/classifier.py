@@ -106,7 +106,7 @@ def open_labelled(data: str, name: str) -> tuple[Any, Any]:
     labels = class_labels(source)
     if labels is None:
         raise UsageError(
-            f"{name}: this dataset has no labels (shapes and idx with a labels file have); "
+            f"{name}: this dataset has no labels (shapes, glyphs and idx with a labels file have); "
             "use --features random-conv"
         )
     if len(source) < MIN_IMAGES or len(np.unique(labels)) < 2:

@@ -220,6 +220,26 @@ class GlyphsDataset(DecodedImages):
         path, ch = self.items[operator.index(index)]
         return f"{ch} {Path(path).stem}"
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """What :meth:`class_labels` numbers: the characters, in ``chars`` order."""
+        return tuple(self.chars)
+
+    def class_labels(self) -> Any:
+        """The character of every image as its index in ``chars`` (int64 ``(N,)``).
+
+        A classifier that tells the characters apart across fonts gives the
+        ``classifier:data=glyphs`` features, in which a sample that reads as no
+        letter stands out, not only a blurred one.
+        """
+        import numpy as np
+
+        index = {ch: k for k, ch in enumerate(self.chars)}
+        unknown = next((ch for _, ch in self.items if ch not in index), None)
+        if unknown is not None:  # only a hand-edited cache entry gets here
+            raise ArtkitError(f"{_OWNER}: image of {unknown!r}, which is not among chars")
+        return np.array([index[ch] for _, ch in self.items], np.int64)
+
     def summary(self) -> dict[str, Any]:
         """Extra facts for ``artkit data info``."""
         used = {path for path, _ in self.items}
