@@ -12,9 +12,10 @@ two sides alternated so machine noise hits both.
 Usage: python benchmarks/train_gan.py [--configs default,fp32,bf16,bf16-cl,compile] [--steps 20]
        [--device cuda] [--batch 64]
 Prints one line per configuration with its median images/s, the ratio and the
-fraction of the roof: the step's FLOPs per image (counted with torch's FlopCounterMode)
+fraction of two roofs: the step's FLOPs per image (counted with torch's FlopCounterMode)
 at the best bf16 matmul rate this machine reaches (fp32 where the CPU has no native
-bf16), an upper bound no convolution network quite reaches. On a GPU
+bf16), an upper bound no convolution network quite reaches, and at the rate of one
+large 3x3 convolution, the roof issue #19 was written against. On a GPU
 the reference moves each batch to the device as the textbook's DataLoader loop does,
 and both sides are timed at synchronised interval boundaries.
 """
@@ -172,6 +173,24 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0) 
     return done * 2 * n**3 / (time.perf_counter() - t)
 
 
+def conv_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0) -> float:
+    """FLOP/s of a large 3x3 convolution (batch 64, 256 -> 256 channels at 32x32,
+    channels-last) in ``dtype``, forward only: the rate issue #19's roof was quoted at."""
+    x = torch.randn(64, 256, 32, 32, device=device, dtype=dtype)
+    x = x.contiguous(memory_format=torch.channels_last)
+    w = torch.randn(256, 256, 3, 3, device=device, dtype=dtype)
+    w = w.contiguous(memory_format=torch.channels_last)
+    flops = 2 * x.numel() * w[0].numel()  # one multiply-add per weight per output pixel
+    F.conv2d(x, w, padding=1)  # warm-up
+    sync(device)
+    done, t = 0, time.perf_counter()
+    while done < 3 or time.perf_counter() - t < seconds:
+        F.conv2d(x, w, padding=1)
+        done += 1
+    sync(device)
+    return done * flops / (time.perf_counter() - t)
+
+
 CONFIGS = {
     "default": {},
     "fp32": {"precision": "fp32", "channels_last": False},
@@ -234,22 +253,26 @@ def main() -> None:
     # the roof: this step's FLOPs at the best bf16 matmul rate the machine reaches
     flops = flops_per_image(args.d_norm, args.batch, args.resolution, args.width)
     dtype = torch.bfloat16 if device.type != "cpu" or cpu_has_native_bf16() else torch.float32
-    peak = matmul_peak(device, dtype)
-    roof = peak / flops
+    peak, conv = matmul_peak(device, dtype), conv_peak(device, dtype)
+    roof, conv_roof = peak / flops, conv / flops
+    kind = str(dtype).removeprefix("torch.")
     print(
         f"roof: {flops / 1e9:.2f} GFLOP per image per step at {peak / 1e9:.0f} GFLOP/s "
-        f"({str(dtype).removeprefix('torch.')} matmul peak) = {roof:.0f} images/s",
+        f"({kind} matmul peak) = {roof:.0f} images/s; at {conv / 1e9:.0f} GFLOP/s "
+        f"({kind} 3x3 conv, the rate issue #19 quoted) = {conv_roof:.0f} images/s",
         file=sys.stderr,
     )
     base = statistics.median(ref)
-    print(
-        f"{'reference (textbook fp32 loop)':34s} {base:8.1f} images/s  1.00x  {base / roof:.2f} of roof"
-    )
-    for name, speeds in results.items():
-        med = statistics.median(speeds)
-        print(
-            f"{'artkit ' + name:34s} {med:8.1f} images/s  {med / base:.2f}x  {med / roof:.2f} of roof"
+
+    def row(label: str, speed: float) -> str:
+        return (
+            f"{label:34s} {speed:8.1f} images/s  {speed / base:.2f}x  "
+            f"{speed / roof:.2f} of matmul roof  {speed / conv_roof:.2f} of conv roof"
         )
+
+    print(row("reference (textbook fp32 loop)", base))
+    for name, speeds in results.items():
+        print(row("artkit " + name, statistics.median(speeds)))
 
 
 if __name__ == "__main__":
