@@ -158,19 +158,24 @@ def flops_per_image(norm: str, batch: int, res: int = RES, width: float = 1.0) -
     return counter.get_total_flops() / batch
 
 
+def flop_rate(op, flops: float, device: torch.device, seconds: float) -> float:
+    """FLOP/s of ``op()`` (``flops`` per call): one warm-up, then at least 3 calls and ``seconds``."""
+    op()
+    sync(device)
+    done, t = 0, time.perf_counter()
+    while done < 3 or time.perf_counter() - t < seconds:
+        op()
+        done += 1
+    sync(device)
+    return done * flops / (time.perf_counter() - t)
+
+
 def matmul_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0) -> float:
     """FLOP/s of a large square matmul in ``dtype``: what this machine's kernels can reach."""
     n = 2048
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    a @ b  # warm-up
-    sync(device)
-    done, t = 0, time.perf_counter()
-    while done < 3 or time.perf_counter() - t < seconds:
-        a @ b
-        done += 1
-    sync(device)
-    return done * 2 * n**3 / (time.perf_counter() - t)
+    return flop_rate(lambda: a @ b, 2 * n**3, device, seconds)
 
 
 def conv_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0) -> float:
@@ -181,14 +186,7 @@ def conv_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0) ->
     w = torch.randn(256, 256, 3, 3, device=device, dtype=dtype)
     w = w.contiguous(memory_format=torch.channels_last)
     flops = 2 * x.numel() * w[0].numel()  # one multiply-add per weight per output pixel
-    F.conv2d(x, w, padding=1)  # warm-up
-    sync(device)
-    done, t = 0, time.perf_counter()
-    while done < 3 or time.perf_counter() - t < seconds:
-        F.conv2d(x, w, padding=1)
-        done += 1
-    sync(device)
-    return done * flops / (time.perf_counter() - t)
+    return flop_rate(lambda: F.conv2d(x, w, padding=1), flops, device, seconds)
 
 
 CONFIGS = {
