@@ -45,12 +45,15 @@ def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine
     """Time real GAN steps (D on real and fake, then G through D, Adam) at ``BATCH``."""
     import torch
 
+    from artkit.allocator import tune_allocator
     from artkit.checkpoint import build_model
     from artkit.device import resolve_precision
     from artkit.nn.gan_losses import HingeLoss
     from artkit.nn.optim import adam
 
     device = torch.device(machine.device)
+    if device.type == "cpu":
+        tune_allocator()  # as the trainer will: the probe must time the run's steps
     # in the precision and memory format the trainer will use: an fp32 probe of a
     # bf16 run on an AMX CPU guessed 1,494 steps where the demo then took 2,782
     precision = resolve_precision(machine.precision, device)
