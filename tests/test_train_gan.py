@@ -651,3 +651,38 @@ def test_ema_follows_a_half_life_in_images_ramped_up_from_the_start(tmp_path):
     trainer.options.ema_decay = 0.999
     trainer.step = 50
     assert trainer.ema_decay() == pytest.approx(51 / 60)
+
+
+def test_g_ema_gets_batch_norm_statistics_of_its_own_weights(tmp_path):
+    """After training, G_ema's BatchNorm statistics are measured on G_ema, not copied from G."""
+    from artkit.nn.batch_norm import batch_norms
+
+    trainer, _ = train(tmp_path / "run", DC, steps=6, batch_size=8)
+    model = trainer.model
+    ema_layers, g_layers = batch_norms(model.G_ema), batch_norms(model.G)
+    assert ema_layers and not model.G_ema.training
+    # the saved G_ema carries them: sampling uses them
+    saved, _ = load_tensors(tmp_path / "run" / "weights.safetensors")
+    name = next(k for k in saved if k.startswith("G_ema.") and k.endswith("running_mean"))
+    assert torch.equal(saved[name], model.state_dict()[name])
+    stored = [layer.running_var.clone() for layer in ema_layers]
+    # what G_ema's own layers see on fresh latents, in training mode (batch statistics)
+    seen: list[torch.Tensor] = []
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: seen.append(i[0].var((0, 2, 3))))
+        for m in ema_layers
+    ]
+    try:
+        model.G_ema.train()
+        with torch.no_grad():
+            model.G_ema(torch.randn(4096, model.z_dim, generator=torch.Generator().manual_seed(5)))
+    finally:
+        model.G_ema.eval()
+        for h in hooks:
+            h.remove()
+    for layer, g_layer, kept, var in zip(ema_layers, g_layers, stored, seen, strict=True):
+        # the stored variances are G_ema's activations' (another 4,096 latents: sampling noise) ...
+        assert torch.allclose(kept, var, rtol=0.1), (kept, var)
+        # ... not G's, which after 6 steps still mostly remember their start (1.0, momentum 0.1)
+        assert not torch.allclose(g_layer.running_var, var, rtol=0.5)
+        assert layer.momentum == g_layer.momentum == 0.1

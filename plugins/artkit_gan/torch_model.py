@@ -16,6 +16,7 @@ Sampling uses G_ema, the exponential moving average of G kept by the trainer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -24,6 +25,7 @@ from torch import nn
 from artkit.config_checks import image_size
 from artkit.model import LatentModel, StepContext
 from artkit.nn.adversarial import adversarial_optimizers, check_penalties, d_logits
+from artkit.nn.batch_norm import recalibrate_batch_norm
 from artkit.nn.diffaugment import diff_augment
 from artkit.nn.penalties import gradient_penalty, r1_penalty
 from artkit_gan.configs import DCGANConfig, MLPGANConfig
@@ -74,6 +76,20 @@ class GAN(LatentModel):
         """
         real_logits, fake_logits = d_logits(D, real, fake, separate=self._d_has_batch_norm)
         return real_logits, fake_logits, {}
+
+    def after_training(self, images: Iterator[torch.Tensor], ctx: StepContext) -> None:
+        """Give G_ema BatchNorm statistics of its own weights (see :mod:`artkit.nn.batch_norm`).
+
+        During training G_ema's statistics are G's, copied each step; here they are
+        measured on G_ema itself, in float32 as it samples, from latents of a fixed
+        seed (training's random streams are untouched, so exact resume holds). Without
+        ``--ema`` the trainer makes G_ema a copy of G after this, statistics included.
+        """
+        g = torch.Generator(device=self.device).manual_seed(ctx.options.seed + 104729)
+        recalibrate_batch_norm(
+            self.G_ema,
+            lambda n: torch.randn(n, self.z_dim, generator=g, device=self.device),
+        )
 
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
         return adversarial_optimizers(options, self.G, self.D)
