@@ -36,13 +36,25 @@ def test_the_budget_picks_the_width():
     assert long.model_options == {"width": 0.25}
     assert long.estimated_steps > MIN_STEPS
     assert "steps/s measured at width 0.25" in long.line()
+    # the rate decays to zero over the steps the budget buys
+    assert long.options["steps"] == long.estimated_steps
+    assert long.options["lr_schedule"] == "cosine"
+    assert f"steps {long.estimated_steps}, lr-schedule cosine" in long.line()
 
 
 def test_what_the_user_gives_is_kept():
     given = recipe(given=frozenset({"width", "lr", "batch_size", "augment"}))
-    assert given.model_options == {} and given.estimated_steps is None
+    assert given.model_options == {}  # the user's width, timed for the decay's length
     assert {"lr", "lr_d", "batch_size", "augment"}.isdisjoint(given.options)
-    assert given.options == {"betas": (0.0, 0.99), "loss": "hinge"}
+    assert given.options == {"betas": (0.0, 0.99), "loss": "hinge", "lr_schedule": "cosine",
+                             "steps": given.estimated_steps}  # fmt: skip
+    # the user's steps: the decay spans them, nothing is timed
+    steps = recipe(given=frozenset({"width", "steps"}))
+    assert steps.estimated_steps is None and "steps" not in steps.options
+    assert steps.options["lr_schedule"] == "cosine"
+    # the user's schedule: kept, and the run's length is the user's too
+    schedule = recipe(given=frozenset({"width", "lr_schedule"}))
+    assert {"steps", "lr_schedule"}.isdisjoint(schedule.options)
 
 
 def test_small_datasets_get_diffaugment():
@@ -66,6 +78,8 @@ def test_train_prints_and_stores_the_recipe(tmp_path):
     assert config["options"]["batch_size"] == 16  # given: kept
     assert config["options"]["loss"] == "hinge" and config["options"]["lr_d"] == 4e-4
     assert config["options"]["augment"] == "color,translation,cutout"
+    assert config["options"]["lr_schedule"] == "cosine"
+    assert config["options"]["steps"] == config["recipe"]["estimated_steps"]
     # resuming continues the same run: nothing is planned again
     resumed = run_cli(["--device", "cpu", "train", "--resume", str(run), "--max-time", "0.02"])
     assert resumed.exit_code == 0, resumed.stderr

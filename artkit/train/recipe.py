@@ -64,7 +64,8 @@ class Recipe:
     def line(self) -> str:
         chosen = {**self.model_options, **self.options}
         parts = ", ".join(f"{k.replace('_', '-')} {_show(v)}" for k, v in chosen.items())
-        steps = f"; about {self.estimated_steps:,} steps" if self.estimated_steps else ""
+        planned = self.estimated_steps and "steps" not in self.options  # else it is in parts
+        steps = f"; about {self.estimated_steps:,} steps" if planned else ""
         return f"recipe ({self.why}): {parts or 'the defaults'}{steps}"
 
     def to_json(self) -> dict[str, Any]:
