@@ -246,6 +246,16 @@ class ArtModel(nn.Module):
         """Choose how inference runs on ``device`` (precision, compile...); a no-op by default."""
         return None
 
+    def compile_for_training(self) -> bool:
+        """Compile this model's own hot paths for ``--compile``; False (the default) lets the
+        trainer compile each trained network whole.
+
+        For a model whose cost sits in one pure function (shapegan's painter: a hundred
+        elementwise ops that the compiler fuses) where compiling the whole networks
+        would also compile what does not pay. Inference stays eager.
+        """
+        return False
+
     def after_training(self, images: Iterator[Tensor], ctx: StepContext) -> None:
         """Once after the last step, before the final checkpoint: fit what needs the trained
         networks (a VAE's latent prior); a no-op by default.

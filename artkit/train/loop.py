@@ -251,9 +251,11 @@ class Trainer:
         trained = self.model.trained_networks or [
             n for n in self.optimizers if n in self.model.network_names
         ]
+        # a model that compiles its own hot paths gets its networks uncompiled
+        compile_nets = self.options.compile and not self.model.compile_for_training()
         for name in trained:
             net: torch.nn.Module = getattr(self.model, name)
-            local = torch.compile(net) if self.options.compile else net
+            local = torch.compile(net) if compile_nets else net
             if self.world.distributed:
                 from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -263,7 +265,7 @@ class Trainer:
                     # intended; newer torch warns about the old spelling of that
                     warnings.simplefilter("ignore", FutureWarning)
                     ddp = DDP(net, device_ids=ids, broadcast_buffers=False)
-                net = torch.compile(ddp) if self.options.compile else ddp
+                net = torch.compile(ddp) if compile_nets else ddp
             else:
                 net = local
             self.forward_nets[name], self.local_nets[name] = net, local
