@@ -110,3 +110,44 @@ def test_fastgan_takes_its_own_rates_and_dcgan_keeps_its():
     assert (classic["lr"], classic["lr_d"]) == (2e-4, 4e-4)
     mine = fastgan_recipe(model="fastgan", **{**args, "given": frozenset({"width", "lr"})})
     assert "lr" not in mine.options and "lr_d" not in mine.options  # the user's rate for both
+
+
+def test_shapegan_compiles_where_it_can_and_times_compiled_steps(monkeypatch):
+    import artkit_gan.recipes as recipes
+
+    timed = []
+
+    def steps_per_second(model, model_options, machine, *, compile=False):
+        timed.append(compile)  # the timing itself is tested above; here: what is timed
+        return 100.0
+
+    monkeypatch.setattr(recipes, "steps_per_second", steps_per_second)
+    args = dict(model="shapegan", model_options={"resolution": 32}, given=frozenset({"width"}),
+                images=8192, machine=CPU)  # fmt: skip
+    monkeypatch.setattr(recipes, "can_compile", lambda machine: True)
+    long = recipes.shapegan_recipe(minutes=3.0, **args)
+    assert long.options["compile"] is True and timed == [True]
+    assert "compile on, batch-size 64" in long.line()
+    assert (long.options["lr"], long.options["lr_d"]) == (5e-4, 1e-3)
+    short = recipes.shapegan_recipe(minutes=0.5, **args)  # compiling would eat the budget
+    assert "compile" not in short.options and timed[-1] is False
+    mine = recipes.shapegan_recipe(
+        minutes=3.0, **{**args, "given": frozenset({"width", "compile"})}
+    )
+    assert "compile" not in mine.options  # the user's --compile / --no-compile stands
+    monkeypatch.setattr(recipes, "can_compile", lambda machine: False)  # no C++ compiler
+    assert "compile" not in recipes.shapegan_recipe(minutes=3.0, **args).options
+    # dcgan and fastgan gain nothing from it: never turned on for them
+    assert (
+        "compile"
+        not in recipes.fastgan_recipe(**{**args, "model": "fastgan", "minutes": 3.0}).options
+    )
+
+
+def test_can_compile_needs_a_cpp_compiler_on_a_cpu(monkeypatch):
+    from artkit_gan.recipes import can_compile
+
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("CXX", raising=False)
+    assert not can_compile(CPU)
+    assert can_compile(Machine("cuda", 1))

@@ -78,6 +78,8 @@ class Recipe:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, tuple | list):
         return "/".join(_show(v) for v in value)
     if isinstance(value, float):

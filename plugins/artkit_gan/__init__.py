@@ -12,7 +12,7 @@ from artkit import hookimpl
 def register_models(register):
     # imported here, not at the top: every command imports this package at start-up,
     # and only those that need the models registry pay for the config dataclasses
-    from artkit_gan.configs import DCGANConfig, FastGANConfig, MLPGANConfig
+    from artkit_gan.configs import DCGANConfig, FastGANConfig, MLPGANConfig, ShapeGANConfig
 
     register(
         "mlp-gan",
@@ -39,6 +39,17 @@ def register_models(register):
         params=FastGANConfig,
         test_config={"resolution": 32, "width": 0.125},
         recipe="artkit_gan.recipes:fastgan_recipe",
+    )
+    register(
+        "shapegan",
+        "artkit_gan.torch_fastgan:build_shapegan",
+        description=(
+            "Paints each picture with a few flat shapes (boxes, discs, triangles, rings, "
+            "arcs) from an MLP; crisp edges for graphic art; fastgan's D."
+        ),
+        params=ShapeGANConfig,
+        test_config={"resolution": 32, "width": 0.125, "hidden": 32, "shapes": 3},
+        recipe="artkit_gan.recipes:shapegan_recipe",
     )
 
 

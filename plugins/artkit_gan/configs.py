@@ -112,3 +112,44 @@ class FastGANConfig:
         require(ok, "fastgan", "recon_weight", self.recon_weight, "a number from 0 to 1000")
         ok = int_in(self.palette, 0, 0) or int_in(self.palette, 2, 64)
         require(ok, "fastgan", "palette", self.palette, "0 (off) or an integer from 2 to 64")
+
+
+@dataclass
+class ShapeGANConfig:
+    """A GAN whose generator paints each picture with a few flat shapes (crisp edges at any step).
+
+    An MLP places, sizes, rotates and colours up to ``shapes`` shapes -- rounded
+    boxes (squares to discs, rectangles to strokes), triangles, arcs and rings,
+    pies and half-discs -- over a ground colour; the discriminator is fastgan's.
+    Made for flat, graphic art (``shapes``, logos, constructivist compositions),
+    not photographs.
+    """
+
+    resolution: str | int = option(
+        32, "image side in pixels: 32, 64 or 128, or HxW like 32x64 (height x width)"
+    )
+    channels: int = option(3, "image channels: 1 grey, 3 RGB, 4 RGBA")
+    z_dim: int = option(64, "latent vector size")
+    shapes: int = option(8, "most shapes in one picture (each may also be left out)")
+    hidden: int = option(512, "width of the generator's MLP")
+    edge: float = option(0.3, "edge softness in pixels (anti-aliasing; 0.3 is about one pixel)")
+    width: float = option(0.1875, "multiplier on the discriminator's channel counts")
+    recon_weight: float = option(
+        1.0, "weight of D's L1 reconstruction of real images (0 drops the decoder)"
+    )
+
+    def __post_init__(self) -> None:
+        fits = pyramid_fits(DCGAN_RESOLUTIONS)
+        self.resolution = check_resolution(self.resolution, "shapegan", fits, DCGAN_SIZES)
+        _check_common(self, "shapegan")
+        require(
+            int_in(self.shapes, 1, 64), "shapegan", "shapes", self.shapes, "an integer from 1 to 64"
+        )
+        ok = int_in(self.hidden, 8, 8192)
+        require(ok, "shapegan", "hidden", self.hidden, "an integer from 8 to 8192")
+        ok = number_in(self.edge, 0.05, 8)
+        require(ok, "shapegan", "edge", self.edge, "a number from 0.05 to 8 (pixels)")
+        ok = number_in(self.width, 0, 16, lo_open=True)
+        require(ok, "shapegan", "width", self.width, "a number > 0 and <= 16 (e.g. 0.25, 0.5, 1)")
+        ok = number_in(self.recon_weight, 0, 1000)
+        require(ok, "shapegan", "recon_weight", self.recon_weight, "a number from 0 to 1000")

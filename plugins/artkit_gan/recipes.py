@@ -49,10 +49,33 @@ AUGMENT_POLICY = "color,translation,cutout"
 BATCH = 64
 #: the learning rate falls to zero over the run (the steps the budget buys, measured)
 DECAY = "cosine"
+#: shortest budget that turns on --compile for a model that gains from it: compiling
+#: shapegan's painter takes about 20 s on 2 cores the first time, 5 s from the cache
+COMPILE_FROM_MINUTES = 1.0
 
 
-def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine) -> float:
-    """Time real GAN steps (D on real and fake, then G through D, Adam) at ``BATCH``."""
+def can_compile(machine: Machine) -> bool:
+    """Whether ``torch.compile`` can build kernels here: a C++ compiler on a CPU, CUDA otherwise."""
+    import os
+    import shutil
+
+    if machine.device.startswith("cuda"):
+        return True
+    if machine.device != "cpu":
+        return False
+    wanted = os.environ.get("CXX", "").split()
+    return any(shutil.which(c) for c in [*wanted[:1], "g++", "c++", "clang++"])
+
+
+def steps_per_second(
+    model: str, model_options: dict[str, Any], machine: Machine, *, compile: bool = False
+) -> float:
+    """Time real GAN steps (D on real and fake, then G through D, Adam) at ``BATCH``.
+
+    ``compile``: as ``--compile`` will; the warm-up step pays the compilation, the
+    timed ones do not (and the compiler's on-disk cache makes the run's own
+    compilation of the same graph quick).
+    """
     import torch
 
     from artkit.allocator import tune_allocator
@@ -71,6 +94,8 @@ def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = build_model(model, model_options).to(device, memory_format=fmt).train()
+    if compile and not net.compile_for_training():
+        net.G, net.D = torch.compile(net.G), torch.compile(net.D)
     G, D, loss = net.G, net.D, HingeLoss()
     opt_g = adam(G.parameters(), lr=2e-4, betas=(0.0, 0.99))  # as the trainer builds them
     opt_d = adam(D.parameters(), lr=4e-4, betas=(0.0, 0.99))
@@ -115,9 +140,18 @@ def gan_recipe(
     machine: Machine,
     widths: tuple[float, ...] = (0.25, 0.5, 1.0),
     rates: tuple[float, float] = (2e-4, 4e-4),
+    compiles: bool = False,
 ) -> Recipe:
-    """Width, batch, learning rates, betas, loss and augmentation for a ``minutes`` budget."""
+    """Width, batch, learning rates, betas, loss and augmentation for a ``minutes`` budget.
+
+    ``compiles``: the model gains from ``--compile`` (:meth:`compile_for_training`),
+    so the recipe turns it on where the machine can compile and times compiled steps.
+    """
     options: dict[str, Any] = {}
+    long_enough = minutes >= COMPILE_FROM_MINUTES
+    if compiles and "compile" not in given and long_enough and can_compile(machine):
+        options["compile"] = True
+    compiled = bool(options.get("compile"))
     defaults = {
         "batch_size": BATCH,
         "lr": rates[0],
@@ -138,7 +172,9 @@ def gan_recipe(
     if "width" not in given:
         width = widths[0]
         for candidate in widths:
-            measured = steps_per_second(model, {**model_options, "width": candidate}, machine)
+            measured = steps_per_second(
+                model, {**model_options, "width": candidate}, machine, compile=compiled
+            )
             if speed is not None and measured * seconds < MIN_STEPS:
                 break
             width, speed = candidate, measured
@@ -148,7 +184,7 @@ def gan_recipe(
         why += f", {speed:.1f} steps/s measured at width {width:g}"
     elif not given & {"steps", "epochs", "lr_schedule"}:
         # the user's width: timed only to know how many steps the decay spans
-        speed = steps_per_second(model, model_options, machine)
+        speed = steps_per_second(model, model_options, machine, compile=compiled)
         why += f", {speed:.1f} steps/s measured"
     estimate = max(1, int(speed * seconds)) if speed else None
     if "lr_schedule" not in given:
@@ -165,3 +201,7 @@ def dcgan_recipe(**kwargs: Any) -> Recipe:
 
 def fastgan_recipe(**kwargs: Any) -> Recipe:
     return gan_recipe(**kwargs, widths=(0.1875, 0.375, 0.75), rates=(1e-3, 2e-3))
+
+
+def shapegan_recipe(**kwargs: Any) -> Recipe:
+    return gan_recipe(**kwargs, widths=(0.1875, 0.375, 0.75), rates=(5e-4, 1e-3), compiles=True)

@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artkit_gan.configs import FastGANConfig
+from artkit_gan.configs import FastGANConfig, ShapeGANConfig
 from artkit_gan.nn_fastgan import FastGANDiscriminator, FastGANGenerator
+from artkit_gan.nn_shapegan import ShapePainter
 from artkit_gan.torch_model import GAN
 
 
@@ -48,3 +49,28 @@ def build_fastgan(**options: Any) -> FastGAN:
         FastGANGenerator(cfg),
         registry_name="fastgan",
     )
+
+
+class ShapeGAN(FastGAN):
+    """fastgan's discriminator and step; the generator paints shapes (:mod:`artkit_gan.nn_shapegan`)."""
+
+    def compile_for_training(self) -> bool:
+        """With ``--compile`` only the painter is compiled: it is where the time goes."""
+        self.G.compile_painting()
+        return True
+
+
+def build_shapegan(**options: Any) -> ShapeGAN:
+    cfg = ShapeGANConfig(**options)
+
+    def painter() -> ShapePainter:
+        return ShapePainter(
+            resolution=cfg.resolution,
+            channels=cfg.channels,
+            z_dim=cfg.z_dim,
+            shapes=cfg.shapes,
+            hidden=cfg.hidden,
+            edge=cfg.edge,
+        )
+
+    return ShapeGAN(cfg, painter(), FastGANDiscriminator(cfg), painter(), registry_name="shapegan")

@@ -1,0 +1,219 @@
+"""The ``shapegan`` generator: pictures painted with a few flat shapes, edges crisp by construction.
+
+A convolutional generator has to learn, pixel by pixel, that an edge is straight,
+that a disc is round and that a flat area stays one colour; at the widths a CPU
+can train in a few minutes it had not (fastgan on ``shapes``: soft blobs, even
+after 15,000 steps on a GPU). This generator cannot draw anything else. An MLP
+turns ``z`` into a ground colour and ``shapes`` slots, each with
+
+- a family, as softmax weights over four signed-distance families:
+  a rounded box (square ... disc, rectangle ... ellipse or stroke, by its
+  corner radius and aspect), a triangle, an arc (a ring cut to an aperture) and
+  a pie (a disc cut to an aperture: half-discs, wedges);
+- a centre, a rotation, two half-extents, a corner radius, a ring thickness and
+  an aperture;
+- a colour and a presence in (0, 1) (so a picture has anywhere from none to
+  ``shapes`` of them).
+
+Each slot's signed distance (the family weights blend the four distances: a
+shape between a disc and a square is a rounded square, still with a crisp edge)
+becomes coverage ``sigmoid(-distance / edge)`` with ``edge`` in pixels, and the
+slots are laid over the ground back to front, as a painter would. Gradients
+reach a shape's geometry through its anti-aliased edge pixels, as in
+differentiable vector graphics (Li et al. 2020, "DiffVG").
+
+The distance formulas are Inigo Quilez's 2D signed-distance functions
+(iquilezles.org/articles/distfunctions2d), written for tensors.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from artkit.config_checks import image_size
+
+#: the shape families a slot blends, in the order of its family logits
+FAMILIES = ("box", "triangle", "arc", "pie")
+#: raw numbers per slot besides its colour: family logits, centre (2), rotation (2),
+#: half-extents (2), corner radius, ring thickness, aperture, presence
+_GEOMETRY = len(FAMILIES) + 2 + 2 + 2 + 1 + 1 + 1 + 1
+
+
+def _length(x: Tensor, y: Tensor) -> Tensor:
+    # the epsilon keeps the gradient finite at the exact centre of a disc
+    return torch.sqrt(x * x + y * y + 1e-12)
+
+
+def box_distance(x: Tensor, y: Tensor, round_: Tensor) -> Tensor:
+    """Rounded square of half-side 1: ``round_`` 0 is a square, 1 a disc."""
+    qx = x.abs() - 1 + round_
+    qy = y.abs() - 1 + round_
+    outside = _length(qx.clamp(min=0), qy.clamp(min=0))
+    return outside + torch.maximum(qx, qy).clamp(max=0) - round_
+
+
+def triangle_distance(x: Tensor, y: Tensor) -> Tensor:
+    """Equilateral triangle of circumradius 1 pointing up (-y), centred."""
+    k = math.sqrt(3.0)
+    r = 0.5 * k  # half-side of a triangle with circumradius 1
+    y = -y  # image rows grow downwards; the formula's y grows upwards
+    px = x.abs() - r
+    py = y + r / k
+    fold = px + k * py > 0
+    px, py = (
+        torch.where(fold, (px - k * py) / 2, px),
+        torch.where(fold, (-k * px - py) / 2, py),
+    )
+    px = px - px.clamp(min=-2 * r, max=0)
+    return -_length(px, py) * torch.sign(py)
+
+
+def arc_distance(x: Tensor, y: Tensor, aperture: Tensor, thickness: Tensor) -> Tensor:
+    """Ring of outer radius 1 and ``thickness``, kept over ``aperture`` (half-angle, 0..pi)."""
+    sin, cos = torch.sin(aperture), torch.cos(aperture)
+    x = x.abs()
+    half = thickness / 2
+    ra = 1 - half  # the ring's centre line
+    cap = _length(x - sin * ra, y - cos * ra)
+    ring = (_length(x, y) - ra).abs()
+    return torch.where(cos * x > sin * y, cap, ring) - half
+
+
+def pie_distance(x: Tensor, y: Tensor, aperture: Tensor) -> Tensor:
+    """Disc of radius 1 kept over ``aperture`` (half-angle, 0..pi): pi/2 is a half-disc."""
+    sin, cos = torch.sin(aperture), torch.cos(aperture)
+    x = x.abs()
+    outer = _length(x, y) - 1
+    t = (x * sin + y * cos).clamp(min=0, max=1)
+    edge = _length(x - sin * t, y - cos * t)
+    return torch.maximum(outer, edge * torch.sign(cos * x - sin * y))
+
+
+class ShapePainter(nn.Module):
+    """z -> MLP -> a ground colour and ``shapes`` shape slots -> painted image in [-1, 1]."""
+
+    def __init__(
+        self,
+        *,
+        resolution: int | str,
+        channels: int,
+        z_dim: int,
+        shapes: int,
+        hidden: int,
+        edge: float,
+    ):
+        super().__init__()
+        self.z_dim, self.shapes, self.channels, self.edge = z_dim, shapes, channels, edge
+        self.height, self.width = image_size(resolution)
+        self.body = nn.Sequential(
+            nn.Linear(z_dim, hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden, hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden, hidden),
+            nn.LeakyReLU(0.2),
+        )
+        self.slots = nn.Linear(hidden, shapes * (_GEOMETRY + channels))
+        self.ground = nn.Linear(hidden, channels)
+        # pixel centres in units of half the shorter side: a square image spans [-1, 1]
+        half = min(self.height, self.width) / 2
+        ys = (torch.arange(self.height) + 0.5 - self.height / 2) / half
+        xs = (torch.arange(self.width) + 0.5 - self.width / 2) / half
+        self.register_buffer("grid_y", ys.view(1, 1, -1, 1), persistent=False)
+        self.register_buffer("grid_x", xs.view(1, 1, 1, -1), persistent=False)
+        self.pixels_per_unit = half
+        self._compiled_paint = None  # see compile_painting
+        self._compile_proven = False
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Kaiming-normal MLP and unit-variance slot numbers: varied, visible shapes at step 0.
+
+        With PyTorch's default Linear init the slot numbers come out near zero: every
+        picture is the same few grey, half-present shapes at the centre.
+        """
+        for layer in self.body:
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_normal_(layer.weight, a=0.2, nonlinearity="leaky_relu")
+                nn.init.zeros_(layer.bias)
+        # a LeakyReLU(0.2) output's second moment is about half its input's variance
+        for head in (self.slots, self.ground):
+            nn.init.normal_(head.weight, 0.0, (0.52 * head.in_features) ** -0.5)
+            nn.init.zeros_(head.bias)
+
+    def forward(self, z: Tensor) -> Tensor:
+        h = self.body(z.view(z.shape[0], self.z_dim))
+        raw = self.slots(h).float().view(z.shape[0], self.shapes, -1)
+        ground = torch.tanh(self.ground(h).float())
+        if self.training and self._compiled_paint is not None:
+            return self._paint_compiled(raw, ground)
+        return self.paint(raw, ground)
+
+    def compile_painting(self) -> None:
+        """Paint through ``torch.compile`` in training mode: one fused kernel for the ~100 ops.
+
+        Eager, the painter's backward pass costs more than fastgan's whole
+        discriminator step (70 ms for 64 images at 32 px on 2 cores, 25 ms compiled).
+        The compiled graph is specialised to the training batch; sampling stays eager.
+        """
+        self._compiled_paint = torch.compile(self.paint, dynamic=False)
+
+    def _paint_compiled(self, raw: Tensor, ground: Tensor) -> Tensor:
+        if self._compile_proven:
+            return self._compiled_paint(raw, ground)
+        try:  # the first call compiles: without a working C++ compiler, paint eagerly
+            image = self._compiled_paint(raw, ground)
+        except Exception as exc:  # any compiler failure means the same: paint eagerly
+            reason = (
+                str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            )
+            warnings.warn(f"shapegan: painting without torch.compile ({reason})", stacklevel=2)
+            self._compiled_paint = None
+            return self.paint(raw, ground)
+        self._compile_proven = True
+        return image
+
+    def paint(self, raw: Tensor, ground: Tensor) -> Tensor:
+        """Slots ``(N, S, _GEOMETRY + C)`` and grounds ``(N, C)`` -> images ``(N, C, H, W)``."""
+        n, s = raw.shape[:2]
+        f = len(FAMILIES)
+        weights = torch.softmax(raw[..., :f], dim=-1)
+        cx, cy = (torch.tanh(raw[..., f + i]) for i in range(2))
+        rot = F.normalize(raw[..., f + 2 : f + 4] + raw.new_tensor([1.0, 0.0]), dim=-1)
+        # half-extents from 2% to 100% of half the image; the smaller sets the edge scale
+        sx, sy = (0.02 + 0.98 * torch.sigmoid(raw[..., f + 4 + i]) for i in range(2))
+        round_ = torch.sigmoid(raw[..., f + 6])
+        thickness = 0.1 + 0.8 * torch.sigmoid(raw[..., f + 7])
+        aperture = math.pi * torch.sigmoid(raw[..., f + 8])
+        presence = torch.sigmoid(raw[..., f + 9])
+        colour = torch.tanh(raw[..., f + 10 :])
+
+        def per_pixel(t: Tensor) -> Tensor:  # (N, S) -> (N, S, 1, 1)
+            return t[..., None, None]
+
+        # each pixel in the slot's frame: shifted, rotated, scaled to a unit shape
+        dx = self.grid_x - per_pixel(cx)
+        dy = self.grid_y - per_pixel(cy)
+        cos, sin = per_pixel(rot[..., 0]), per_pixel(rot[..., 1])
+        u = (dx * cos + dy * sin) / per_pixel(sx)
+        v = (dy * cos - dx * sin) / per_pixel(sy)
+        distances = (
+            box_distance(u, v, per_pixel(round_)),
+            triangle_distance(u, v),
+            arc_distance(u, v, per_pixel(aperture), per_pixel(thickness)),
+            pie_distance(u, v, per_pixel(aperture)),
+        )
+        distance = sum(per_pixel(weights[..., i]) * d for i, d in enumerate(distances))
+        # back to pixels (the shorter half-extent: a conservative distance), then coverage
+        scale = per_pixel(torch.minimum(sx, sy)) * self.pixels_per_unit
+        alpha = torch.sigmoid(-distance * scale / self.edge) * per_pixel(presence)
+        image = ground[:, :, None, None].expand(n, self.channels, self.height, self.width)
+        for k in range(s):  # back to front: a later slot paints over the earlier ones
+            a = alpha[:, k : k + 1]
+            image = image * (1 - a) + colour[:, k, :, None, None] * a
+        return image
