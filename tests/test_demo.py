@@ -21,7 +21,7 @@ def test_demo_trains_and_renders(tmp_path):
     ]
     series = sorted((out / "series").glob("*.png"))
     assert len(series) == 64
-    assert read_provenance(series[0])["model"] == "fastgan"
+    assert read_provenance(series[0])["model"] == "shapegan"
     assert Image.open(out / "contact-sheet.png").size[0] > 200
     assert len(read_frames(out / "walk.gif")) > 50
     assert (out / "run" / "weights.safetensors").exists()
@@ -36,8 +36,9 @@ def test_demo_trains_and_renders(tmp_path):
     classified = quality["classifier"]
     assert classified["features"].startswith("classifier:data=shapes") and classified["fd"] > 0
     assert f"FD {classified['fd']:.2f}, KID" in result.stderr
-    # shapes ask fastgan for a palette (flat colours, clean edges)
-    assert json.loads((out / "run" / "config.json").read_text())["model_config"]["palette"] == 8
+    # the recipe chose the run's settings and said so
+    recipe = json.loads((out / "run" / "config.json").read_text())["recipe"]
+    assert recipe["options"]["lr"] == 5e-4 and "compile" not in recipe["options"]  # < 1 min
     # running it again must not overwrite the first demo
     again = artkit_subprocess("demo", "--minutes", "0.5", "-o", str(out))
     assert again.returncode == 2 and "already holds a demo" in again.stderr

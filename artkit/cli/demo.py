@@ -1,6 +1,6 @@
 """``artkit demo``: the whole pipeline in a few minutes on any machine.
 
-Trains ``fastgan`` on the built-in ``shapes`` dataset for a wall-clock budget,
+Trains ``shapegan`` on the built-in ``shapes`` dataset for a wall-clock budget,
 then writes a sample series, a contact sheet and a latent-walk animation.
 """
 
@@ -27,7 +27,7 @@ def attach(app: typer.Typer) -> None:
         ] = Path("artkit-demo"),
         resolution: Annotated[int, typer.Option(help="32 or 64 pixels.")] = 32,
     ) -> None:
-        """Train a small GAN (fastgan) on procedural shapes, then render a series, a contact sheet and a latent walk."""
+        """Train a small GAN (shapegan) on procedural shapes, then render a series, a contact sheet and a latent walk."""
         from artkit.api.models import weights_file
         from artkit.cli.context import say
         from artkit.cli.sample import interpolate, sample
@@ -44,12 +44,13 @@ def attach(app: typer.Typer) -> None:
         started = time.monotonic()
         prepare_classifier(say)
         spent = (time.monotonic() - started) / 60
-        # fastgan: at the same 2.6 minutes on 2 cores it halved dcgan's FD against
-        # shapes (2.32 vs 4.47, KID 0.0002 vs 0.0046; benchmarks/quality.py); its
-        # recipe (artkit_gan.recipes) picks width, batch and rates for the budget on
-        # this machine and prints them in one line; the run's config.json keeps them.
+        # shapegan paints with flat shapes, so its samples have the data's crisp
+        # squares, triangles and rings where fastgan's, at the same FD, were soft
+        # blobs (examples/gallery/README.md); its recipe (artkit_gan.recipes) picks
+        # width, batch, rates and --compile for the budget on this machine and prints
+        # them in one line; the run's config.json keeps them.
         code = run_training(
-            f"fastgan:resolution={resolution}",
+            f"shapegan:resolution={resolution}",
             "shapes:count=8192",
             {
                 # the rest: series, sheet, walk and the score

@@ -165,7 +165,7 @@ def gan_recipe(
             options[name] = value
     if "lr" in given and "lr_d" not in given:
         options.pop("lr_d", None)  # the user's rate for both networks, as without a recipe
-    why = f"{minutes:g} min, {images:,} images, {machine}"
+    why = f"{minutes:.3g} min, {images:,} images, {machine}"
     chosen: dict[str, Any] = {}
     seconds = minutes * 60
     speed: float | None = None
