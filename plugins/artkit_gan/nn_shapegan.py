@@ -44,17 +44,32 @@ FAMILIES = ("box", "triangle", "arc", "pie")
 _GEOMETRY = len(FAMILIES) + 2 + 2 + 2 + 1 + 1 + 1 + 1
 
 
+#: slot-pixels per painting pass of :meth:`ShapePainter.draw` (4M: ~16 MB a temporary)
+PASS_ELEMENTS = 1 << 22
+
+
+def pixel_centres(
+    height: int, width: int, device: torch.device | str | None = None
+) -> tuple[Tensor, Tensor, float]:
+    """Pixel centres ``(1, 1, H, 1)`` and ``(1, 1, 1, W)`` in units of half the shorter
+    side (a square picture spans [-1, 1]), and how many pixels one unit is."""
+    half = min(height, width) / 2
+    ys = (torch.arange(height, device=device) + 0.5 - height / 2) / half
+    xs = (torch.arange(width, device=device) + 0.5 - width / 2) / half
+    return ys.view(1, 1, -1, 1), xs.view(1, 1, 1, -1), half
+
+
 def _length(x: Tensor, y: Tensor) -> Tensor:
     # the epsilon keeps the gradient finite at the exact centre of a disc
     return torch.sqrt(x * x + y * y + 1e-12)
 
 
-def box_distance(x: Tensor, y: Tensor, round_: Tensor) -> Tensor:
-    """Rounded square of half-side 1: ``round_`` 0 is a square, 1 a disc."""
-    qx = x.abs() - 1 + round_
-    qy = y.abs() - 1 + round_
+def box_distance(x: Tensor, y: Tensor, half_x: Tensor, half_y: Tensor, radius: Tensor) -> Tensor:
+    """Box of half-extents ``half_x`` x ``half_y`` with corners rounded by ``radius``."""
+    qx = x.abs() - half_x + radius
+    qy = y.abs() - half_y + radius
     outside = _length(qx.clamp(min=0), qy.clamp(min=0))
-    return outside + torch.maximum(qx, qy).clamp(max=0) - round_
+    return outside + torch.maximum(qx, qy).clamp(max=0) - radius
 
 
 def triangle_distance(x: Tensor, y: Tensor) -> Tensor:
@@ -120,13 +135,9 @@ class ShapePainter(nn.Module):
         )
         self.slots = nn.Linear(hidden, shapes * (_GEOMETRY + channels))
         self.ground = nn.Linear(hidden, channels)
-        # pixel centres in units of half the shorter side: a square image spans [-1, 1]
-        half = min(self.height, self.width) / 2
-        ys = (torch.arange(self.height) + 0.5 - self.height / 2) / half
-        xs = (torch.arange(self.width) + 0.5 - self.width / 2) / half
-        self.register_buffer("grid_y", ys.view(1, 1, -1, 1), persistent=False)
-        self.register_buffer("grid_x", xs.view(1, 1, 1, -1), persistent=False)
-        self.pixels_per_unit = half
+        ys, xs, self.pixels_per_unit = pixel_centres(self.height, self.width)
+        self.register_buffer("grid_y", ys, persistent=False)
+        self.register_buffer("grid_x", xs, persistent=False)
         self._compiled_paint = None  # see compile_painting
         self._compile_proven = False
         self.reset_parameters()
@@ -146,10 +157,37 @@ class ShapePainter(nn.Module):
             nn.init.normal_(head.weight, 0.0, (0.52 * head.in_features) ** -0.5)
             nn.init.zeros_(head.bias)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def layout(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """Latents -> (slot numbers ``(N, S, _GEOMETRY + C)``, ground colours ``(N, C)``)."""
         h = self.body(z.view(z.shape[0], self.z_dim))
         raw = self.slots(h).float().view(z.shape[0], self.shapes, -1)
-        ground = torch.tanh(self.ground(h).float())
+        return raw, torch.tanh(self.ground(h).float())
+
+    @torch.no_grad()
+    def draw(self, z: Tensor, height: int, width: int) -> Tensor:
+        """The same pictures at any size: shapes are geometry, so edges stay crisp.
+
+        Positions and sizes are in units of half the shorter side, so a square
+        picture drawn at 512 px is the 32 px one, enlarged with sharp edges; another
+        aspect ratio shows more of the composition along the longer side. Painted in
+        bands of rows, a few images at a time, so memory stays bounded at any size.
+        """
+        raw, ground = self.layout(z)
+        ys, xs, pixels = pixel_centres(height, width, device=raw.device)
+        out = torch.empty(len(z), self.channels, height, width, device=raw.device)
+        per_image = self.shapes * height * width
+        step = max(1, PASS_ELEMENTS // per_image)
+        rows = max(1, min(height, PASS_ELEMENTS // (self.shapes * width)))
+        for i in range(0, len(z), step):
+            for top in range(0, height, rows):
+                band = ys[:, :, top : top + rows]
+                grid = (band, xs, pixels)
+                part = self.paint(raw[i : i + step], ground[i : i + step], grid=grid)
+                out[i : i + step, :, top : top + rows] = part
+        return out
+
+    def forward(self, z: Tensor) -> Tensor:
+        raw, ground = self.layout(z)
         if self.training and self._compiled_paint is not None:
             return self._paint_compiled(raw, ground)
         return self.paint(raw, ground)
@@ -178,8 +216,19 @@ class ShapePainter(nn.Module):
         self._compile_proven = True
         return image
 
-    def paint(self, raw: Tensor, ground: Tensor) -> Tensor:
-        """Slots ``(N, S, _GEOMETRY + C)`` and grounds ``(N, C)`` -> images ``(N, C, H, W)``."""
+    def paint(
+        self, raw: Tensor, ground: Tensor, grid: tuple[Tensor, Tensor, float] | None = None
+    ) -> Tensor:
+        """Slots ``(N, S, _GEOMETRY + C)`` and grounds ``(N, C)`` -> images ``(N, C, H, W)``.
+
+        ``grid``: the pixel centres to paint and the pixels per unit, ``(ys, xs,
+        pixels)`` (:func:`pixel_centres`, or rows of it); the model's own when None.
+        """
+        if grid is None:
+            grid_y, grid_x, pixels_per_unit = self.grid_y, self.grid_x, self.pixels_per_unit
+        else:
+            grid_y, grid_x, pixels_per_unit = grid
+        height, width = grid_y.shape[2], grid_x.shape[3]
         n, s = raw.shape[:2]
         f = len(FAMILIES)
         weights = torch.softmax(raw[..., :f], dim=-1)
@@ -197,22 +246,27 @@ class ShapePainter(nn.Module):
             return t[..., None, None]
 
         # each pixel in the slot's frame: shifted, rotated, scaled to a unit shape
-        dx = self.grid_x - per_pixel(cx)
-        dy = self.grid_y - per_pixel(cy)
+        dx = grid_x - per_pixel(cx)
+        dy = grid_y - per_pixel(cy)
         cos, sin = per_pixel(rot[..., 0]), per_pixel(rot[..., 1])
-        u = (dx * cos + dy * sin) / per_pixel(sx)
-        v = (dy * cos - dx * sin) / per_pixel(sy)
+        u = dx * cos + dy * sin
+        v = dy * cos - dx * sin
+        # true distances, so an edge is equally sharp all round at any size: the box
+        # takes both half-extents itself; the others are round-ish, drawn at size sx
+        # (scaling a unit shape unevenly would stretch its distances, and the ends of a
+        # long stroke would blur)
+        size = per_pixel(sx)
+        radius = per_pixel(round_ * torch.minimum(sx, sy))
+        u1, v1 = u / size, v / size
         distances = (
-            box_distance(u, v, per_pixel(round_)),
-            triangle_distance(u, v),
-            arc_distance(u, v, per_pixel(aperture), per_pixel(thickness)),
-            pie_distance(u, v, per_pixel(aperture)),
+            box_distance(u, v, size, per_pixel(sy), radius),
+            triangle_distance(u1, v1) * size,
+            arc_distance(u1, v1, per_pixel(aperture), per_pixel(thickness)) * size,
+            pie_distance(u1, v1, per_pixel(aperture)) * size,
         )
         distance = sum(per_pixel(weights[..., i]) * d for i, d in enumerate(distances))
-        # back to pixels (the shorter half-extent: a conservative distance), then coverage
-        scale = per_pixel(torch.minimum(sx, sy)) * self.pixels_per_unit
-        alpha = torch.sigmoid(-distance * scale / self.edge) * per_pixel(presence)
-        image = ground[:, :, None, None].expand(n, self.channels, self.height, self.width)
+        alpha = torch.sigmoid(distance * (-pixels_per_unit / self.edge)) * per_pixel(presence)
+        image = ground[:, :, None, None].expand(n, self.channels, height, width)
         for k in range(s):  # back to front: a later slot paints over the earlier ones
             a = alpha[:, k : k + 1]
             image = image * (1 - a) + colour[:, k, :, None, None] * a

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from artkit.config_checks import image_size
+from artkit.errors import UsageError
 from artkit_gan.configs import FastGANConfig, ShapeGANConfig
 from artkit_gan.nn_fastgan import FastGANDiscriminator, FastGANGenerator
 from artkit_gan.nn_shapegan import ShapePainter
@@ -54,10 +56,36 @@ def build_fastgan(**options: Any) -> FastGAN:
 class ShapeGAN(FastGAN):
     """fastgan's discriminator and step; the generator paints shapes (:mod:`artkit_gan.nn_shapegan`)."""
 
+    #: the largest side ``generate(width=, height=)`` paints
+    MAX_SIDE = 4096
+
     def compile_for_training(self) -> bool:
         """With ``--compile`` only the painter is compiled: it is where the time goes."""
         self.G.compile_painting()
         return True
+
+    @torch.no_grad()
+    def generate(
+        self, z: torch.Tensor, *, width: int | None = None, height: int | None = None
+    ) -> torch.Tensor:
+        """Latents -> images in [-1, 1]; ``width`` / ``height`` paint them at another size.
+
+        The shapes are geometry, so a 32 px model drawn at 1024 px keeps crisp edges
+        (``Model.sample(seeds, width=1024, height=1024)``, or a series' sweep).
+        """
+        if width is None and height is None:
+            return super().generate(z)
+        trained_h, trained_w = image_size(self.config.resolution)
+        h = trained_h if height is None else height
+        w = trained_w if width is None else width
+        for name, side in (("width", w), ("height", h)):
+            ok = isinstance(side, int) and not isinstance(side, bool) and 1 <= side <= self.MAX_SIDE
+            if not ok:
+                raise UsageError(
+                    f"shapegan: {name}={side!r} must be a whole number of pixels from 1 to "
+                    f"{self.MAX_SIDE}"
+                )
+        return self.G_ema.draw(z.to(self.device, torch.float32), h, w).float()
 
 
 def build_shapegan(**options: Any) -> ShapeGAN:
