@@ -56,8 +56,9 @@ def build_fastgan(**options: Any) -> FastGAN:
 class ShapeGAN(FastGAN):
     """fastgan's discriminator and step; the generator paints shapes (:mod:`artkit_gan.nn_shapegan`)."""
 
-    #: the largest side ``generate(width=, height=)`` paints
-    MAX_SIDE = 4096
+    #: the largest side ``generate(width=, height=)`` paints: a 2048 px RGB picture is
+    #: 50 MB of float32, and ``Model.sample`` holds a batch of them (64 by default)
+    MAX_SIDE = 2048
 
     def compile_for_training(self) -> bool:
         """With ``--compile`` only the painter is compiled: it is where the time goes."""
