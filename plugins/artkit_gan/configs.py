@@ -36,6 +36,14 @@ def _check_common(cfg: Any, owner: str) -> None:
     require(int_in(cfg.z_dim, 1), owner, "z_dim", cfg.z_dim, "an integer >= 1")
 
 
+def _check_fastgan_discriminator(cfg: Any, owner: str) -> None:
+    """``width`` and ``recon_weight``: the fastgan discriminator's fields (shapegan has it too)."""
+    ok = number_in(cfg.width, 0, 16, lo_open=True)
+    require(ok, owner, "width", cfg.width, "a number > 0 and <= 16 (e.g. 0.25, 0.5, 1)")
+    ok = number_in(cfg.recon_weight, 0, 1000)
+    require(ok, owner, "recon_weight", cfg.recon_weight, "a number from 0 to 1000")
+
+
 @dataclass
 class MLPGANConfig:
     """A fully connected GAN (Goodfellow et al. 2014): small images, quick to train."""
@@ -106,10 +114,7 @@ class FastGANConfig:
         fits = pyramid_fits(DCGAN_RESOLUTIONS)
         self.resolution = check_resolution(self.resolution, "fastgan", fits, DCGAN_SIZES)
         _check_common(self, "fastgan")
-        ok = number_in(self.width, 0, 16, lo_open=True)
-        require(ok, "fastgan", "width", self.width, "a number > 0 and <= 16 (e.g. 0.25, 0.5, 1)")
-        ok = number_in(self.recon_weight, 0, 1000)
-        require(ok, "fastgan", "recon_weight", self.recon_weight, "a number from 0 to 1000")
+        _check_fastgan_discriminator(self, "fastgan")
         ok = int_in(self.palette, 0, 0) or int_in(self.palette, 2, 64)
         require(ok, "fastgan", "palette", self.palette, "0 (off) or an integer from 2 to 64")
 
@@ -149,7 +154,4 @@ class ShapeGANConfig:
         require(ok, "shapegan", "hidden", self.hidden, "an integer from 8 to 8192")
         ok = number_in(self.edge, 0.05, 8)
         require(ok, "shapegan", "edge", self.edge, "a number from 0.05 to 8 (pixels)")
-        ok = number_in(self.width, 0, 16, lo_open=True)
-        require(ok, "shapegan", "width", self.width, "a number > 0 and <= 16 (e.g. 0.25, 0.5, 1)")
-        ok = number_in(self.recon_weight, 0, 1000)
-        require(ok, "shapegan", "recon_weight", self.recon_weight, "a number from 0 to 1000")
+        _check_fastgan_discriminator(self, "shapegan")

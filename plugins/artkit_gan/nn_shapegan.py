@@ -124,7 +124,6 @@ class ShapePainter(nn.Module):
     ):
         super().__init__()
         self.z_dim, self.shapes, self.channels, self.edge = z_dim, shapes, channels, edge
-        self.height, self.width = image_size(resolution)
         self.body = nn.Sequential(
             nn.Linear(z_dim, hidden),
             nn.LeakyReLU(0.2),
@@ -135,7 +134,7 @@ class ShapePainter(nn.Module):
         )
         self.slots = nn.Linear(hidden, shapes * (_GEOMETRY + channels))
         self.ground = nn.Linear(hidden, channels)
-        ys, xs, self.pixels_per_unit = pixel_centres(self.height, self.width)
+        ys, xs, self.pixels_per_unit = pixel_centres(*image_size(resolution))
         self.register_buffer("grid_y", ys, persistent=False)
         self.register_buffer("grid_x", xs, persistent=False)
         self._compiled_paint = None  # see compile_painting
