@@ -51,6 +51,10 @@ _DTYPE_BYTES = {
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
 #: The weights file inside a run folder: the one place that says so.
 WEIGHTS_NAME = "weights.safetensors"
+#: metadata key of a class-conditioned model's class names (a JSON list, one per class)
+CLASS_NAMES_KEY = "artkit.class_names"
+#: the longest class name a checkpoint may hold
+MAX_CLASS_NAME = 200
 
 
 def weights_file(path: str | os.PathLike[str]) -> Path:
@@ -269,6 +273,9 @@ def model_metadata(
             meta["artkit.plugin_version"] = version
     if dataset:
         meta["artkit.dataset"] = dataset
+    names = getattr(model, "class_names", ())
+    if names:  # a class-conditioned model trained on named classes: label="A" works later
+        meta[CLASS_NAMES_KEY] = json.dumps(list(names))
     for key, value in (extra or {}).items():
         meta[key if key.startswith("artkit.") else f"artkit.{key}"] = (
             value if isinstance(value, str) else json.dumps(value)
@@ -340,12 +347,35 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu") -> ArtModel:
         raise
     tensors, _ = load_tensors(path)
     load_state_checked(model, tensors, source=str(path))
+    if CLASS_NAMES_KEY in header.metadata:
+        model.class_names = read_class_names(header.metadata[CLASS_NAMES_KEY], model, path)
     model.eval()
     if found < SCHEMA:  # said once it has loaded: a file that fails gets its error alone
         from artkit.schema import CheckpointMigrationWarning
 
         warnings.warn(migration_message(path, found), CheckpointMigrationWarning, stacklevel=2)
     return model.to(device)
+
+
+def read_class_names(text: str, model: ArtModel, path: str | os.PathLike) -> tuple[str, ...]:
+    """The ``artkit.class_names`` entry, checked: one short name per class, all different."""
+    classes = int(getattr(model, "num_classes", 0))
+    try:
+        names = json.loads(text)
+    except ValueError:
+        names = None
+    ok = (
+        isinstance(names, list)
+        and len(names) == classes
+        and all(isinstance(n, str) and 0 < len(n) <= MAX_CLASS_NAME for n in names)
+        and len(set(names)) == len(names)
+    )
+    if not ok:
+        raise CheckpointError(
+            f"{path}: {CLASS_NAMES_KEY} is not a list of {classes} different names of 1 to "
+            f"{MAX_CLASS_NAME} characters"
+        )
+    return tuple(names)
 
 
 def load_state_checked(model: ArtModel, tensors: dict[str, torch.Tensor], *, source: str) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "ImageSource",
     "center_crop",
     "class_labels",
+    "classes_to_condition_on",
     "describe",
     "image_size",
     "model_defaults",
@@ -88,6 +89,23 @@ def class_labels(source: Any) -> Any:
             f"not one class >= 0 per image ({len(source)})"
         )
     return labels.astype(np.int64, copy=False)
+
+
+def classes_to_condition_on(source: Any) -> dict[str, int]:
+    """``{"classes": K}`` when the source's labels use every class 0..K-1 (K >= 2), else ``{}``.
+
+    For a labelled source's ``model_defaults``: a model with a ``classes`` field
+    (fastgan, shapegan) then learns each class as its own, and a user can ask for
+    one by name. A class without pictures would be drawn from an untrained
+    embedding, so labels with gaps condition nothing.
+    """
+    labels = class_labels(source)
+    if labels is None or not len(labels):
+        return {}
+    import numpy as np
+
+    k = int(labels.max()) + 1
+    return {"classes": k} if k >= 2 and len(np.unique(labels)) == k else {}
 
 
 def center_crop(array: Any, size: tuple[int, int]) -> Any:

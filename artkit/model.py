@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
-from artkit.errors import CapabilityError
+from artkit.errors import CapabilityError, UsageError
 
 CAPABILITIES = ("sample", "encode", "decode", "translate", "stylize")
 
@@ -147,6 +147,9 @@ class StepContext(Protocol):
     world: Any
     #: whether batches and networks are in channels_last memory format
     channels_last: bool
+    #: the class of each image in this step's batch (int64 ``(N,)`` on ``device``) for a
+    #: model with :attr:`ArtModel.num_classes` > 0; None for every other model
+    labels: Tensor | None
 
     def net(self, name: str, *, sync: bool = True) -> nn.Module:
         """The network to call; ``sync=False`` skips DDP for weights whose gradients aren't wanted."""
@@ -246,6 +249,16 @@ class ArtModel(nn.Module):
         """Choose how inference runs on ``device`` (precision, compile...); a no-op by default."""
         return None
 
+    @property
+    def num_classes(self) -> int:
+        """How many classes the model is conditioned on; 0 (the default): none.
+
+        Above 0 the trainer reads the data's class labels (:func:`artkit.data.class_labels`)
+        and hands each batch's to the step as ``ctx.labels``; data without labels, or
+        with a class at or above this number, is a one-line error before the first step.
+        """
+        return 0
+
     def compile_for_training(self) -> bool:
         """Compile this model's own hot paths for ``--compile``; False (the default) lets the
         trainer compile each trained network whole.
@@ -309,18 +322,84 @@ class LatentModel(ArtModel):
     own CPU generator seeded with S (:func:`artkit.device.make_generator`), and
     ``truncation`` scales the draw (a temperature: < 1 gives safer, plainer images).
     ``z_dim`` defaults to ``config.z_dim``.
+
+    A model conditioned on classes (``num_classes`` K > 0) has latents of
+    ``z_dim`` = noise + K: the noise, then the class as a one-hot vector, drawn
+    uniformly from the same generator after the noise. So a seed names one picture
+    of one class everywhere, truncation scales only the noise, and a walk between
+    two latents of different classes morphs one class into the other.
+    ``class_names`` (from the training data, kept in the checkpoint) lets a class
+    be asked for by name: ``label="A"``.
     """
+
+    #: what each class is called (the training data's ``class_names``); () when unnamed
+    class_names: tuple[str, ...] = ()
 
     @property
     def z_dim(self) -> int:
-        """Size of one latent vector (``config.z_dim``)."""
-        return int(self.config.z_dim)
+        """Size of one latent vector (``config.z_dim``, plus ``num_classes``)."""
+        return int(self.config.z_dim) + self.num_classes
 
     def latents(
         self, n: int, generator: torch.Generator | None = None, truncation: float = 1.0
     ) -> Tensor:
-        """``n`` latents from N(0, I), drawn on the CPU (same on every device), times ``truncation``."""
-        return torch.randn(n, self.z_dim, generator=generator) * truncation
+        """``n`` latents from N(0, I), drawn on the CPU (same on every device), times ``truncation``.
+
+        With classes, each latent ends in the one-hot vector of a uniformly drawn class.
+        """
+        classes = self.num_classes
+        noise = torch.randn(n, self.z_dim - classes, generator=generator) * truncation
+        if not classes:
+            return noise
+        drawn = torch.randint(classes, (n,), generator=generator)
+        return torch.cat([noise, self.one_hot(drawn)], dim=1)
+
+    def one_hot(self, classes: Tensor) -> Tensor:
+        """Class numbers ``(N,)`` -> the float32 one-hot tail of their latents ``(N, num_classes)``."""
+        return torch.nn.functional.one_hot(classes.long(), self.num_classes).float()
+
+    def class_index(self, label: int | str) -> int:
+        """A class by number, or by name (``"A"``) where the model knows its classes' names.
+
+        A name wins over a number written as text: glyphs name class 59 ``"7"``.
+        """
+        k = self.num_classes
+        if k <= 0:
+            raise UsageError(f"model {self.registry_name!r} is not conditioned on classes")
+        if isinstance(label, str):
+            if label in self.class_names:
+                return self.class_names.index(label)
+            if label.strip().lstrip("-").isdigit():
+                return self.class_index(int(label))
+            known = ", ".join(self.class_names[:12]) + (", ..." if k > 12 else "")
+            names = f"one of its names ({known}) or " if self.class_names else ""
+            raise UsageError(
+                f"label={label!r} is not a class: give {names}a number from 0 to {k - 1}"
+            )
+        if not isinstance(label, int) or isinstance(label, bool):
+            raise UsageError(f"label={label!r} must be a class number from 0 to {k - 1}")
+        if not 0 <= label < k:
+            raise UsageError(
+                f"class {label} is outside 0-{k - 1} (model {self.registry_name!r} has {k} classes)"
+            )
+        return label
+
+    def with_class(self, z: Tensor, classes: Tensor | int | str) -> Tensor:
+        """``z`` with its class part set to ``classes`` (one class by number or name, or a
+        tensor of one number per latent)."""
+        k = self.num_classes
+        if not isinstance(classes, Tensor):
+            classes = self.class_index(classes)
+        elif k <= 0:
+            raise UsageError(f"model {self.registry_name!r} is not conditioned on classes")
+        chosen = torch.as_tensor(classes, dtype=torch.long).expand(z.shape[0])
+        bad = chosen[(chosen < 0) | (chosen >= k)]
+        if len(bad):
+            raise UsageError(
+                f"class {int(bad[0])} is outside 0-{k - 1} (model {self.registry_name!r} has "
+                f"{k} classes)"
+            )
+        return torch.cat([z[:, : z.shape[1] - k], self.one_hot(chosen).to(z)], dim=1)
 
     def latents_for_seeds(self, seeds: list[int], truncation: float = 1.0) -> Tensor:
         """One latent per seed: the image for seed S is the same whatever else is in the batch."""

@@ -140,25 +140,32 @@ class Model:
     ) -> Iterator[tuple[list[int], list[Image.Image]]]:
         """``(seeds, images)`` a batch at a time, lazily: what ``artkit sample`` streams to files.
 
-        Without sampler options the batch's latents come from ``latents_for_seeds``;
-        with them, each image from the model's own seeded sampler.
+        The batch's latents come from ``latents_for_seeds`` and go through ``generate``
+        whole, with the options ``generate`` takes (a class ``label``, a painting
+        ``width``); with options only ``sample`` takes, each image comes from the
+        model's own seeded sampler.
         """
         import torch
 
         from artkit.media import medium_of, to_items
-        from artkit.render.models import check_sampler_options, sample_one
+        from artkit.render.models import check_sampler_options, sample_one, sampling_keywords
 
         self.net.require("sample")
         check_sampler_options(self.net, list(options))
         if batch_size < 1:
             raise UsageError("batch_size must be at least 1")
+        from artkit.model import LatentSampler  # torch is loaded by now
+
+        batched = isinstance(self.net, LatentSampler)
+        if batched and options:
+            accepted, rest = sampling_keywords(self.net)
+            batched = all(accepted.get(k, rest) == "generate" for k in options)
         it = iter(seeds)
         while batch := list(islice(it, batch_size)):
             with torch.inference_mode(), self.precision.autocast(self.device):
-                from artkit.model import LatentSampler  # torch is loaded by now
-
-                if not options and isinstance(self.net, LatentSampler):
-                    images = self.net.generate(self.net.latents_for_seeds(batch, truncation))
+                if batched:
+                    z = self.net.latents_for_seeds(batch, truncation)
+                    images = self.net.generate(z, **options)
                 else:
                     images = torch.cat(
                         [sample_one(self.net, s, truncation, options) for s in batch]

@@ -222,9 +222,10 @@ def run_training(
                 seed_everything(options.seed)
                 net = build_model(model_name, model_options)
     if main:
-        say(
-            f"training {model_name} on {dname} ({len(source)} images, {cfg.resolution}px, {cfg.channels} ch) -> {out}"
-        )
+        classes = int(getattr(net, "num_classes", 0))
+        what = f"{len(source)} images, {cfg.resolution}px, {cfg.channels} ch"
+        what += f", conditioned on {classes} classes" if classes else ""
+        say(f"training {model_name} on {dname} ({what}) -> {out}")
     trainer = Trainer(
         net,
         source,

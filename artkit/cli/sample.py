@@ -68,6 +68,13 @@ def sample(
         float | None,
         typer.Option(help="Same as --truncation (the VAE word for it); recorded as both."),
     ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="Every image of this class (a model trained with classes=K): a name such as A, "
+            "or a number."
+        ),
+    ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", help="Images per forward pass.")
     ] = 64,
@@ -106,6 +113,20 @@ def sample(
     net, ckpt = open_model(checkpoint, device)
     model = Model(net, ckpt, device, precision)
     net.require("sample")
+    options: dict[str, Any] = {}
+    if label is not None:
+        from artkit.render.models import sampling_keywords
+
+        accepted, rest = sampling_keywords(net)
+        if "label" not in accepted and not rest:
+            raise UsageError(
+                f"--label: model {model.name!r} draws no chosen class (fastgan and shapegan "
+                "trained with classes=K do)"
+            )
+        class_index = getattr(net, "class_index", None)
+        if callable(class_index):  # a one-line error before anything is written
+            class_index(label)
+        options["label"] = label
     from artkit.media import ImageMedium, check_audio, medium_of
 
     medium = medium_of(net)
@@ -118,7 +139,7 @@ def sample(
     start = seed if seed is not None else (glob.seed or 0)
     seed_iter = parse_seeds(seeds) if seeds else iter(check_seed_span(start, n))
     total = seed_count(seeds) if seeds else n
-    provenance = model.provenance("sample", **scale)
+    provenance = model.provenance("sample", **scale, **({"options": options} if options else {}))
     # images take --format; another medium writes its own first suffix
     suffix = f".{fmt}" if medium is ImageMedium else medium.suffixes[0]
     writer = RecordWriter(json=as_json, null=null)
@@ -138,7 +159,7 @@ def sample(
 
     try:
         with ThreadPoolExecutor(workers) as pool:
-            for batch, images in model.batches(seed_iter, truncation, batch_size):
+            for batch, images in model.batches(seed_iter, truncation, batch_size, **options):
                 if grid is not None and previews is None and len(thumbs) < 256:
                     thumbs.extend(images[: 256 - len(thumbs)])
                 pending.append(

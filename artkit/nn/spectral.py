@@ -12,11 +12,12 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 
 def spectral_norm_all(module: nn.Module) -> nn.Module:
-    """Spectral norm on every conv and linear layer of ``module`` (the logit layer included).
+    """Spectral norm on every conv, linear and embedding layer of ``module`` (the logit layer
+    and a projection discriminator's class embedding included).
 
     Apply it after initialising the weights: the power iteration starts from them.
     Checkpoint keys become ``...parametrizations.weight.original`` and friends.
     """
-    for m in [m for m in module.modules() if isinstance(m, nn.Conv2d | nn.Linear)]:
+    for m in [m for m in module.modules() if isinstance(m, nn.Conv2d | nn.Linear | nn.Embedding)]:
         spectral_norm(m)
     return module

@@ -90,6 +90,8 @@ class TrainContext:
         self.generator: torch.Generator = trainer.noise
         self.world: World = trainer.world
         self.channels_last: bool = trainer.channels_last
+        #: this step's class labels, for a model with ``num_classes`` (set before each step)
+        self.labels: torch.Tensor | None = None
 
     def net(self, name: str, *, sync: bool = True) -> torch.nn.Module:
         """The network to call in the step: DDP-wrapped and/or compiled when enabled.
@@ -142,10 +144,20 @@ class TrainContext:
 
 
 class Batches:
-    """Seeded per-epoch order over an in-memory uint8 tensor, sharded by rank."""
+    """Seeded per-epoch order over an in-memory uint8 tensor, sharded by rank.
 
-    def __init__(self, images: torch.Tensor, batch_size: int, world: World, seed: int):
-        self.images, self.batch_size = images, batch_size
+    ``labels`` (int64, one per image), when given, are batched in the same order.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        batch_size: int,
+        world: World,
+        seed: int,
+        labels: torch.Tensor | None = None,
+    ):
+        self.images, self.batch_size, self.labels = images, batch_size, labels
         self.sampler = DistributedSampler(
             range(len(images)),
             num_replicas=world.size,
@@ -162,7 +174,8 @@ class Batches:
             )
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
 
-    def get(self, step: int) -> torch.Tensor:
+    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Step ``step``'s images in [-1, 1], and their labels (None without labels)."""
         epoch, index = divmod(step, self.per_epoch)
         if epoch != self._epoch:
             self.sampler.set_epoch(epoch)
@@ -171,7 +184,8 @@ class Batches:
         idx = self._order[index * self.batch_size : (index + 1) * self.batch_size].to(
             self.images.device
         )
-        return from_uint8(self.images.index_select(0, idx))
+        labels = None if self.labels is None else self.labels.index_select(0, idx)
+        return from_uint8(self.images.index_select(0, idx)), labels
 
 
 class Trainer:
@@ -239,9 +253,11 @@ class Trainer:
         from artkit.train.schedule import parse_schedule
 
         self.schedule = parse_schedule(self.options.lr_schedule, self.options.warmup)
-        data = self._load_data()
-        data, self.holdout = self._split_holdout(data)
-        self.batches = Batches(data, self.options.batch_size, self.world, self.options.seed)
+        data, labels = self._load_data(), self._load_labels()
+        data, self.holdout, labels = self._split_holdout(data, labels)
+        self.batches = Batches(
+            data, self.options.batch_size, self.world, self.options.seed, labels=labels
+        )
         if self.resume:
             self._load_checkpoint()
         elif self.model.ema_pairs:
@@ -302,17 +318,52 @@ class Trainer:
             images = images.contiguous(memory_format=torch.channels_last)
         return images.to(self.device)
 
-    def _split_holdout(self, data: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Set aside a seeded held-out split when the model evaluates (``holdout_fraction``)."""
+    def _load_labels(self) -> torch.Tensor | None:
+        """The data's class labels for a model conditioned on classes; None for the others."""
+        classes = int(self.model.num_classes)
+        if classes <= 0:
+            return None
+        from artkit.data import class_labels
+
+        name = self.model.registry_name
+        labels = class_labels(self.source)
+        if labels is None:
+            raise UsageError(
+                f"model {name!r} is conditioned on {classes} classes (classes={classes}) but "
+                f"this data has no class labels; use classes=0, or labelled data (glyphs, "
+                f"shapes, idx with a label file)"
+            )
+        top = int(labels.max()) if len(labels) else -1
+        if top >= classes:
+            raise UsageError(
+                f"model {name!r} has classes={classes} but the data's labels go up to {top}: "
+                f"give classes={top + 1} or more"
+            )
+        names = getattr(self.source, "class_names", None)
+        if isinstance(names, list | tuple) and 0 < len(names) <= classes:
+            named = [str(n)[:200] for n in names] + [str(k) for k in range(len(names), classes)]
+            if len(set(named)) == classes:  # kept in the checkpoint: label="A" when sampling
+                self.model.class_names = tuple(named)
+        return torch.from_numpy(labels).to(self.device)
+
+    def _split_holdout(
+        self, data: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Set aside a seeded held-out split when the model evaluates (``holdout_fraction``).
+
+        Returns the training images, the held-out ones (or None) and the training
+        images' labels (or None without labels).
+        """
         fraction = float(self.model.holdout_fraction)
         if fraction <= 0 or len(data) < 20:
-            return data, None
+            return data, None, labels
         count = max(1, min(512, round(len(data) * fraction)))
         order = torch.randperm(
             len(data), generator=torch.Generator().manual_seed(self.options.seed + 99991)
         )
         hold, train = order[:count].sort().values, order[count:].sort().values
-        return data[train.to(data.device)], data[hold.to(data.device)]
+        kept = None if labels is None else labels[train.to(labels.device)]
+        return data[train.to(data.device)], data[hold.to(data.device)], kept
 
     def _training_images(self) -> Iterator[torch.Tensor]:
         """The training split once, in a seeded order, as [-1, 1] batches (for ``after_training``)."""
@@ -670,9 +721,8 @@ class Trainer:
                         reason = "interrupted" if self._stop_signal else reason
                         break
                     self._set_lr(total)
-                    batch = augment_batch(
-                        self.batches.get(self.step), self.data_ops, opts.seed, self.step
-                    )
+                    images, self.ctx.labels = self.batches.get(self.step)
+                    batch = augment_batch(images, self.data_ops, opts.seed, self.step)
                     try:
                         metrics = self.model.training_step(batch, self.step, self.ctx)
                     except NonFiniteLoss as exc:

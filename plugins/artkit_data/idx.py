@@ -249,6 +249,13 @@ class IdxDataset:
             i -= size
         raise IndexError(index)
 
+    def model_defaults(self) -> dict[str, Any]:
+        """With label files, condition a model that can be (``classes``) on them: MNIST's
+        digits, Fashion-MNIST's garments, each drawn on request (``label=7``)."""
+        from artkit.data import classes_to_condition_on
+
+        return classes_to_condition_on(self)
+
     def class_labels(self) -> Any:
         """Each image's class from the label files (int64 ``(N,)``), or None without them."""
         if self._labels is None and self.label_files:

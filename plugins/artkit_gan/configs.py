@@ -36,12 +36,23 @@ def _check_common(cfg: Any, owner: str) -> None:
     require(int_in(cfg.z_dim, 1), owner, "z_dim", cfg.z_dim, "an integer >= 1")
 
 
+#: the most classes a model may be conditioned on (each adds one latent input)
+MAX_CLASSES = 4096
+CLASSES_HELP = (
+    "0: unconditional; K: conditioned on the data's K class labels (glyphs: each character), "
+    "each sample's class drawn from its seed"
+)
+
+
 def _check_fastgan_discriminator(cfg: Any, owner: str) -> None:
-    """``width`` and ``recon_weight``: the fastgan discriminator's fields (shapegan has it too)."""
+    """``width``, ``recon_weight`` and ``classes``: the fastgan discriminator's fields
+    (shapegan has it too)."""
     ok = number_in(cfg.width, 0, 16, lo_open=True)
     require(ok, owner, "width", cfg.width, "a number > 0 and <= 16 (e.g. 0.25, 0.5, 1)")
     ok = number_in(cfg.recon_weight, 0, 1000)
     require(ok, owner, "recon_weight", cfg.recon_weight, "a number from 0 to 1000")
+    ok = int_in(cfg.classes, 0, MAX_CLASSES)
+    require(ok, owner, "classes", cfg.classes, f"0 (off) or an integer up to {MAX_CLASSES}")
 
 
 @dataclass
@@ -109,6 +120,7 @@ class FastGANConfig:
         "0 paints each pixel's colour freely; K (2-64) paints each image from K colours "
         "that G picks for it: flat areas and clean edges",
     )
+    classes: int = option(0, CLASSES_HELP)
 
     def __post_init__(self) -> None:
         fits = pyramid_fits(DCGAN_RESOLUTIONS)
@@ -142,6 +154,7 @@ class ShapeGANConfig:
     recon_weight: float = option(
         1.0, "weight of D's L1 reconstruction of real images (0 drops the decoder)"
     )
+    classes: int = option(0, CLASSES_HELP)
 
     def __post_init__(self) -> None:
         fits = pyramid_fits(DCGAN_RESOLUTIONS)

@@ -118,12 +118,14 @@ class FastGANGenerator(nn.Module):
 
     def __init__(self, cfg: FastGANConfig):
         super().__init__()
-        self.z_dim = cfg.z_dim
+        # with classes the latent ends in a one-hot class: the first layer's weights
+        # for those inputs are a learned embedding of each class
+        self.z_dim = cfg.z_dim + cfg.classes
         self.sides = pyramid_sides(cfg.resolution)
         ch = [plan_channels(s, cfg.width) for s in self.sides]
         self.init = nn.Sequential(
             # 1x1 -> seed map (4x4, or 4x8 for 32x64)
-            nn.ConvTranspose2d(cfg.z_dim, 2 * ch[0], seed_size(cfg.resolution), bias=False),
+            nn.ConvTranspose2d(self.z_dim, 2 * ch[0], seed_size(cfg.resolution), bias=False),
             nn.BatchNorm2d(2 * ch[0]),
             GLU(dim=1),
         )
@@ -161,6 +163,11 @@ class FastGANDiscriminator(nn.Module):
     first ``n`` inputs (one call serves a real + fake batch, decoding the reals only).
     ``recon_weight=0`` builds no decoder. The logit conv is registered last, so it
     is the last conv in ``modules()`` (the ``checkpoint:`` feature extractor hooks it).
+
+    With ``classes=K``, ``D(x, labels=y)`` is a projection discriminator (Miyato &
+    Koyama 2018): the logit gains the dot product of a learned class embedding with
+    D's pooled 4x4 features, so D asks "is this a real picture of class y", not only
+    "is this real".
     """
 
     def __init__(self, cfg: FastGANConfig):
@@ -181,17 +188,28 @@ class FastGANDiscriminator(nn.Module):
                 nn.Conv2d(c16, cfg.channels, 3, 1, 1),
                 nn.Tanh(),
             )
+        classes = getattr(cfg, "classes", 0)
+        self.embed = nn.Embedding(classes, ch[-1]) if classes else None
         # 8 -> 4 (the seed map: 4x4, or 4x8 for 32x64) -> 1x1
         head = nn.Conv2d(ch[-1], 1, seed_size(cfg.resolution))
         self.head = nn.Sequential(blocks[-1], head)
         dcgan_init(self)
+        if self.embed is not None:  # small: the projection starts near the plain logit
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
         spectral_norm_all(self)  # after init: the power iteration starts from these weights
 
     def forward(
-        self, x: torch.Tensor, reconstruct: int = 0
+        self, x: torch.Tensor, reconstruct: int = 0, labels: torch.Tensor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         feat8 = self.body(x)
-        logits = self.head(feat8).view(x.shape[0])
+        if self.embed is None:
+            logits = self.head(feat8).view(x.shape[0])
+        else:
+            if labels is None:
+                raise ValueError("a class-conditioned discriminator needs labels")
+            feat4 = self.head[0](feat8)
+            projection = (self.embed(labels).to(feat4.dtype) * feat4.sum((2, 3))).sum(1)
+            logits = self.head[1](feat4).view(x.shape[0]) + projection
         if reconstruct <= 0:
             return logits
         if self.decoder is None:

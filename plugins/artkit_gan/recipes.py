@@ -102,18 +102,20 @@ def steps_per_second(
     c, r = net.config.channels, net.config.resolution
     real = torch.rand(BATCH, c, *image_size(r), device=device) * 2 - 1
     real = real.contiguous(memory_format=fmt)
+    classes = net.num_classes  # a class-conditioned D judges each image as its class
+    labels = torch.arange(BATCH, device=device) % classes if classes else None
 
     def step() -> None:
         z = torch.randn(BATCH, net.z_dim, device=device)
         with torch.no_grad(), precision.autocast(device):
             fake = G(z)
         with precision.autocast(device):
-            d_loss = loss.d_loss(D(real), D(fake))
+            d_loss = loss.d_loss(net.judge(D, real, labels), net.judge(D, fake, labels))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
         with precision.autocast(device):
-            g_loss = loss.g_loss(D(G(z)), None)
+            g_loss = loss.g_loss(net.judge(D, G(z), labels), None)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()

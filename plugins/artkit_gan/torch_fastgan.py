@@ -27,15 +27,35 @@ class FastGAN(GAN):
     #: FastGAN trains with the hinge loss (Liu et al. 2021)
     default_loss: ClassVar[str] = "hinge"
 
+    @property
+    def num_classes(self) -> int:
+        """``config.classes``: 0, or the K classes G draws and D judges (a projection D)."""
+        return int(self.config.classes)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, *, label: int | str | None = None) -> torch.Tensor:
+        """Latents -> images in [-1, 1]; ``label`` (a number, or a name such as ``"A"``) paints
+        every one as that class (``classes=K``).
+
+        Without it each latent's own class is drawn (from its seed); with it the same
+        seed keeps its noise -- its style -- in another class.
+        """
+        return super().generate(z if label is None else self.with_class(z, label))
+
     def discriminate(
-        self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor
+        self,
+        D: nn.Module,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        labels: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """One D call on real + fake; the reconstruction of the real half is an extra loss."""
         weight = self.config.recon_weight
         if not weight:
-            return super().discriminate(D, real, fake)
+            return super().discriminate(D, real, fake, labels)
         n = real.shape[0]
-        logits, recon = D(torch.cat([real, fake]), reconstruct=n)
+        both = None if labels is None else torch.cat([labels, labels])
+        logits, recon = D(torch.cat([real, fake]), reconstruct=n, labels=both)
         # RECON_SIDE (32) px on the shorter side: 32x32, or 32x64 for a 64x128 model
         target = F.interpolate(real.detach(), size=tuple(recon.shape[-2:]), mode="area")
         loss = weight * F.l1_loss(recon.float(), target.float())
@@ -67,13 +87,21 @@ class ShapeGAN(FastGAN):
 
     @torch.no_grad()
     def generate(
-        self, z: torch.Tensor, *, width: int | None = None, height: int | None = None
+        self,
+        z: torch.Tensor,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        label: int | str | None = None,
     ) -> torch.Tensor:
-        """Latents -> images in [-1, 1]; ``width`` / ``height`` paint them at another size.
+        """Latents -> images in [-1, 1]; ``width`` / ``height`` paint them at another size,
+        ``label`` as that class (``classes=K``).
 
         The shapes are geometry, so a 32 px model drawn at 1024 px keeps crisp edges
         (``Model.sample(seeds, width=1024, height=1024)``, or a series' sweep).
         """
+        if label is not None:
+            z = self.with_class(z, label)
         if width is None and height is None:
             return super().generate(z)
         trained_h, trained_w = image_size(self.config.resolution)
@@ -96,7 +124,7 @@ def build_shapegan(**options: Any) -> ShapeGAN:
         return ShapePainter(
             resolution=cfg.resolution,
             channels=cfg.channels,
-            z_dim=cfg.z_dim,
+            z_dim=cfg.z_dim + cfg.classes,
             shapes=cfg.shapes,
             hidden=cfg.hidden,
             edge=cfg.edge,

@@ -66,14 +66,45 @@ class GAN(LatentModel):
         return self.G_ema(z.to(self.device, torch.float32)).float()
 
     # -- training -----------------------------------------------------------------
+    def training_latents(self, n: int, ctx: StepContext) -> torch.Tensor:
+        """One step's latents: noise from the trainer, then (with classes) the batch's labels.
+
+        The fakes take the real batch's classes, so D compares like with like and
+        G learns each class as often as the data has it.
+        """
+        classes = self.num_classes
+        noise = ctx.randn(n, self.z_dim - classes)
+        if not classes:
+            return noise
+        if ctx.labels is None:
+            raise RuntimeError("a class-conditioned step got no labels")
+        return torch.cat([noise, self.one_hot(ctx.labels).to(noise)], dim=1)
+
+    @staticmethod
+    def judge(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """D's logits for ``x``; with labels, D judges each image as a picture of its class."""
+        return D(x) if labels is None else D(x, labels=labels)
+
     def discriminate(
-        self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor
+        self,
+        D: nn.Module,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        labels: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """D's logits for real and fake, plus extra D loss terms by name (none here).
 
-        The hook for a discriminator that learns more than real vs fake (FastGAN's
-        reconstruction): the terms join the D loss and are logged under their names.
+        ``labels``: the class of each real image, and of the fake made for it (a
+        model with classes). The hook for a discriminator that learns more than
+        real vs fake (FastGAN's reconstruction): the terms join the D loss and are
+        logged under their names.
         """
+        if labels is not None and self._d_has_batch_norm:
+            return self.judge(D, real, labels), self.judge(D, fake, labels), {}
+        if labels is not None:
+            n = real.shape[0]
+            logits = self.judge(D, torch.cat([real, fake]), torch.cat([labels, labels]))
+            return logits[:n], logits[n:], {}
         real_logits, fake_logits = d_logits(D, real, fake, separate=self._d_has_batch_norm)
         return real_logits, fake_logits, {}
 
@@ -86,10 +117,16 @@ class GAN(LatentModel):
         ``--ema`` the trainer makes G_ema a copy of G after this, statistics included.
         """
         g = torch.Generator(device=self.device).manual_seed(ctx.options.seed + 104729)
-        recalibrate_batch_norm(
-            self.G_ema,
-            lambda n: torch.randn(n, self.z_dim, generator=g, device=self.device),
-        )
+        classes = self.num_classes
+
+        def latents(n: int) -> torch.Tensor:
+            noise = torch.randn(n, self.z_dim - classes, generator=g, device=self.device)
+            if not classes:
+                return noise
+            drawn = torch.randint(classes, (n,), generator=g, device=self.device)
+            return torch.cat([noise, self.one_hot(drawn).to(noise)], dim=1)
+
+        recalibrate_batch_norm(self.G_ema, latents)
 
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
         return adversarial_optimizers(options, self.G, self.D)
@@ -105,13 +142,14 @@ class GAN(LatentModel):
         )
         G, D = ctx.net("G"), ctx.net("D")
         n = real.shape[0]
+        labels = ctx.labels if self.num_classes else None
         if ctx.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
 
         ctx.raw("D").requires_grad_(True)
         out: dict[str, float] = {}
         for d_step in range(opts.d_steps):
-            z = ctx.randn(n, self.z_dim)
+            z = self.training_latents(n, ctx)
             real_in = real.detach().requires_grad_(opts.r1 > 0)
             # The last D update's fakes are made with G's graph kept, and the G step
             # below reuses them (as pytorch/examples' DCGAN does): one G forward fewer
@@ -121,12 +159,15 @@ class GAN(LatentModel):
                 with torch.set_grad_enabled(last):
                     fake = G(z)
                 real_logits, fake_logits, extra = self.discriminate(
-                    D, aug(real_in), aug(fake.detach())
+                    D, aug(real_in), aug(fake.detach()), labels
                 )
                 d_loss = loss_fn.d_loss(real_logits, fake_logits) + sum(extra.values())
             if needs_gp:
                 d_loss = d_loss + gradient_penalty(
-                    lambda x: D(aug(x)), real, fake.detach().float(), generator=ctx.generator
+                    lambda x: self.judge(D, aug(x), labels),
+                    real,
+                    fake.detach().float(),
+                    generator=ctx.generator,
                 )
             if opts.r1 > 0:
                 d_loss = d_loss + r1_penalty(real_logits, real_in, opts.r1)
@@ -142,7 +183,7 @@ class GAN(LatentModel):
         ctx.raw("D").requires_grad_(False)
         D_local = ctx.net("D", sync=False)
         with ctx.autocast():
-            g_logits = D_local(aug(fake))
+            g_logits = self.judge(D_local, aug(fake), labels)
             g_loss = loss_fn.g_loss(g_logits, real_logits.detach())
         ctx.step_optimizer("G", g_loss)
         ctx.raw("D").requires_grad_(True)
