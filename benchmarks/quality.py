@@ -2,7 +2,7 @@
 
 For each dataset and wall-clock budget, both recipes train for the same minutes on
 the same data, each samples ``--n`` images, and ``artkit eval`` scores both sets
-against the same reference images (FD, KID, precision, recall) with the same
+against the same reference images (FD, KID, precision, recall, coverage) with the same
 features. The table printed at the end puts them side by side, with FD ratios.
 
 - **textbook**: pytorch/examples' DCGAN, written out below in plain PyTorch: the
@@ -208,7 +208,8 @@ def feature_spec(features: str, data: str, quick: bool = False) -> str:
 
 def evaluate(samples: Path, data: str, n: int, features: str) -> dict | None:
     """The eval report, or None where the features do not apply (a dataset without labels)."""
-    args = ["eval", str(samples), "--ref", data, "-n", str(n), "--features", features, "--json"]
+    args = ["eval", str(samples), "--ref", data, "-n", str(n), "--features", features]
+    args += ["--metrics", "fd,kid,pr,dc", "--json"]
     env = {**os.environ, "NO_COLOR": "1"}
     result = subprocess.run([*ARTKIT, *args], capture_output=True, text=True, env=env)
     if result.returncode != 0 and "has no labels" in result.stderr:
@@ -298,12 +299,14 @@ def main() -> None:
                         "kid": metric(report, "kid"),
                         "precision": metric(report, "precision"),
                         "recall": metric(report, "recall"),
+                        # robust to stray samples, which inflate recall (Naeem et al. 2020)
+                        "coverage": metric(report, "coverage"),
                         **info,
                     }
                     rows.append(row)
                     print(json.dumps(row), file=sys.stderr, flush=True)
     print(
-        f"{'data':24} {'min':>5} {'features':12} {'recipe':9} {'FD':>9} {'KID':>8} {'prec':>5} {'rec':>5} {'steps':>6}  FD/textbook"
+        f"{'data':24} {'min':>5} {'features':12} {'recipe':9} {'FD':>9} {'KID':>8} {'prec':>5} {'rec':>5} {'cov':>5} {'steps':>6}  FD/textbook"
     )
     for row in rows:
         ref = next(
@@ -315,6 +318,7 @@ def main() -> None:
         print(
             f"{row['data'][:24]:24} {row['minutes']:5g} {row['features'][:12]:12} {row['recipe']:9} "
             f"{row['fd']:9.3f} {row['kid']:8.4f} {row['precision']:5.2f} {row['recall']:5.2f} "
+            f"{row['coverage']:5.2f} "
             f"{row['steps'] or 0:6d}  {ratio}"
         )
     if not args.keep:

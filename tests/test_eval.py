@@ -288,6 +288,16 @@ def test_eval_folders_json_names_its_features_and_never_says_fid(folders):
     assert "FID" not in text
 
 
+def test_eval_density_and_coverage_fall_for_a_dropped_mode(folders):
+    args = ["--ref", str(folders / "a"), "--json", "--metrics", "dc"]
+    other = json.loads(evaluate(str(folders / "b"), *args).stdout)
+    dark = json.loads(evaluate(str(folders / "dark"), *args).stdout)
+    assert set(other) >= {"density", "coverage", "k"} and "fd" not in other
+    assert dark["coverage"] < other["coverage"]  # half the real variety is never made
+    text = evaluate(str(folders / "b"), "--ref", str(folders / "a"), "--metrics", "pr,dc").stdout
+    assert "coverage (k=3)" in text and "recall (k=3)" in text
+
+
 def test_eval_against_a_dataset_spec_caches_the_reference(folders):
     args = [str(folders / "a"), "--ref", "shapes:count=48", "--json", "--metrics", "fd,pr"]
     first = json.loads(evaluate(*args).stdout)
@@ -325,7 +335,7 @@ def test_eval_reads_records_from_stdin_and_a_records_file(folders):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--metrics", "fid"], "--metrics 'fid': use some of fd, kid, pr"),
+        (["--metrics", "fid"], "--metrics 'fid': use some of fd, kid, pr, dc"),
         (["--features", "nope"], "unknown extractor 'nope'"),
         (["-n", "1"], "-n must be at least 2"),
         (["--features", "inception"], "no FID Inception weights"),

@@ -14,6 +14,7 @@ from PIL import Image, ImageFilter
 
 from artkit.eval.features import RandomConv
 from artkit.eval.metrics import (
+    density_coverage,
     frechet_distance,
     frechet_distance_of,
     kernel_inception_distance,
@@ -142,6 +143,30 @@ def test_precision_recall_identical_sets_and_dropped_modes():
     precision, recall = precision_recall(real, two_modes)
     assert precision > 0.75  # what it makes is realistic...
     assert 0.3 < recall < 0.6  # ...but half the modes are missing
+
+
+def test_density_and_coverage_see_dropped_modes_and_ignore_stray_samples():
+    """A few far-off samples inflate recall (their k-NN balls swallow the data); coverage,
+    which uses the real balls only, does not move."""
+    g = torch.Generator().manual_seed(3)
+    centres = torch.randn(4, 16, generator=g) * 10
+    real = torch.cat([c + torch.randn(100, 16, generator=g) for c in centres])
+    fresh = torch.cat([c + torch.randn(100, 16, generator=g) for c in centres])
+    density, coverage = density_coverage(real, fresh)  # the same distribution: about 1 and 1
+    assert coverage > 0.8 and 0.8 < density < 1.25, (density, coverage)
+    two_modes = torch.cat([c + torch.randn(200, 16, generator=g) for c in centres[:2]])
+    density, coverage = density_coverage(real, two_modes)
+    assert 0.4 < coverage <= 0.5 and density > 0.8
+    # 2% stray samples off the dropped modes: far enough out to be in no real ball, close
+    # enough that their own wide balls (strays are far apart) hold those modes' real points
+    ring = torch.randn(8, 16, generator=g)
+    stray = torch.cat(
+        [two_modes, centres[2 + torch.arange(8) % 2] + 8 * ring / ring.norm(dim=1, keepdim=True)]
+    )
+    assert precision_recall(real, stray)[1] > precision_recall(real, two_modes)[1] + 0.3
+    assert density_coverage(real, stray)[1] == coverage
+    with pytest.raises(ValueError, match="needs more than 3 images"):
+        density_coverage(real, real[:3])
 
 
 def test_recall_falls_when_an_image_mode_is_dropped():

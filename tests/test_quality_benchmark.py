@@ -25,6 +25,7 @@ def test_quality_benchmark_quick(tmp_path):
     assert {r["features"] for r in rows} == {"random-conv", "classifier"} and len(rows) == 4
     for row in rows:
         assert row["fd"] > 0 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
+        assert 0 <= row["coverage"] <= 1
         assert row["steps"] >= 1
         assert (
             len(list((tmp_path / f"shapes-0.05-{row['recipe']}" / "samples").glob("*.png"))) == 64

@@ -30,7 +30,7 @@ import typer
 
 from artkit.cli.options import JsonObject
 
-METRICS = ("fd", "kid", "pr")
+METRICS = ("fd", "kid", "pr", "dc")
 
 
 def attach(app: typer.Typer) -> None:
@@ -392,7 +392,12 @@ def eval_command(
             help="Reference: a folder, a records file, - (stdin), or a dataset spec (shapes:count=2000).",
         ),
     ] = "",
-    metrics: Annotated[str, typer.Option(help="Comma-separated: fd, kid, pr.")] = "fd,kid,pr",
+    metrics: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: fd, kid, pr (precision/recall), dc (density/coverage)."
+        ),
+    ] = "fd,kid,pr",
     features: Annotated[
         str,
         typer.Option(
@@ -467,7 +472,7 @@ def eval_command(
         "reference": ref_stats.count,
         "reference_cached": cached,
     }
-    if "pr" in chosen:
+    if "pr" in chosen or "dc" in chosen:
         report["k"] = k
     if isinstance(sample_set, MediumSet) and isinstance(ref_set, MediumSet):
         evaluate = getattr(sample_set.medium, "evaluate", None)
@@ -499,6 +504,9 @@ def _table(report: dict[str, Any]) -> str:
     if "precision" in report:
         rows.append((f"precision (k={report['k']})", f"{report['precision']:.4f}"))
         rows.append((f"recall (k={report['k']})", f"{report['recall']:.4f}"))
+    if "density" in report:
+        rows.append((f"density (k={report['k']})", f"{report['density']:.4f}"))
+        rows.append((f"coverage (k={report['k']})", f"{report['coverage']:.4f}"))
     for row in report.get("measures", []):
         values = {k: v for k, v in row.items() if k != "name"}
         shown = "  ".join(f"{k} {_number(v)}" for k, v in values.items())

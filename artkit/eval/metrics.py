@@ -15,6 +15,9 @@
   each set's manifold is the union of balls reaching each point's k-th nearest
   neighbour; precision is the share of generated points inside the real manifold,
   recall the share of real points inside the generated one.
+- :func:`density_coverage`: density and coverage (Naeem et al. 2020), which use the
+  real manifold only: a few stray generated points cannot inflate them, as they
+  inflate recall (each stray point's ball is large and swallows real points).
 """
 
 from __future__ import annotations
@@ -139,6 +142,26 @@ def _inside(points: Tensor, centres: Tensor, radii: Tensor, chunk: int = 1024) -
         d = torch.cdist(points[start : start + chunk], centres)
         hits.append((d <= radii[None, :]).any(dim=1))
     return torch.cat(hits)
+
+
+def density_coverage(real: Tensor, fake: Tensor, *, k: int = 3) -> tuple[float, float]:
+    """(density, coverage) of ``fake`` against ``real``, both from the real points' k-NN balls.
+
+    Density: how many real balls the average generated point falls in, over k (about
+    1 for a generator that matches the data; above 1 where samples crowd dense
+    regions). Coverage: the share of real points whose ball holds a generated point
+    -- the variety the samples reach, robust to outliers.
+    """
+    real, fake = real.double(), fake.double()
+    if min(len(real), len(fake)) <= k:
+        raise ValueError(f"density/coverage with k={k} needs more than {k} images in each set")
+    radii = _kth_radii(real, k)
+    hits, covered = 0.0, torch.zeros(len(real), dtype=torch.bool)
+    for start in range(0, len(fake), 1024):
+        inside = torch.cdist(fake[start : start + 1024], real) <= radii[None, :]
+        hits += float(inside.sum())
+        covered |= inside.any(dim=0)
+    return hits / (k * len(fake)), float(covered.double().mean())
 
 
 def precision_recall(real: Tensor, fake: Tensor, *, k: int = 3) -> tuple[float, float]:

@@ -163,7 +163,12 @@ def store(path: Path, stats: SetStats, about: dict[str, str]) -> Path:
 # --------------------------------------------------------------------------- scoring
 
 #: names of the values :func:`compare` returns for each metric
-METRIC_KEYS = {"fd": ("fd",), "kid": ("kid", "kid_std"), "pr": ("precision", "recall")}
+METRIC_KEYS = {
+    "fd": ("fd",),
+    "kid": ("kid", "kid_std"),
+    "pr": ("precision", "recall"),
+    "dc": ("density", "coverage"),
+}
 
 
 def compare(
@@ -175,8 +180,9 @@ def compare(
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
 ) -> dict[str, float]:
-    """The requested metrics (``fd``, ``kid``, ``pr``) of ``samples`` against ``reference``."""
+    """The requested metrics (``fd``, ``kid``, ``pr``, ``dc``) of ``samples`` against ``reference``."""
     from artkit.eval.metrics import (
+        density_coverage,
         frechet_distance,
         frechet_distance_of,
         kernel_inception_distance,
@@ -208,4 +214,9 @@ def compare(
             raise UsageError(f"precision/recall with -k {k} needs more than {k} images in each set")
         p, r = precision_recall(reference.features, samples.features, k=k)
         out["precision"], out["recall"] = p, r
+    if "dc" in wanted:
+        if min(len(samples.features), len(reference.features)) <= k:
+            raise UsageError(f"density/coverage with -k {k} needs more than {k} images in each set")
+        d, c = density_coverage(reference.features, samples.features, k=k)
+        out["density"], out["coverage"] = d, c
     return out
