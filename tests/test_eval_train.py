@@ -152,6 +152,16 @@ def test_eval_metric_recall_keeps_the_highest(tmp_path):
         if r.get("eval_best") and r["step"] != 2
     )
     assert all("eval_pr" in r for r in rows)  # the harmonic mean that --eval-metric pr ranks by
+    assert all(0 <= r["eval_coverage"] <= 1 and r["eval_density"] >= 0 for r in rows)
+
+
+def test_eval_metric_coverage_keeps_the_highest(tmp_path):
+    train(tmp_path / "c", steps=6, eval_metric="coverage")
+    rows = [r for r in metrics(tmp_path / "c") if "eval_coverage" in r]
+    best = max(rows, key=lambda r: (r["eval_coverage"], -r["step"]))
+    header = read_header(tmp_path / "c" / "best.safetensors")
+    assert header.metadata["artkit.eval_metric"] == "coverage"
+    assert float(header.metadata["artkit.eval_value"]) == best["eval_coverage"]
 
 
 def test_eval_every_needs_a_model_that_samples(tmp_path):
@@ -170,7 +180,10 @@ def test_eval_every_needs_a_model_that_samples(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--eval-metric", "fid"], "--eval-metric 'fid': use fd, kid, precision, recall or pr"),
+        (
+            ["--eval-metric", "fid"],
+            "--eval-metric 'fid': use fd, kid, precision, recall, pr or coverage",
+        ),
         (["--eval-n", "5"], "--eval-n at least 10"),
         (["--eval-features", "inception"], "no FID Inception weights"),
     ],
@@ -193,8 +206,9 @@ def test_plot_draws_a_real_run_with_its_eval_curves(tmp_path):
     assert result.exit_code == 0, result.stderr
     logged = {k for r in metrics(tmp_path / "run") for k in r}
     assert {"d_loss", "g_loss", "eval_fd", "eval_kid", "eval_precision", "eval_recall"} <= logged
-    # d_loss g_loss d_real d_fake + eval fd kid precision recall pr; bookkeeping is not drawn
-    assert "9 panels, 1 runs" in result.stderr
+    # d_loss g_loss d_real d_fake + eval fd kid precision recall pr density coverage;
+    # bookkeeping is not drawn
+    assert "11 panels, 1 runs" in result.stderr
     with Image.open(tmp_path / "curves.png") as im:
         im.load()
         assert im.size[0] > 1000 and im.size[1] > 700

@@ -243,7 +243,7 @@ def attach(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 help="What picks best.safetensors and drives --patience: fd | kid | precision | recall | "
-                "pr (harmonic mean of both) score samples; val the held-out split (VAE: val_elbo, "
+                "pr (harmonic mean of both) | coverage score samples; val the held-out split (VAE: val_elbo, "
                 "pix2pix: val_l1). (default: auto = val where the model holds data out, else fd)",
                 rich_help_panel=_RUN,
             ),

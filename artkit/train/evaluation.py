@@ -5,9 +5,10 @@ Every ``eval_every`` steps the trainer asks :class:`TrainingEval` to generate
 extract their features and compare them with the training images' statistics
 (computed once per run, at start, from a seeded pick of ``eval_n`` training images).
 The row ``{"step", "eval_fd", "eval_kid", "eval_kid_std", "eval_precision",
-"eval_recall", ...}`` goes to metrics.jsonl; when ``eval_metric`` improves (lower
-FD/KID, higher precision/recall/pr) the weights are written atomically to
-``best.safetensors`` with the metric, its value and the features in its metadata.
+"eval_recall", "eval_density", "eval_coverage", ...}`` goes to metrics.jsonl; when
+``eval_metric`` improves (lower FD/KID, higher precision/recall/pr/coverage) the
+weights are written atomically to ``best.safetensors`` with the metric, its value
+and the features in its metadata.
 
 ``eval_metric`` ``pr`` ranks by the harmonic mean of precision and recall (logged as
 ``eval_pr``): a model must be both realistic and diverse to improve it.
@@ -48,6 +49,8 @@ RANKING = {
     "precision": ("precision", True),
     "recall": ("recall", True),
     "pr": ("pr", True),
+    # the share of real images a sample lands near; stray samples cannot inflate it
+    "coverage": ("coverage", True),
 }
 #: seeds of the generated images: far from the training seeds, the same every time
 SEED_BASE = 10_007
@@ -133,7 +136,7 @@ class TrainingEval:
             model.train(was_training)
             for dst in model.ema_pairs.values():
                 getattr(model, dst).eval()
-        result = compare(stats, self.reference, ["fd", "kid", "pr"])
+        result = compare(stats, self.reference, ["fd", "kid", "pr", "dc"])
         p, r = result["precision"], result["recall"]
         result["pr"] = 2 * p * r / (p + r) if p + r > 0 else 0.0
         return {

@@ -66,9 +66,10 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.eval_every < 0 or (self.eval_every and self.eval_n < 10):
             raise UsageError("--eval-every must be >= 0 and --eval-n at least 10")
-        if self.eval_metric not in ("auto", "val", "fd", "kid", "precision", "recall", "pr"):
+        scored = ("fd", "kid", "precision", "recall", "pr", "coverage")
+        if self.eval_metric not in ("auto", "val", *scored):
             raise UsageError(
-                f"--eval-metric {self.eval_metric!r}: use fd, kid, precision, recall or pr "
+                f"--eval-metric {self.eval_metric!r}: use fd, kid, precision, recall, pr or coverage "
                 "(scored samples), val (the held-out split) or auto"
             )
         if self.patience < 0:
