@@ -357,20 +357,25 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu") -> ArtModel:
     return model.to(device)
 
 
+def class_names_fit(names: Any, classes: int) -> bool:
+    """Whether ``names`` can be a model's ``class_names``: one per class, all different, each
+    a string of 1 to :data:`MAX_CLASS_NAME` characters (what a checkpoint may hold)."""
+    return (
+        isinstance(names, list | tuple)
+        and len(names) == classes
+        and all(isinstance(n, str) and 0 < len(n) <= MAX_CLASS_NAME for n in names)
+        and len(set(names)) == len(names)
+    )
+
+
 def read_class_names(text: str, model: ArtModel, path: str | os.PathLike) -> tuple[str, ...]:
-    """The ``artkit.class_names`` entry, checked: one short name per class, all different."""
+    """The ``artkit.class_names`` entry, checked with :func:`class_names_fit`."""
     classes = int(getattr(model, "num_classes", 0))
     try:
         names = json.loads(text)
     except ValueError:
         names = None
-    ok = (
-        isinstance(names, list)
-        and len(names) == classes
-        and all(isinstance(n, str) and 0 < len(n) <= MAX_CLASS_NAME for n in names)
-        and len(set(names)) == len(names)
-    )
-    if not ok:
+    if not class_names_fit(names, classes):
         raise CheckpointError(
             f"{path}: {CLASS_NAMES_KEY} is not a list of {classes} different names of 1 to "
             f"{MAX_CLASS_NAME} characters"

@@ -216,6 +216,25 @@ def test_label_on_a_model_without_classes_is_one_line(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("names", "kept"),
+    [(("left", "right"), ("left", "right")), (("left",), ("left", "1")), (("", "right"), ())],
+)
+def test_the_data_s_class_names_are_kept_where_a_checkpoint_can_hold_them(
+    tmp_path, monkeypatch, names, kept
+):
+    """An empty name would be written and then refused on load: such a run keeps numbers."""
+    from artkit_data.idx import IdxDataset
+
+    monkeypatch.setattr(IdxDataset, "class_names", names, raising=False)
+    trained = artkit.train(
+        "fastgan:width=0.125,channels=1,z_dim=16,classes=2", _halves(tmp_path),
+        steps=1, batch_size=4, sample_every=0, out=tmp_path / "run", device="cpu", seed=0,
+    )  # fmt: skip
+    net = load_model(trained.weights)
+    assert net.class_names == kept and net.class_index("1") == 1
+
+
+@pytest.mark.parametrize(
     "names",
     [
         '["disc"]',

@@ -40,6 +40,7 @@ from torch.utils.data import DistributedSampler
 from artkit import __version__
 from artkit.allocator import tune_allocator
 from artkit.checkpoint import (
+    class_names_fit,
     load_state_checked,
     load_tensors,
     read_header,
@@ -341,8 +342,10 @@ class Trainer:
             )
         names = getattr(self.source, "class_names", None)
         if isinstance(names, list | tuple) and 0 < len(names) <= classes:
-            named = [str(n)[:200] for n in names] + [str(k) for k in range(len(names), classes)]
-            if len(set(named)) == classes:  # kept in the checkpoint: label="A" when sampling
+            # classes the data leaves unnamed go by their numbers; names a checkpoint could
+            # not hold back (empty, too long, repeated) leave the model unnamed
+            named = [*names, *(str(k) for k in range(len(names), classes))]
+            if class_names_fit(named, classes):  # kept in the checkpoint: label="A" later
                 self.model.class_names = tuple(named)
         return torch.from_numpy(labels).to(self.device)
 
