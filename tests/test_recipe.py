@@ -65,6 +65,22 @@ def test_small_datasets_get_diffaugment():
     assert recipe(images=50_000, given=frozenset({"width"})).options["augment"] == ""
 
 
+def test_a_class_conditioned_model_gets_mode_seeking():
+    from artkit_gan.recipes import MODE_SEEKING
+
+    fast = {"model": "fastgan", "given": frozenset({"width"})}
+    plain = recipe(**fast, model_options={"resolution": 32, "width": 0.125})
+    assert "mode_seeking" not in plain.options
+    classes = {"resolution": 32, "width": 0.125, "classes": 3}
+    conditioned = recipe(**fast, model_options=classes)
+    assert conditioned.options["mode_seeking"] == MODE_SEEKING > 0
+    assert f"mode-seeking {MODE_SEEKING:g}" in conditioned.line()
+    mine = recipe(
+        model="fastgan", model_options=classes, given=frozenset({"width", "mode_seeking"})
+    )
+    assert "mode_seeking" not in mine.options  # the user's weight, 0 included, stays
+
+
 def test_train_prints_and_stores_the_recipe(tmp_path):
     run = tmp_path / "run"
     result = run_cli(["--device", "cpu", "train", "dcgan:resolution=32", "--data",

@@ -80,6 +80,8 @@ def test_lr_factor_warmup_cosine_linear_and_step():
         (["--patience", "3"], "--patience counts evaluations: give --eval-every N"),
         (["--patience", "3", "--eval-every", "2", "--min-delta", "-1"], "--min-delta must be"),
         (["--eval-every", "2", "--eval-metric", "val"], "has no held-out split"),
+        (["--mode-seeking", "-0.5"], "--mode-seeking must be a weight from 0 (off) to 100"),
+        (["--mode-seeking", "nan"], "--mode-seeking must be a weight from 0 (off) to 100"),
     ],
 )  # fmt: skip
 def test_schedule_and_patience_mistakes_are_one_line_usage_errors(tmp_path, args, message):

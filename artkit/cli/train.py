@@ -129,6 +129,15 @@ def attach(app: typer.Typer) -> None:
                 help="R1 penalty weight gamma on real images (0 = off).", rich_help_panel=_OPT
             ),
         ] = None,
+        mode_seeking: Annotated[
+            float | None,
+            typer.Option(
+                help="GANs: weight of the mode-seeking term (MSGAN), which pays G for pairs "
+                "of fakes that differ: more styles per class (0 = off; the recipe uses 0.1 "
+                "for a class-conditioned model).",
+                rich_help_panel=_OPT,
+            ),
+        ] = None,
         augment: Annotated[
             str | None,
             typer.Option(
@@ -262,7 +271,7 @@ def attach(app: typer.Typer) -> None:
             for k, v in dict(
                 steps=steps, epochs=epochs, max_time=max_time, patience=patience, min_delta=min_delta, recipe=recipe,
                 batch_size=batch_size, lr=lr, lr_d=lr_d, lr_schedule=lr_schedule, warmup=warmup,
-                optimizer=optimizer, d_steps=d_steps, loss=loss, r1=r1, augment=augment, ema=ema, data_augment=data_augment,
+                optimizer=optimizer, d_steps=d_steps, loss=loss, r1=r1, mode_seeking=mode_seeking, augment=augment, ema=ema, data_augment=data_augment,
                 ema_decay=ema_decay, ema_kimg=ema_kimg, compile=compile, channels_last=channels_last,
                 checkpoint_every=checkpoint_every, sample_every=sample_every, log_every=log_every,
                 max_nan_steps=max_nan_steps, eval_every=eval_every, eval_n=eval_n,

@@ -31,6 +31,8 @@ class TrainOptions:
     d_steps: int = 1
     loss: str = ""  # "" = the model family's default
     r1: float = 0.0
+    # GANs: weight of MSGAN's mode-seeking term (pairs of fakes paid for differing), 0 = off
+    mode_seeking: float = 0.0
     augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
     data_augment: str = ""  # dataset augmentations: flip,rot90,crop,jitter
     ema: bool = True
@@ -77,6 +79,10 @@ class TrainOptions:
         if self.patience and not self.eval_every:
             raise UsageError(
                 "--patience counts evaluations: give --eval-every N too, e.g. --eval-every 500 --patience 5"
+            )
+        if not 0 <= self.mode_seeking <= 100:  # NaN fails too
+            raise UsageError(
+                f"--mode-seeking must be a weight from 0 (off) to 100, got {self.mode_seeking}"
             )
         if not 0 <= self.min_delta < math.inf:
             raise UsageError(f"--min-delta must be a number >= 0, got {self.min_delta}")

@@ -48,13 +48,15 @@ class FastGAN(GAN):
         real: torch.Tensor,
         fake: torch.Tensor,
         labels: torch.Tensor | None = None,
+        fake_labels: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """One D call on real + fake; the reconstruction of the real half is an extra loss."""
         weight = self.config.recon_weight
         if not weight:
-            return super().discriminate(D, real, fake, labels)
+            return super().discriminate(D, real, fake, labels, fake_labels)
         n = real.shape[0]
-        both = None if labels is None else torch.cat([labels, labels])
+        fake_labels = labels if fake_labels is None else fake_labels
+        both = None if labels is None else torch.cat([labels, fake_labels])
         logits, recon = D(torch.cat([real, fake]), reconstruct=n, labels=both)
         # RECON_SIDE (32) px on the shorter side: 32x32, or 32x64 for a 64x128 model
         target = F.interpolate(real.detach(), size=tuple(recon.shape[-2:]), mode="area")

@@ -9,7 +9,9 @@ says what one step is:
 1. ``d_steps`` discriminator updates on real vs generated images (DiffAugment
    applied to both when ``--augment`` is set, R1 / WGAN-GP penalties on demand);
 2. one generator update through the (frozen) discriminator, on the fakes of the
-   last discriminator update (G's forward pass is made once and serves both).
+   last discriminator update (G's forward pass is made once and serves both);
+   with ``--mode-seeking`` G is also paid for pairs of fakes that differ
+   (:meth:`GAN.pair_spread`).
 
 Sampling uses G_ema, the exponential moving average of G kept by the trainer.
 """
@@ -66,7 +68,9 @@ class GAN(LatentModel):
         return self.G_ema(z.to(self.device, torch.float32)).float()
 
     # -- training -----------------------------------------------------------------
-    def training_latents(self, n: int, ctx: StepContext) -> torch.Tensor:
+    def training_latents(
+        self, n: int, ctx: StepContext, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """One step's latents: noise from the trainer, then (with classes) the batch's labels.
 
         The fakes take the real batch's classes, so D compares like with like and
@@ -76,9 +80,10 @@ class GAN(LatentModel):
         noise = ctx.randn(n, self.z_dim - classes)
         if not classes:
             return noise
-        if ctx.labels is None:
+        labels = ctx.labels if labels is None else labels
+        if labels is None:
             raise RuntimeError("a class-conditioned step got no labels")
-        return torch.cat([noise, self.one_hot(ctx.labels).to(noise)], dim=1)
+        return torch.cat([noise, self.one_hot(labels).to(noise)], dim=1)
 
     @staticmethod
     def judge(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -91,19 +96,22 @@ class GAN(LatentModel):
         real: torch.Tensor,
         fake: torch.Tensor,
         labels: torch.Tensor | None = None,
+        fake_labels: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """D's logits for real and fake, plus extra D loss terms by name (none here).
 
         ``labels``: the class of each real image, and of the fake made for it (a
-        model with classes). The hook for a discriminator that learns more than
+        model with classes); ``fake_labels``: the fakes' classes where they differ
+        (``--mode-seeking`` pairs them). The hook for a discriminator that learns more than
         real vs fake (FastGAN's reconstruction): the terms join the D loss and are
         logged under their names.
         """
+        fake_labels = labels if fake_labels is None else fake_labels
         if labels is not None and self._d_has_batch_norm:
-            return self.judge(D, real, labels), self.judge(D, fake, labels), {}
+            return self.judge(D, real, labels), self.judge(D, fake, fake_labels), {}
         if labels is not None:
             n = real.shape[0]
-            logits = self.judge(D, torch.cat([real, fake]), torch.cat([labels, labels]))
+            logits = self.judge(D, torch.cat([real, fake]), torch.cat([labels, fake_labels]))
             return logits[:n], logits[n:], {}
         real_logits, fake_logits = d_logits(D, real, fake, separate=self._d_has_batch_norm)
         return real_logits, fake_logits, {}
@@ -128,6 +136,20 @@ class GAN(LatentModel):
 
         recalibrate_batch_norm(self.G_ema, latents)
 
+    def pair_spread(self, fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
+        """MSGAN's ratio (Mao et al. 2019): how far apart the pictures of the pairs (fake i,
+        fake i + ``half``) are, per unit of distance between their latent noise.
+
+        ``--mode-seeking W`` adds ``W / ratio`` to G's loss, so G cannot make one picture
+        of many latents: a conditioned GAN otherwise learns a few styles of each class
+        and drops the rest (glyphs: light and bold serif fonts). Mean absolute
+        differences, as the paper's code has them; a one-hot class is not noise.
+        """
+        noise = self.z_dim - self.num_classes
+        pictures = (fake[:half].float() - fake[half : 2 * half].float()).abs().mean()
+        latents = (z[:half, :noise] - z[half : 2 * half, :noise]).abs().mean()
+        return pictures / latents
+
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
         return adversarial_optimizers(options, self.G, self.D)
 
@@ -143,13 +165,19 @@ class GAN(LatentModel):
         G, D = ctx.net("G"), ctx.net("D")
         n = real.shape[0]
         labels = ctx.labels if self.num_classes else None
+        # --mode-seeking (MSGAN): fake i and fake i + n//2 form a pair of one class
+        seeking = opts.mode_seeking > 0 and n >= 2
+        half = n // 2
+        fake_labels = labels
+        if seeking and labels is not None:
+            fake_labels = torch.cat([labels[:half], labels[:half], labels[2 * half :]])
         if ctx.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
 
         ctx.raw("D").requires_grad_(True)
         out: dict[str, float] = {}
         for d_step in range(opts.d_steps):
-            z = self.training_latents(n, ctx)
+            z = self.training_latents(n, ctx, fake_labels)
             real_in = real.detach().requires_grad_(opts.r1 > 0)
             # The last D update's fakes are made with G's graph kept, and the G step
             # below reuses them (as pytorch/examples' DCGAN does): one G forward fewer
@@ -159,7 +187,7 @@ class GAN(LatentModel):
                 with torch.set_grad_enabled(last):
                     fake = G(z)
                 real_logits, fake_logits, extra = self.discriminate(
-                    D, aug(real_in), aug(fake.detach()), labels
+                    D, aug(real_in), aug(fake.detach()), labels, fake_labels
                 )
                 d_loss = loss_fn.d_loss(real_logits, fake_logits) + sum(extra.values())
             if needs_gp:
@@ -183,8 +211,12 @@ class GAN(LatentModel):
         ctx.raw("D").requires_grad_(False)
         D_local = ctx.net("D", sync=False)
         with ctx.autocast():
-            g_logits = self.judge(D_local, aug(fake), labels)
+            g_logits = self.judge(D_local, aug(fake), fake_labels)
             g_loss = loss_fn.g_loss(g_logits, real_logits.detach())
+            if seeking:
+                spread = self.pair_spread(fake, z, half)
+                g_loss = g_loss + opts.mode_seeking / (spread + 1e-5)
+                out["pair_spread"] = spread.item()
         ctx.step_optimizer("G", g_loss)
         ctx.raw("D").requires_grad_(True)
         out["g_loss"] = g_loss.item()
