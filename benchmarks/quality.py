@@ -170,12 +170,14 @@ def run(args: list[str], **kw) -> subprocess.CompletedProcess:
     return result
 
 
-def train_artkit(model: str, data: str, minutes: float, out: Path, extra: list[str]) -> dict:
+def train_artkit(
+    model: str, data: str, minutes: float, out: Path, extra: list[str], seed: int = 0
+) -> dict:
     started = time.monotonic()
     result = run(
         [
             "--seed",
-            "0",
+            str(seed),
             "train",
             model,
             "--data",
@@ -247,6 +249,9 @@ def main() -> None:
     )
     ap.add_argument("--artkit-args", default="", help="extra `artkit train` options (quoted)")
     ap.add_argument("--recipes", default="textbook,artkit")
+    ap.add_argument(
+        "--seed", type=int, default=0, help="both recipes' seed: another run of the same cells"
+    )
     ap.add_argument("--quick", action="store_true", help="seconds per cell: checks that it runs")
     ap.add_argument("--keep", type=Path, help="keep runs and samples under this folder")
     args = ap.parse_args()
@@ -270,7 +275,7 @@ def main() -> None:
                 cell = work / f"{data.replace('/', '_').replace(':', '_')}-{minutes}-{recipe}"
                 samples = cell / "samples"
                 if recipe == "textbook":
-                    G, steps = train_textbook(images, minutes)
+                    G, steps = train_textbook(images, minutes, args.seed)
                     if args.keep:  # to score it again later: G.state_dict() (no pickle)
                         from safetensors.torch import save_file
 
@@ -283,7 +288,7 @@ def main() -> None:
                     if ":" in args.model:
                         spec = f"{args.model},resolution={args.resolution},channels={args.channels}"
                     info = train_artkit(
-                        spec, data, minutes, cell / "run", shlex.split(args.artkit_args)
+                        spec, data, minutes, cell / "run", shlex.split(args.artkit_args), args.seed
                     )
                     run(["sample", str(cell / "run"), "-n", str(args.n), "-o", str(samples)])
                 for feat in features:

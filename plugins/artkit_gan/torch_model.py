@@ -141,9 +141,9 @@ class GAN(LatentModel):
         fake i + ``half``) are, per unit of distance between their latent noise.
 
         ``--mode-seeking W`` adds ``W / ratio`` to G's loss, so G cannot make one picture
-        of many latents: a conditioned GAN otherwise learns a few styles of each class
-        and drops the rest (glyphs: light and bold serif fonts). Mean absolute
-        differences, as the paper's code has them; a one-hot class is not noise.
+        of many latents: a conditioned GAN otherwise learns fewer styles of each class
+        than the data has. Mean absolute differences, as the paper's code has them; a
+        one-hot class is not noise.
         """
         noise = self.z_dim - self.num_classes
         pictures = (fake[:half].float() - fake[half : 2 * half].float()).abs().mean()
