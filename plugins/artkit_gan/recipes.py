@@ -37,7 +37,8 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   0.130) and recall stayed at 0.56-0.62 (random-conv) in five 10-minute runs. With the
   term two runs reached 0.114-0.116 and recall 0.74, random-conv FD 0.070-0.080 against
   0.091-0.134, the samples as clean; the thinnest font (ExtraLight) stays rare. At
-  weight 1 the pictures turned to speckle (FD 1.2): pixel distance pays for noise.
+  weight 0.3 and 1 the pictures turned to speckle (FD 0.83, 1.2): pixel distance pays
+  for noise, so the window is narrow.
 """
 
 from __future__ import annotations
