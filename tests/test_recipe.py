@@ -36,6 +36,7 @@ def test_the_budget_picks_the_width():
     assert long.model_options == {"width": 0.25}
     assert long.estimated_steps > MIN_STEPS
     assert "steps/s measured at width 0.25" in long.line()
+    assert long.options["fit_steps"] is True  # a guess: the run fits it to its own speed
     # the rate decays to zero over the steps the budget buys
     assert long.options["steps"] == long.estimated_steps
     assert long.options["lr_schedule"] == "cosine"
@@ -47,7 +48,7 @@ def test_what_the_user_gives_is_kept():
     assert given.model_options == {}  # the user's width, timed for the decay's length
     assert {"lr", "lr_d", "batch_size", "augment"}.isdisjoint(given.options)
     assert given.options == {"betas": (0.0, 0.99), "loss": "hinge", "lr_schedule": "cosine",
-                             "steps": given.estimated_steps}  # fmt: skip
+                             "steps": given.estimated_steps, "fit_steps": True}  # fmt: skip
     # the user's steps: the decay spans them, nothing is timed
     steps = recipe(given=frozenset({"width", "steps"}))
     assert steps.estimated_steps is None and "steps" not in steps.options
@@ -95,7 +96,9 @@ def test_train_prints_and_stores_the_recipe(tmp_path):
     assert config["options"]["loss"] == "hinge" and config["options"]["lr_d"] == 4e-4
     assert config["options"]["augment"] == "color,translation,cutout"
     assert config["options"]["lr_schedule"] == "cosine"
-    assert config["options"]["steps"] == config["recipe"]["estimated_steps"]
+    # the timed guess is where the run started; it then fitted the steps to its own speed
+    assert config["recipe"]["options"]["steps"] == config["recipe"]["estimated_steps"]
+    assert config["options"]["fit_steps"] is True and "refitted" in line
     # resuming continues the same run: nothing is planned again
     resumed = run_cli(["--device", "cpu", "train", "--resume", str(run), "--max-time", "0.02"])
     assert resumed.exit_code == 0, resumed.stderr

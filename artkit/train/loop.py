@@ -650,6 +650,23 @@ class Trainer:
         self.world.barrier()
         return stop
 
+    def _write_config(self) -> None:
+        """``config.json``: what the run is and the options it trains with (``--resume`` reads them)."""
+        from artkit.atomic import atomic_write_bytes
+
+        config = {
+            **self.run_config,
+            "artkit_version": __version__,
+            "model": self.model.registry_name,
+            "model_config": self.model.config_dict(),
+            "options": self.options.to_json(),
+            "dataset_fingerprint": self.fingerprint,
+        }
+        atomic_write_bytes(
+            self.out_dir / "config.json",
+            (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
+        )
+
     def _log(self, record: dict[str, Any]) -> None:
         if not self.world.is_main:
             return
@@ -686,20 +703,7 @@ class Trainer:
         opts = self.options
         if self.world.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            config = {
-                **self.run_config,
-                "artkit_version": __version__,
-                "model": self.model.registry_name,
-                "model_config": self.model.config_dict(),
-                "options": opts.to_json(),
-                "dataset_fingerprint": self.fingerprint,
-            }
-            from artkit.atomic import atomic_write_bytes
-
-            atomic_write_bytes(
-                self.out_dir / "config.json",
-                (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
-            )
+            self._write_config()
         total = self.total_steps()
         budget = opts.max_time * 60 if opts.max_time else None
         progress = Progress(
@@ -710,6 +714,13 @@ class Trainer:
         )
         t0 = time.perf_counter()
         start_step = self.step
+        fit = None
+        if opts.fit_steps and budget and total and not self.resume and not self.world.distributed:
+            # the recipe's steps are a guess at what the budget buys: fit them to this
+            # run's own speed (a resumed run finishes the plan its config.json holds)
+            from artkit.train.budget import StepPlan
+
+            fit = StepPlan(total, budget=budget, t0=t0, start_step=self.step)
         sums: dict[str, float] = {}
         count, nan_run, interval_t, interval_steps = 0, 0, time.perf_counter(), 0
         reason = "done"
@@ -746,6 +757,11 @@ class Trainer:
                     nan_run = 0
                     self.step += 1
                     interval_steps += 1
+                    if fit is not None and (plan := fit.after_step(self.step, time.perf_counter())):
+                        total = opts.steps = plan
+                        progress.set_total(total)
+                        if self.world.is_main:
+                            self._write_config()
                     if opts.ema:
                         self._update_ema()
                     for k, v in metrics.items():
@@ -764,6 +780,8 @@ class Trainer:
                         means.update(self.evaluate())
                         if self.schedule.active:
                             means.update(self.current_lrs())
+                        if fit is not None:
+                            means["planned_steps"] = total
                         self._log(
                             {
                                 "step": self.step,

@@ -18,6 +18,9 @@ class TrainOptions:
     max_time: float | None = None  # minutes of wall-clock time
     # with max_time: let the model's recipe pick what is not given (artkit.train.recipe)
     recipe: bool = True
+    # with max_time: steps is an estimate of what the budget buys, fitted to the run's own
+    # measured speed as it goes (artkit.train.budget); the recipe sets it with its steps
+    fit_steps: bool = False
     # what to optimise
     batch_size: int = 64
     lr: float = 2e-4

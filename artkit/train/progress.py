@@ -63,6 +63,12 @@ class Progress:
         options = [x for x in (by_steps, by_time) if x is not None]
         return min(options) if options else None
 
+    def set_total(self, total: int) -> None:
+        """The run's planned length changed (fitted to its time budget)."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.update(self._task, total=total)
+
     def update(self, step: int, metrics: dict[str, Any], *, log_line: bool) -> None:
         losses = "  ".join(
             f"{k} {v:.3f}" for k, v in metrics.items() if k.endswith("loss") or k in ("kl", "recon")

@@ -63,9 +63,11 @@ class Recipe:
 
     def line(self) -> str:
         chosen = {**self.model_options, **self.options}
+        fitted = chosen.pop("fit_steps", False)
         parts = ", ".join(f"{k.replace('_', '-')} {_show(v)}" for k, v in chosen.items())
         planned = self.estimated_steps and "steps" not in self.options  # else it is in parts
         steps = f"; about {self.estimated_steps:,} steps" if planned else ""
+        steps += "; steps refitted to the run's own speed as it goes" if fitted else ""
         return f"recipe ({self.why}): {parts or 'the defaults'}{steps}"
 
     def to_json(self) -> dict[str, Any]:

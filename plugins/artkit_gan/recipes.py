@@ -23,9 +23,10 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   At a constant rate the samples' FD swings from one thousand steps to the next (raw
   G at 7,500-10,500 steps of a 10-minute photo-crop run: 0.20-0.75) and where the
   budget ends decides the score: 0.31 and 0.40 in two runs of the same recipe. With
-  the decay the same 10 minutes reached 0.15. The run may end a few seconds before
-  the budget when the timing guessed low; ``--max-time`` still stops it when it
-  guessed high.
+  the decay the same 10 minutes reached 0.15. The timing is only a first guess (the
+  same 10-minute glyph recipe planned 7,191 to 8,756 steps, and a low guess ended
+  runs up to 84 s early): the run fits its plan to its own speed as it goes
+  (``fit_steps``, :mod:`artkit.train.budget`).
 - **DiffAugment** (translation, cutout, colour; Zhao et al. 2020) for small datasets,
   where the discriminator otherwise memorises them: below :data:`AUGMENT_BELOW` images.
   On 1,900 photo crops it doubled the 10-minute FD (0.63 against 0.31 without, same
@@ -204,6 +205,7 @@ def gan_recipe(
     if "lr_schedule" not in given:
         if "steps" not in given and "epochs" not in given and estimate:
             options["steps"] = estimate
+            options["fit_steps"] = True  # a guess: the run fits it to its own speed
         if "steps" in options or given & {"steps", "epochs"}:
             options["lr_schedule"] = DECAY
     return Recipe(model_options=chosen, options=options, why=why, estimated_steps=estimate)
