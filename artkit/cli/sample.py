@@ -113,6 +113,10 @@ def sample(
     net, ckpt = open_model(checkpoint, device)
     model = Model(net, ckpt, device, precision)
     net.require("sample")
+    if device.type == "cpu":
+        from artkit.allocator import tune_allocator
+
+        tune_allocator()  # each batch's activations stay in the heap, as in training
     options: dict[str, Any] = {}
     if label is not None:
         from artkit.render.models import sampling_keywords
