@@ -129,6 +129,10 @@ def test_fastgan_takes_its_own_rates_and_dcgan_keeps_its():
     assert (classic["lr"], classic["lr_d"]) == (2e-4, 4e-4)
     mine = fastgan_recipe(model="fastgan", **{**args, "given": frozenset({"width", "lr"})})
     assert "lr" not in mine.options and "lr_d" not in mine.options  # the user's rate for both
+    # conditioned on classes (measured on glyphs) it learns faster still
+    labelled = fastgan_recipe(model="fastgan", **{**args, "model_options": {"resolution": 32,
+                              "classes": 3}}).options  # fmt: skip
+    assert (labelled["lr"], labelled["lr_d"]) == (2e-3, 4e-3)
 
 
 def test_shapegan_compiles_where_it_can_and_times_compiled_steps(monkeypatch):
