@@ -42,7 +42,6 @@ class StepPlan:
         self.mark_t = t0
         self.start_step = start_step
         self._next = 0  # index into FIT_AT
-        self.fits = 0
 
     def after_step(self, step: int, now: float) -> int | None:
         """Call after each step (``step`` = steps taken): the new plan when it changed, else None."""
@@ -63,13 +62,12 @@ class StepPlan:
         if plan == self.planned:
             return None
         self.planned = plan
-        self.fits += 1
         return plan
 
     def _fit(self, step: int, now: float) -> int:
         remaining = self.budget - (now - self.t0)
         if self.mark_step is None or step <= self.mark_step or now <= self.mark_t:
-            # no clean speed yet (the plan ran out inside the warm-up): the warm-up's own
+            # no clean speed yet (the plan ran out inside the warm-up): the warm-up's own speed
             rate = (step - self.start_step) / max(now - self.t0, 1e-9)
         else:
             rate = (step - self.mark_step) / (now - self.mark_t)

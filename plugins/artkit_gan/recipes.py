@@ -73,6 +73,11 @@ MODE_SEEKING = 0.1
 CONDITIONED_FASTGAN_RATES = (2e-3, 4e-3)
 
 
+def conditioned(model_options: dict[str, Any]) -> bool:
+    """Does the model learn the data's classes (``classes`` > 0)?"""
+    return int(model_options.get("classes") or 0) > 0
+
+
 def can_compile(machine: Machine) -> bool:
     """Whether ``torch.compile`` can build kernels here: a C++ compiler on a CPU, CUDA otherwise."""
     import os
@@ -181,7 +186,7 @@ def gan_recipe(
         "loss": "hinge",
         "augment": AUGMENT_POLICY if images < AUGMENT_BELOW else "",
     }
-    if int(model_options.get("classes") or 0) > 0:
+    if conditioned(model_options):
         defaults["mode_seeking"] = MODE_SEEKING
     for name, value in defaults.items():
         if name not in given:
@@ -224,8 +229,7 @@ def dcgan_recipe(**kwargs: Any) -> Recipe:
 
 
 def fastgan_recipe(**kwargs: Any) -> Recipe:
-    conditioned = int(kwargs["model_options"].get("classes") or 0) > 0
-    rates = CONDITIONED_FASTGAN_RATES if conditioned else (1e-3, 2e-3)
+    rates = CONDITIONED_FASTGAN_RATES if conditioned(kwargs["model_options"]) else (1e-3, 2e-3)
     return gan_recipe(**kwargs, widths=(0.1875, 0.375, 0.75), rates=rates)
 
 
