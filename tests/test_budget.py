@@ -84,3 +84,12 @@ def test_without_fit_steps_the_steps_are_the_users(tmp_path):
                 out=tmp_path / "run", device="cpu", precision="fp32", batch_size=8,
                 sample_every=0, lr_schedule="cosine", recipe=False)  # fmt: skip
     assert (run.step, run.reason) == (6, "done")
+
+
+def test_an_epoch_limit_is_not_fitted_away(tmp_path):
+    from artkit.api.train import train
+
+    run = train("mlp-gan:resolution=8,hidden=16", "shapes:count=32", max_time=0.02, steps=4,
+                epochs=2, fit_steps=True, out=tmp_path / "run", device="cpu", precision="fp32",
+                batch_size=8, sample_every=0, lr_schedule="cosine", recipe=False)  # fmt: skip
+    assert (run.step, run.reason) == (4, "done")  # min(steps, 2 epochs of 4 batches)

@@ -715,7 +715,14 @@ class Trainer:
         t0 = time.perf_counter()
         start_step = self.step
         fit = None
-        if opts.fit_steps and budget and total and not self.resume and not self.world.distributed:
+        if (
+            opts.fit_steps
+            and budget
+            and total
+            and opts.epochs is None  # an epoch limit is the user's length, not a guess
+            and not self.resume
+            and not self.world.distributed
+        ):
             # the recipe's steps are a guess at what the budget buys: fit them to this
             # run's own speed (a resumed run finishes the plan its config.json holds)
             from artkit.train.budget import StepPlan
