@@ -93,3 +93,35 @@ def test_an_epoch_limit_is_not_fitted_away(tmp_path):
                 epochs=2, fit_steps=True, out=tmp_path / "run", device="cpu", precision="fp32",
                 batch_size=8, sample_every=0, lr_schedule="cosine", recipe=False)  # fmt: skip
     assert (run.step, run.reason) == (4, "done")  # min(steps, 2 epochs of 4 batches)
+
+
+def test_without_a_guess_the_first_fit_by_the_clock_makes_the_plan():
+    plan = StepPlan(None, budget=64.0, t0=0.0)
+    fits, step = [], 0
+    while plan.planned is None or step < plan.planned:
+        step += 1
+        if (new := plan.after_step(step, step * 0.125)) is not None:
+            fits.append((step, new))
+    # nothing to run out of before then: the first plan is the 5% fit (3.2 s, step 26)
+    assert fits == [(26, 512)]
+
+
+def test_a_decay_with_only_max_time_plans_its_length_from_the_run(tmp_path):
+    from artkit.api.train import train
+
+    out = tmp_path / "run"
+    budget = 0.03  # minutes
+    run = train("mlp-gan:resolution=8,hidden=16", "shapes:count=32", max_time=budget, out=out,
+                device="cpu", precision="fp32", batch_size=8, loss="hinge", log_every=1,
+                sample_every=0, checkpoint_every=10_000, lr_schedule="cosine",
+                recipe=False)  # fmt: skip
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    planned = json.loads((out / "config.json").read_text())["options"]["steps"]
+    # before the first plan the rate holds at its start; then it decays over the plan
+    unplanned = [r for r in rows if r["planned_steps"] is None]
+    assert unplanned and all(r["lr"] == 2e-4 for r in unplanned)
+    assert rows[-1]["planned_steps"] == planned and run.step >= 0.9 * planned > 4
+    assert run.seconds >= 0.75 * budget * 60
+    assert rows[-1]["lr"] < 2e-4 * 0.1
+    more = train(resume=out, max_time=budget, device="cpu", precision="fp32")
+    assert more.step == planned  # --resume finishes the written plan

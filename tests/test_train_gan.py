@@ -537,6 +537,24 @@ def test_ddp_skips_a_non_finite_step_on_every_rank_together(tmp_path):
     assert read_header(tmp_path / "run/weights.safetensors").step == 6
 
 
+@pytest.mark.slow
+def test_ddp_refuses_a_decay_planned_from_the_clock(tmp_path):
+    # each rank would time its own steps and plan another length: a one-line error
+    # before anything is written, not ranks that stop at different steps
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "artkit", "--device", "cpu", "train", MLP_SPEC, "--data", "shapes:count=32",
+         "-b", "8", "--max-time", "0.05", "--lr-schedule", "cosine", "--no-recipe", "-o", "run"],
+        capture_output=True, text=True, env=SUB_ENV, cwd=tmp_path, timeout=240,
+    )  # fmt: skip
+    assert result.returncode != 0
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("artkit: error:")]
+    assert errors and all("plans the run's length from its own speed" in ln for ln in errors)
+    # torchrun reports the failed child with a traceback of its own; none comes from artkit
+    assert "artkit/train" not in result.stderr and "artkit/api" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 # -- a folder dataset with corrupt files ---------------------------------------------------
 def test_folder_dataset_with_corrupt_files_trains_and_reports_them(tmp_path):
     from PIL import Image

@@ -94,7 +94,7 @@ def attach(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 help="Learning rate over the run, for every optimiser: constant, cosine or linear "
-                "(down to 0 by the last step; need --steps or --epochs), or step:every=N,gamma=G "
+                "(down to 0 by the last step, or by the end of --max-time), or step:every=N,gamma=G "
                 "(times G every N steps). (default: constant)",
                 rich_help_panel=_OPT,
             ),

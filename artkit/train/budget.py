@@ -15,6 +15,10 @@ pay for allocation and kernel selection). The decay is a function of the step an
 the plan, so moving the plan early moves the rate by little: at 5% of a cosine run
 the factor is 0.994 whatever the plan.
 
+A run given only ``--max-time`` and a decaying ``--lr-schedule`` has no guess at
+all: its plan starts as None (the rate holds at its start) and the first fit, at 5%
+of the budget, sets it.
+
 A run whose length follows the clock is as reproducible as the clock. The trainer
 writes each new plan into ``config.json``, so ``--resume`` finishes the last plan
 (it does not fit again) and is exact from there. No torch here.
@@ -33,10 +37,13 @@ class StepPlan:
 
     ``budget`` is in seconds from ``t0``; times are passed in (``time.perf_counter()``
     values), so the fit is a pure function of the steps and times it is shown.
+    ``planned`` None: no guess; the first fit by the clock makes the plan.
     """
 
-    def __init__(self, planned: int, *, budget: float, t0: float, start_step: int = 0) -> None:
-        self.planned = max(1, int(planned))
+    def __init__(
+        self, planned: int | None, *, budget: float, t0: float, start_step: int = 0
+    ) -> None:
+        self.planned = None if planned is None else max(1, int(planned))
         self.budget, self.t0 = float(budget), float(t0)
         self.mark_step: int | None = None
         self.mark_t = t0
@@ -48,14 +55,14 @@ class StepPlan:
         if self.mark_step is None:
             if step - self.start_step >= WARM_STEPS:
                 self.mark_step, self.mark_t = step, now
-            elif step < self.planned:
+            elif self.planned is None or step < self.planned:
                 return None
         elapsed = now - self.t0
         crossed = False
         while self._next < len(FIT_AT) and elapsed >= FIT_AT[self._next] * self.budget:
             self._next += 1
             crossed = True
-        early = step >= self.planned and self._next < len(FIT_AT)
+        early = self.planned is not None and step >= self.planned and self._next < len(FIT_AT)
         if not (crossed or early):
             return None
         plan = self._fit(step, now)

@@ -494,7 +494,10 @@ class Trainer:
     def _set_lr(self, total: int | None) -> None:
         """Every group's rate for the coming step: its configured rate times the schedule's
         factor (set also under ``constant``, so a run resumed with another schedule or
-        ``--lr`` follows it rather than the rate its saved optimiser state last had)."""
+        ``--lr`` follows it rather than the rate its saved optimiser state last had).
+        A decay whose length the clock has not planned yet holds at its start."""
+        if total is None and self.schedule.needs_total:
+            total = math.inf
         factor = self.schedule.factor(self.step, total)
         for name, opt in self.optimizers.items():
             for group, base in zip(opt.param_groups, self.base_lrs[name], strict=True):
@@ -701,11 +704,18 @@ class Trainer:
     def run(self) -> TrainResult:
         self._prepare()
         opts = self.options
+        total = self.total_steps()
+        budget = opts.max_time * 60 if opts.max_time else None
+        # a decay with only --max-time: the run plans its own length from its speed
+        clock_length = total is None and budget is not None and self.schedule.needs_total
+        if clock_length and self.world.distributed:
+            raise UsageError(
+                f"--lr-schedule {self.schedule.kind} with only --max-time plans the run's length "
+                "from its own speed, which processes would measure apart: give --steps"
+            )
         if self.world.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self._write_config()
-        total = self.total_steps()
-        budget = opts.max_time * 60 if opts.max_time else None
         progress = Progress(
             total,
             start_step=self.step,
@@ -715,16 +725,18 @@ class Trainer:
         t0 = time.perf_counter()
         start_step = self.step
         fit = None
-        if (
+        guessed = (
             opts.fit_steps
             and budget
             and total
             and opts.epochs is None  # an epoch limit is the user's length, not a guess
             and not self.resume
             and not self.world.distributed
-        ):
+        )
+        if guessed or clock_length:
             # the recipe's steps are a guess at what the budget buys: fit them to this
-            # run's own speed (a resumed run finishes the plan its config.json holds)
+            # run's own speed (a resumed run finishes the plan its config.json holds;
+            # one stopped before its first plan makes one from its own budget)
             from artkit.train.budget import StepPlan
 
             fit = StepPlan(total, budget=budget, t0=t0, start_step=self.step)

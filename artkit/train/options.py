@@ -26,7 +26,8 @@ class TrainOptions:
     lr: float = 2e-4
     lr_d: float | None = None  # discriminator / critic learning rate (default: lr)
     # the learning rate over the run (artkit.train.schedule): every optimiser's rate is its
-    # base rate times a factor of the step; cosine and linear need --steps or --epochs
+    # base rate times a factor of the step; cosine and linear need the run's length:
+    # --steps, --epochs, or --max-time (then planned from the run's speed, as fit_steps)
     lr_schedule: str = "constant"  # constant | cosine | linear | step:every=N,gamma=G
     warmup: int = 0  # steps of linear warm-up from 0 to the base rate
     optimizer: str = "adam"
@@ -120,12 +121,9 @@ class TrainOptions:
         parse_ops(self.data_augment)
         from artkit.train.schedule import parse_schedule
 
-        schedule = parse_schedule(self.lr_schedule, self.warmup)
-        if schedule.needs_total and self.steps is None and self.epochs is None:
-            raise UsageError(
-                f"--lr-schedule {schedule.kind} decays over the run's length: give --steps or "
-                "--epochs (with only --max-time the length is unknown; use constant or step:every=N)"
-            )
+        # a decay's length: --steps (2,000 when nothing else bounds the run), --epochs,
+        # or with only --max-time planned from the run's own speed (artkit.train.budget)
+        parse_schedule(self.lr_schedule, self.warmup)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

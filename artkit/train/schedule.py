@@ -16,8 +16,10 @@ scheduler state and stays bit-exact.
 ramp from ``lr / W`` on the first step to the full rate on step ``W``.
 
 ``cosine`` and ``linear`` decay over the run's total steps (``--steps`` or
-``--epochs``); with only ``--max-time`` the total is unknown and they are a usage
-error. Resuming with a different ``--steps`` re-stretches the decay from there on.
+``--epochs``). With only ``--max-time`` the trainer plans the total from the run's
+own speed (:mod:`artkit.train.budget`): until its first plan, 5% into the budget,
+the length counts as unbounded (``total=math.inf``) and the rate holds at its
+start. Resuming with a different ``--steps`` re-stretches the decay from there on.
 
 No torch here: the options check parses specs at start-up.
 """
@@ -53,8 +55,9 @@ class Schedule:
         """Does the decay need the run's total number of steps?"""
         return self.kind in ("cosine", "linear")
 
-    def factor(self, step: int, total: int | None = None) -> float:
-        """The multiplier of the base learning rate for the step taken after ``step`` steps."""
+    def factor(self, step: int, total: float | None = None) -> float:
+        """The multiplier of the base learning rate for the step taken after ``step`` steps
+        (``total``: the run's steps; ``math.inf`` holds a decay at its start)."""
         warm = min(1.0, (step + 1) / self.warmup) if self.warmup > 0 else 1.0
         if self.kind == "constant":
             return warm
@@ -62,7 +65,8 @@ class Schedule:
             return warm * self.gamma ** (step // self.every)
         if total is None:
             raise UsageError(
-                f"--lr-schedule {self.kind} needs the run's length: give --steps or --epochs"
+                f"--lr-schedule {self.kind} needs the run's length: give --steps, --epochs "
+                "or --max-time"
             )
         span = max(1, total - self.warmup)
         progress = min(1.0, max(0.0, (step - self.warmup) / span))
