@@ -45,6 +45,10 @@ from artkit.errors import CapabilityError, UsageError
 
 CAPABILITIES = ("sample", "encode", "decode", "translate", "stylize")
 
+#: ``artkit train`` options that only adversarial models read. A model that declares
+#: :attr:`ArtModel.adversarial_options` has the ones it does not read refused when given.
+ADVERSARIAL_OPTIONS = ("lr_d", "d_steps", "r1", "mode_seeking", "augment")
+
 #: Which command uses which capability (for error messages).
 COMMANDS_FOR = {
     "sample": ["sample", "interpolate", "render"],
@@ -220,6 +224,10 @@ class ArtModel(nn.Module):
     #: prefixes of state (buffers added in a later version) that a checkpoint may lack;
     #: such a file loads with this model's initial values for them
     optional_state: ClassVar[tuple[str, ...]] = ()
+    #: which of :data:`ADVERSARIAL_OPTIONS` this model reads (or checks itself): ``artkit
+    #: train`` refuses the others with a one-line error rather than ignore them (``--r1``
+    #: given to a VAE). None, the default, declares nothing and refuses nothing
+    adversarial_options: ClassVar[frozenset[str] | None] = None
     #: the learning rate ``artkit train`` uses without ``--lr`` (GANs 2e-4, VAEs and style nets 1e-3)
     default_lr: ClassVar[float] = 2e-4
     #: the registered loss ``artkit train`` uses without ``--loss`` ("" for none)
@@ -277,6 +285,22 @@ class ArtModel(nn.Module):
         in [-1, 1]; take as many as needed. Whatever this sets must live in
         tensors the checkpoint saves (registered buffers).
         """
+
+    def refuse_unread_options(self, given: Any) -> None:
+        """A one-line UsageError for an option of :data:`ADVERSARIAL_OPTIONS` in ``given``
+        (the names the user set) that :attr:`adversarial_options` does not declare."""
+        if self.adversarial_options is None:
+            return
+        name = self.registry_name or type(self).__name__
+        fields = set(self.config_dict())
+        for option in ADVERSARIAL_OPTIONS:
+            if option in given and option not in self.adversarial_options:
+                hint = (
+                    f"; {name} takes it as a model option: {name}:{option}=..."
+                    if option in fields
+                    else "; leave it out"
+                )
+                raise UsageError(f"model {name!r} does not use --{option.replace('_', '-')}{hint}")
 
     # -- capabilities ---------------------------------------------------------
     def capabilities(self) -> list[str]:

@@ -17,7 +17,9 @@ import torch
 
 from artkit.checkpoint import build_model
 from artkit.device import make_generator
+from artkit.errors import UsageError
 from artkit.model import (
+    ADVERSARIAL_OPTIONS,
     ArtModel,
     Encoder,
     LatentModel,
@@ -26,6 +28,7 @@ from artkit.model import (
     Trainable,
     Translator,
 )
+from artkit.plugins import get_registry
 from artkit.train.loop import TrainContext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +48,7 @@ DECLARED = {
     "default_lr": 2e-4,
     "default_loss": "",
     "loss_method": "d_loss",
+    "adversarial_options": None,
 }
 
 
@@ -140,3 +144,89 @@ def test_no_getattr_with_default_on_models_in_the_trainer():
                 raise AssertionError(
                     f"{path.name}:{node.lineno} getattr(..., {node.args[1].value!r}, ...)"
                 )
+
+
+def _trainable_built_ins() -> list[type]:
+    """Every model class the built-in plugins define that ``artkit train`` can train."""
+    import importlib
+
+    for entry in get_registry("models"):  # the factories' modules define the classes
+        importlib.import_module(entry.factory_ref.partition(":")[0])
+
+    def below(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *below(sub))]
+
+    found = {
+        c for c in below(ArtModel)
+        if c.__module__.startswith("artkit_") and callable(getattr(c, "training_step", None))
+    }  # fmt: skip
+    return sorted(found, key=lambda c: f"{c.__module__}.{c.__qualname__}")
+
+
+def test_every_built_in_trainable_declares_exactly_the_adversarial_options_it_reads():
+    import re
+    import sys
+
+    classes = _trainable_built_ins()
+    names = {c.__name__ for c in classes}
+    assert {"GAN", "FastGAN", "VAE", "Pix2Pix", "MuseGAN", "MusicVAE", "FastStyle"} <= names
+    for cls in classes:
+        assert cls.adversarial_options is not None, cls.__name__
+        # what its modules read from the train options (adversarial_optimizers reads --lr-d)
+        source = "".join(
+            inspect.getsource(sys.modules[c.__module__])
+            for c in cls.__mro__
+            if isinstance(c, type) and issubclass(c, ArtModel) and c.__module__ != "artkit.model"
+        )
+        read = set(
+            re.findall(r"\b(?:opts|options)\.(" + "|".join(ADVERSARIAL_OPTIONS) + r")\b", source)
+        )
+        if "adversarial_optimizers(" in source:
+            read.add("lr_d")
+        assert set(cls.adversarial_options) == read, cls.__name__
+
+
+@pytest.mark.parametrize(
+    ("spec", "flags", "message"),
+    [
+        ("vae:resolution=32,width=0.25", ["--r1", "10"], "model 'vae' does not use --r1; leave it out"),
+        ("vae:resolution=32,width=0.25", ["--lr-d", "1e-3"], "model 'vae' does not use --lr-d; leave it out"),
+        ("vae:resolution=32,width=0.25", ["--augment", "color"], "model 'vae' does not use --augment; leave it out"),
+        ("pix2pix:resolution=32,width=8,d_width=8", ["--mode-seeking", "0.1"],
+         "model 'pix2pix' does not use --mode-seeking; leave it out"),
+        ("musegan", ["--mode-seeking", "0.1"],
+         "model 'musegan' does not use --mode-seeking; musegan takes it as a model option: "
+         "musegan:mode_seeking=..."),
+    ],
+)  # fmt: skip
+def test_an_option_the_model_does_not_read_is_refused_not_ignored(tmp_path, spec, flags, message):
+    from artkit.testing import run_cli
+    from tests.helpers import one_error_line
+
+    out = tmp_path / "run"
+    result = run_cli(["--device", "cpu", "train", spec, "--data", "shapes:count=8", "--steps", "1",
+                      *flags, "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert one_error_line(result.stderr) == f"artkit: error: {message}"
+    assert not out.exists()
+
+
+def test_a_model_that_declares_nothing_refuses_nothing():
+    # a third-party model written before the declaration existed keeps working
+    model = ArtModel(None, registry_name="old-plugin")
+    model.refuse_unread_options(set(ADVERSARIAL_OPTIONS))
+    # and one that declares is held to it, by its registered name
+    model.adversarial_options = frozenset({"r1"})
+    model.refuse_unread_options({"r1", "steps", "lr"})
+    with pytest.raises(UsageError, match="model 'old-plugin' does not use --d-steps"):
+        model.refuse_unread_options({"r1", "d_steps"})
+
+
+def test_musegan_refuses_diffaugment_before_any_run_folder_is_made():
+    from artkit.train.options import TrainOptions
+
+    net = build_model("musegan", {})
+    assert "augment" in net.adversarial_options  # read, to refuse it with the reason
+    with pytest.raises(UsageError, match="transposes phrases itself"):
+        net.configure_optimizers(TrainOptions(steps=1, augment="color"))
+    assert set(net.configure_optimizers(TrainOptions(steps=1))) == {"D", "G"}

@@ -173,6 +173,7 @@ def run_training(
 
     if not isinstance(net, Trainable):
         raise UsageError(f"model {model_name!r} cannot be trained with `artkit train`")
+    net.refuse_unread_options(given)
     if "lr" not in options_dict:
         # --lr's default belongs to the model family (GANs 2e-4, VAEs and style nets 1e-3)
         options.lr = float(net.default_lr)

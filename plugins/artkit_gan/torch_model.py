@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from artkit.config_checks import image_size
-from artkit.model import LatentModel, StepContext
+from artkit.model import ADVERSARIAL_OPTIONS, LatentModel, StepContext
 from artkit.nn.adversarial import adversarial_optimizers, check_penalties, d_logits
 from artkit.nn.batch_norm import recalibrate_batch_norm
 from artkit.nn.diffaugment import diff_augment
@@ -41,6 +41,7 @@ from artkit_gan.nn_networks import (
 
 class GAN(LatentModel):
     network_names = ("G", "D", "G_ema")
+    adversarial_options: ClassVar[frozenset[str] | None] = frozenset(ADVERSARIAL_OPTIONS)
     ema_pairs: ClassVar[dict[str, str]] = {"G": "G_ema"}
     default_loss: ClassVar[str] = "bce"
 

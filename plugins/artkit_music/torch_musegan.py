@@ -86,6 +86,11 @@ def binarize(rolls: torch.Tensor) -> torch.Tensor:
 
 class MuseGAN(LatentModel):
     network_names = ("G", "D", "G_ema")
+    # mode seeking is a model option here (musegan:mode_seeking=W), and --augment is
+    # refused by configure_optimizers with the reason
+    adversarial_options: ClassVar[frozenset[str] | None] = frozenset(
+        {"lr_d", "d_steps", "r1", "augment"}
+    )
     ema_pairs: ClassVar[dict[str, str]] = {"G": "G_ema"}
     default_loss: ClassVar[str] = "hinge"
     loss_method: ClassVar[str] = "d_loss"
@@ -132,16 +137,16 @@ class MuseGAN(LatentModel):
                 f"musegan: pack={pack} judges phrases in groups of {pack}; "
                 f"use a --batch-size that is a multiple of {pack}"
             )
+        if options.augment:
+            raise UsageError(
+                "musegan: --augment (DiffAugment) is for images; musegan transposes phrases itself"
+            )
         return adversarial_optimizers(options, self.G, self.D)
 
     def training_step(self, real: torch.Tensor, step: int, ctx: StepContext) -> dict[str, float]:
         opts, loss_fn = ctx.options, ctx.loss
         if loss_fn is None or not callable(getattr(loss_fn, "g_loss", None)):
             raise UsageError("musegan trains with a GAN loss: bce, hinge, lsgan or wgan-gp")
-        if opts.augment:
-            raise UsageError(
-                "musegan: --augment (DiffAugment) is for images; musegan transposes phrases itself"
-            )
         needs_gp = check_penalties(ctx, loss_fn)
         n = real.shape[0]
         shifts = torch.randint(

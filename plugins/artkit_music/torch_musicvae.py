@@ -66,6 +66,7 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 class MusicVAE(LatentModel):
     network_names = ("E", "G")
+    adversarial_options: ClassVar[frozenset[str] | None] = frozenset()
     ema_pairs: ClassVar[dict[str, str]] = {}
     trained_networks: ClassVar[tuple[str, ...]] = ("E", "G")
     holdout_fraction: ClassVar[float] = 0.05

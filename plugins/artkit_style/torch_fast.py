@@ -129,6 +129,7 @@ class FastStyle(ArtModel):
     """One transformation network ``T`` plus the config; capability ``stylize``."""
 
     network_names = ("T",)
+    adversarial_options: ClassVar[frozenset[str] | None] = frozenset()
     ema_pairs: ClassVar[dict[str, str]] = {}
     trained_networks = ("T",)
     # Johnson et al.; the GAN default 2e-4 is slow for this network

@@ -105,6 +105,10 @@ class Pix2Pix(ArtModel):
     """Networks ``G`` (U-Net), ``D`` (PatchGAN) and ``G_ema``; capability ``translate``."""
 
     network_names = ("G", "D", "G_ema")
+    # no --mode-seeking: pix2pix draws no latents whose pictures it could pay to differ
+    adversarial_options: ClassVar[frozenset[str] | None] = frozenset(
+        {"lr_d", "d_steps", "r1", "augment"}
+    )
     ema_pairs: ClassVar[dict[str, str]] = {"G": "G_ema"}
     trained_networks: ClassVar[tuple[str, ...]] = ("G", "D")
     #: the trainer keeps this share of the data aside and logs ``val_*`` from :meth:`evaluate`

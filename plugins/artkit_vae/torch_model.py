@@ -67,6 +67,7 @@ def kl_per_dim(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 class VAE(LatentModel):
     network_names = ("E", "G")
+    adversarial_options: ClassVar[frozenset[str] | None] = frozenset()
     ema_pairs: ClassVar[dict[str, str]] = {}
     trained_networks: ClassVar[tuple[str, ...]] = ("E", "G")
     #: the trainer sets this share of the data aside and logs ``val_*`` from :meth:`evaluate`
