@@ -1,7 +1,9 @@
 """The MusicVAE-style model: an encoder ``E`` and a hierarchical decoder ``G`` trained as one.
 
 The generic trainer (:mod:`artkit.train`) runs the loop, precision, checkpoints
-and the held-out evaluation; this file says what one step is:
+and the held-out evaluation; what every VAE shares (the posterior, the KL term,
+encode/decode in eval mode, the optimiser) is :class:`artkit.nn.vae.GaussianVAE`;
+this file says what one step is:
 
 1. encode a batch of rolls to the posterior ``q(z|x) = N(mean, exp(logvar))``;
 2. draw ``z = mean + eps * std`` with the trainer's noise generator (so exact
@@ -21,40 +23,21 @@ training ends (buffers ``prior_*`` in the checkpoint), N(0, I) before that.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from artkit.errors import UsageError
-from artkit.model import LatentModel, StepContext
+from artkit.model import StepContext
+from artkit.nn.vae import GaussianVAE, eval_mode, kl_per_dim
 
 from .model_configs import MusicVAEConfig
 from .nn_musicvae import MusicVAEDecoder, MusicVAEEncoder
 
 #: how many training rolls the prior is fitted to (their posterior means)
 PRIOR_FIT_ROLLS = 10_000
-
-
-@contextlib.contextmanager
-def _eval_mode(*modules: nn.Module) -> Iterator[None]:
-    before = [m.training for m in modules]
-    try:
-        for m in modules:
-            m.eval()
-        yield
-    finally:
-        for m, mode in zip(modules, before, strict=True):
-            m.train(mode)
-
-
-def kl_per_dim(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, exp(logvar)) || N(0, 1)) per sample and dimension, float32 ``(N, z_dim)``."""
-    mean, logvar = mean.float(), logvar.float()
-    return 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar)
 
 
 def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -64,15 +47,8 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return nll.flatten(1).sum(1)
 
 
-class MusicVAE(LatentModel):
-    network_names = ("E", "G")
-    adversarial_options: ClassVar[frozenset[str] | None] = frozenset()
-    ema_pairs: ClassVar[dict[str, str]] = {}
-    trained_networks: ClassVar[tuple[str, ...]] = ("E", "G")
-    holdout_fraction: ClassVar[float] = 0.05
-    default_lr: ClassVar[float] = 1e-3
+class MusicVAE(GaussianVAE):
     default_loss: ClassVar[str] = ""
-    loss_method: ClassVar[str] = "reconstruction"
     output_kind: ClassVar[str] = "midi"
     #: --eval-every scores piano rolls with piano-roll features, not picture features
     eval_features: ClassVar[str] = "pianoroll"
@@ -133,59 +109,18 @@ class MusicVAE(LatentModel):
         """Fit the latent prior to the trained encoder's codes of the training rolls."""
         self.fit_prior(images)
 
-    @torch.no_grad()
-    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rolls ``(N, tracks, T, P)`` in [-1, 1] -> posterior ``(mean, logvar)``, float32 ``(N, z_dim)``."""
-        with _eval_mode(self.E):
-            mean, logvar = self.E(images.to(self.device, torch.float32))
-        return mean.float(), logvar.float()
-
-    @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents ``(N, z_dim)`` -> rolls ``(N, tracks, T, P)`` in [-1, 1] (> 0: a note), float32."""
-        with _eval_mode(self.G):
-            return self.G(z.to(self.device, torch.float32)).float()
-
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents -> rolls; what ``artkit sample``/``interpolate`` call (same as :meth:`decode`)."""
-        return self.decode(z)
-
-    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
-        """Encode to the posterior mean and decode it: deterministic."""
-        return self.decode(self.encode(images)[0])
-
     # -- training -----------------------------------------------------------------
-    def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
-        from artkit.nn.optim import adam
-
-        params = [*self.E.parameters(), *self.G.parameters()]
-        return {"vae": adam(params, lr=options.lr, betas=(0.9, 0.999))}
-
-    def beta_at(self, step: int) -> float:
-        """The KL weight at ``step``: ``beta``, ramped up linearly over ``kl_warmup`` steps."""
-        beta, warmup = float(self.config.beta), self.config.kl_warmup
-        return beta * min(1.0, step / warmup) if warmup > 0 else beta
-
     def training_step(self, x: torch.Tensor, step: int, ctx: StepContext) -> dict[str, float]:
         if ctx.loss is not None:
             raise UsageError(
                 "musicvae trains with its own Bernoulli (binary cross-entropy) loss; drop --loss"
             )
-        E, G = ctx.net("E"), ctx.net("G")
+        mean, logvar, z = self.posterior_sample(x, ctx)
         with ctx.autocast():
-            mean, logvar = E(x)
-        mean, logvar = mean.float(), logvar.float()
-        eps = ctx.randn(*mean.shape)
-        z = mean + eps * torch.exp(0.5 * logvar)
-        with ctx.autocast():
-            logits = G(z, logits=True)
+            logits = ctx.net("G")(z, logits=True)
         recon = bernoulli_nll(logits, x).mean()
-        kl_dims = kl_per_dim(mean, logvar)
-        kl = kl_dims.sum(1).mean()
-        free_bits = float(self.config.free_bits)
-        kl_term = kl_dims.mean(0).clamp(min=free_bits).sum() if free_bits > 0 else kl
-        beta = self.beta_at(step)
-        total = recon + beta * kl_term
+        kl, kl_term, beta = self.kl_loss(mean, logvar, step)
+        total = recon + kl_term
         ctx.step_optimizer("vae", total)
         with torch.no_grad():
             density = (logits.detach() > 0).float().mean().item()
@@ -201,7 +136,7 @@ class MusicVAE(LatentModel):
     def evaluate(self, x: torch.Tensor) -> dict[str, float]:
         """Held-out metrics from the posterior mean (no noise): ``recon`` (nats per roll),
         ``kl`` (nats per roll), ``elbo`` = -(recon + kl), and ``note_f1`` of the decoded notes."""
-        with _eval_mode(self.E, self.G):
+        with eval_mode(self.E, self.G):
             mean, logvar = self.E(x.to(self.device, torch.float32))
             logits = self.G(mean, logits=True).float()
         recon = bernoulli_nll(logits, x.to(self.device)).mean()

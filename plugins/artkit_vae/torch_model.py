@@ -2,7 +2,9 @@
 
 ``vae`` and ``beta-vae`` share this class; they differ only in the default KL
 weight. The generic trainer (:mod:`artkit.train`) runs the loop, precision,
-checkpoints and the held-out evaluation; this file says what one step is:
+checkpoints and the held-out evaluation; what every VAE shares (the posterior,
+the KL term, encode/decode in eval mode, the optimiser) is
+:class:`artkit.nn.vae.GaussianVAE`; this file says what one step is:
 
 1. encode a batch to the posterior ``q(z|x) = N(mean, exp(logvar))``;
 2. draw ``z = mean + eps * std`` with the trainer's noise generator (so exact
@@ -27,7 +29,6 @@ so an image's latent and a latent's image never depend on the rest of the batch.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
@@ -36,7 +37,8 @@ from torch import nn
 
 from artkit.config_checks import image_size
 from artkit.errors import UsageError
-from artkit.model import LatentModel, StepContext
+from artkit.model import StepContext
+from artkit.nn.vae import GaussianVAE, eval_mode, kl_per_dim
 from artkit_vae.configs import BetaVAEConfig, VAEConfig
 from artkit_vae.nn_losses import MSELoss
 from artkit_vae.nn_networks import VAEDecoder, VAEEncoder
@@ -46,37 +48,9 @@ from artkit_vae.nn_prior import fit_gmm, sample_gmm
 PRIOR_FIT_IMAGES = 10_000
 
 
-@contextlib.contextmanager
-def _eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Run ``modules`` in eval mode inside the block, then restore their previous mode."""
-    before = [m.training for m in modules]
-    try:
-        for m in modules:
-            m.eval()
-        yield
-    finally:
-        for m, mode in zip(modules, before, strict=True):
-            m.train(mode)
-
-
-def kl_per_dim(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, exp(logvar)) || N(0, 1)) per sample and dimension, float32 ``(N, z_dim)``."""
-    mean, logvar = mean.float(), logvar.float()
-    return 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar)
-
-
-class VAE(LatentModel):
-    network_names = ("E", "G")
-    adversarial_options: ClassVar[frozenset[str] | None] = frozenset()
-    ema_pairs: ClassVar[dict[str, str]] = {}
-    trained_networks: ClassVar[tuple[str, ...]] = ("E", "G")
-    #: the trainer sets this share of the data aside and logs ``val_*`` from :meth:`evaluate`
-    holdout_fraction: ClassVar[float] = 0.05
-    #: which method of a loss object the training step calls (the train command checks it)
-    loss_method: ClassVar[str] = "reconstruction"
+class VAE(GaussianVAE):
     default_reconstruction_loss: ClassVar[str] = "mse"
     default_loss: ClassVar[str] = "mse"
-    default_lr: ClassVar[float] = 1e-3
     #: checkpoints from before the learned prior lack these: they sample from N(0, I)
     optional_state: ClassVar[tuple[str, ...]] = ("prior_",)
 
@@ -138,41 +112,6 @@ class VAE(LatentModel):
         """Fit the latent prior to the trained encoder's codes (``prior=gmm``)."""
         self.fit_prior(images, seed=ctx.options.seed)
 
-    @torch.no_grad()
-    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images ``(N, C, H, W)`` in [-1, 1] -> posterior ``(mean, logvar)``, float32 ``(N, z_dim)``."""
-        x = images.to(self.device, torch.float32)
-        with _eval_mode(self.E):
-            mean, logvar = self.E(x)
-        return mean.float(), logvar.float()
-
-    @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents ``(N, z_dim)`` -> images ``(N, C, H, W)`` in [-1, 1], float32."""
-        with _eval_mode(self.G):
-            return self.G(z.to(self.device, torch.float32)).float()
-
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents -> images; the name ``artkit sample``/``interpolate`` use (same as :meth:`decode`)."""
-        return self.decode(z)
-
-    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
-        """Encode to the posterior mean and decode it: deterministic."""
-        return self.decode(self.encode(images)[0])
-
-    # -- training -----------------------------------------------------------------
-    def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:
-        # VAEs want Adam's usual betas, not the GAN (0.5, 0.999) the trainer defaults to.
-        params = [*self.E.parameters(), *self.G.parameters()]
-        from artkit.nn.optim import adam
-
-        return {"vae": adam(params, lr=options.lr, betas=(0.9, 0.999))}
-
-    def beta_at(self, step: int) -> float:
-        """The KL weight at ``step``: ``beta``, ramped up linearly over ``kl_warmup`` steps."""
-        beta, warmup = float(self.config.beta), self.config.kl_warmup
-        return beta * min(1.0, step / warmup) if warmup > 0 else beta
-
     def _loss_fn(self, loss: Any) -> Any:
         if loss is None:
             return MSELoss()
@@ -186,24 +125,14 @@ class VAE(LatentModel):
     def training_step(self, x: torch.Tensor, step: int, ctx: StepContext) -> dict[str, float]:
         loss_fn = self._loss_fn(ctx.loss)
         self._recon_loss = loss_fn
-        E, G = ctx.net("E"), ctx.net("G")
         if ctx.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        mean, logvar, z = self.posterior_sample(x, ctx)
         with ctx.autocast():
-            mean, logvar = E(x)
-        mean, logvar = mean.float(), logvar.float()
-        eps = ctx.randn(*mean.shape)
-        z = mean + eps * torch.exp(0.5 * logvar)
-        with ctx.autocast():
-            x_hat = G(z)
+            x_hat = ctx.net("G")(z)
         recon = loss_fn.reconstruction(x_hat, x).float().mean()
-        kl_dims = kl_per_dim(mean, logvar)
-        kl = kl_dims.sum(1).mean()
-        free_bits = float(self.config.free_bits)
-        # Free bits (Kingma et al. 2016): no pressure on a dimension below the floor.
-        kl_term = kl_dims.mean(0).clamp(min=free_bits).sum() if free_bits > 0 else kl
-        beta = self.beta_at(step)
-        total = recon + beta * kl_term
+        kl, kl_term, beta = self.kl_loss(mean, logvar, step)
+        total = recon + kl_term
         ctx.step_optimizer("vae", total)
         return {"loss": total.item(), "recon": recon.item(), "kl": kl.item(), "beta": beta}
 
@@ -216,7 +145,7 @@ class VAE(LatentModel):
         ``-(recon + kl)`` per image, with ``recon`` the training loss (per image,
         summed over pixels) of that same mean reconstruction.
         """
-        with _eval_mode(self.E, self.G):
+        with eval_mode(self.E, self.G):
             mean, logvar = self.E(x.to(self.device))
             x_hat = self.G(mean).float()
         x = x.to(self.device, torch.float32)
