@@ -1,7 +1,8 @@
 """Optional system assets: what artkit may find on a machine beyond what pip installs.
 
 Some features use things a bare machine does not have: the Noto Color Emoji font
-(the ``emoji`` dataset), system fonts (``glyphs``), pretrained weights in the torch
+(the ``emoji`` dataset; OpenMoji's, from the ``emoji`` pip extra, is a package like
+the ``samples`` photos and stays visible), system fonts (``glyphs``), pretrained weights in the torch
 hub cache or artkit's weight cache (VGG for style, Inception for FID), ffmpeg for
 MP4 (the ``video`` extra). Every lookup of such an asset goes through this module,
 so one switch can hide them all:

@@ -59,7 +59,7 @@ def requires_asset(name: str) -> Any:
     """A pytest mark: skip unless the optional asset ``name`` (see ``artkit doctor``) is here.
 
     The reason names the asset and the line that installs it, e.g.
-    ``needs the Noto Color Emoji font (the emoji dataset): apt-get install fonts-noto-color-emoji``.
+    ``needs system fonts (the glyphs dataset without fonts=): apt-get install fonts-dejavu-core ...``.
     """
     import pytest
 

@@ -33,6 +33,14 @@ ASSETS = {
 }
 #: the ones the switch hides (the samples extra and the GPU are not system assets)
 HIDDEN = ASSETS - {"samples", "gpu"}
+EMOJI_INSTALL = "apt-get install fonts-noto-color-emoji, or pip install 'artkit[emoji]' (OpenMoji)"
+
+
+@pytest.fixture(autouse=True)
+def no_openmoji(monkeypatch):
+    """The system's emoji font alone: the pip-installed OpenMoji (the test extras bring
+    it, and the switch leaves it, as it leaves the samples) is test_emoji_dataset's."""
+    monkeypatch.setattr(emoji_mod, "openmoji_font", lambda: None)
 
 
 @pytest.fixture
@@ -72,7 +80,7 @@ def test_doctor_lists_every_asset_with_its_install_line():
     for row in rows.values():
         assert row["install"], row
         assert row["found"] == (row["where"] is not None)
-    assert rows["emoji-font"]["install"] == "apt-get install fonts-noto-color-emoji"
+    assert rows["emoji-font"]["install"] == EMOJI_INSTALL
     assert rows["ffmpeg"]["install"] == "pip install 'artkit[video]'"
     assert "shapes" in rows["emoji-font"]["instead"]
 
@@ -114,9 +122,7 @@ def test_text_report_names_missing_assets_and_the_switch(monkeypatch):
     assert result.exit_code == 0, result.stderr
     text = result.stdout
     assert "optional assets (hidden by ARTKIT_SYSTEM_ASSETS=none)" in text
-    assert (
-        "missing emoji-font" in text and "install: apt-get install fonts-noto-color-emoji" in text
-    )
+    assert "missing emoji-font" in text and f"install: {EMOJI_INSTALL}" in text
     assert "missing ffmpeg" in text and "install: pip install 'artkit[video]'" in text
 
 
@@ -170,7 +176,7 @@ def test_conformance_skips_a_component_whose_asset_is_missing(monkeypatch):
     from artkit.testing import check_dataset
 
     monkeypatch.setenv("ARTKIT_SYSTEM_ASSETS", "none")
-    with pytest.raises(pytest.skip.Exception, match="emoji: needs the Noto Color Emoji font"):
+    with pytest.raises(pytest.skip.Exception, match="emoji: needs a colour emoji font"):
         check_dataset("emoji")
 
 

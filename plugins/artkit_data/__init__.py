@@ -51,7 +51,7 @@ def register_datasets(register):
     register(
         "emoji",
         "artkit_data.emoji:EmojiDataset",
-        description="About 1,400 colour emoji from the Noto Color Emoji font (fonts-noto-color-emoji), centred and padded.",
+        description="Colour emoji, centred and padded: Noto Color Emoji's 1,400 (fonts-noto-color-emoji) or OpenMoji's 1,800 (artkit[emoji]).",
         params=EmojiConfig,
         test_params={"count": 4},
         requires=("emoji-font",),
@@ -110,8 +110,8 @@ def register_assets(register):
     register(
         "emoji-font",
         "artkit_data.emoji:locate_font",
-        description="the Noto Color Emoji font (the emoji dataset)",
-        install="apt-get install fonts-noto-color-emoji",
+        description="a colour emoji font, Noto Color Emoji or OpenMoji (the emoji dataset)",
+        install="apt-get install fonts-noto-color-emoji, or pip install 'artkit[emoji]' (OpenMoji)",
         instead="train on `shapes` (or folder:path=DIR)",
     )
     register(

@@ -110,11 +110,13 @@ class ShapesConfig:
 
 @dataclass
 class EmojiConfig:
-    """Colour emoji pictures rendered from the Noto Color Emoji font."""
+    """Colour emoji pictures rendered from a colour emoji font (Noto Color Emoji or OpenMoji)."""
 
     font: str = field(
         default="",
-        metadata={"help": "path of NotoColorEmoji.ttf; empty = find the installed font"},
+        metadata={
+            "help": "path of a colour emoji font (NotoColorEmoji.ttf, OpenMoji's glyf_colr0.ttf); empty = the installed one"
+        },
     )
     background: str = field(
         default="white",

