@@ -21,6 +21,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from artkit.nn.modes import train_mode
+
 #: inputs averaged over (batches x batch size): enough that the average is stable
 RECALIBRATION_INPUTS = 4096
 
@@ -51,19 +53,18 @@ def recalibrate_batch_norm(
     layers = batch_norms(net)
     if not layers:
         return False
-    was_training, momenta = net.training, [m.momentum for m in layers]
+    momenta = [m.momentum for m in layers]
     try:
         for m in layers:
             m.reset_running_stats()
             m.momentum = None  # a cumulative average over every batch below
-        net.train()
-        done = 0
-        while done < inputs:
-            n = min(batch_size, inputs - done)
-            net(make_inputs(n))
-            done += n
+        with train_mode(net):
+            done = 0
+            while done < inputs:
+                n = min(batch_size, inputs - done)
+                net(make_inputs(n))
+                done += n
     finally:
         for m, momentum in zip(layers, momenta, strict=True):
             m.momentum = momentum
-        net.train(was_training)
     return True

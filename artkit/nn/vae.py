@@ -26,27 +26,13 @@ This module imports torch and is only ever imported lazily.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from artkit.model import LatentModel, StepContext
-
-
-@contextlib.contextmanager
-def eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Run ``modules`` in eval mode inside the block, then restore their previous mode."""
-    before = [m.training for m in modules]
-    try:
-        for m in modules:
-            m.eval()
-        yield
-    finally:
-        for m, mode in zip(modules, before, strict=True):
-            m.train(mode)
+from artkit.nn.modes import eval_mode
 
 
 def kl_per_dim(mean: Tensor, logvar: Tensor) -> Tensor:

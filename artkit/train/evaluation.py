@@ -40,6 +40,7 @@ from typing import Any
 import torch
 
 from artkit.device import make_generator
+from artkit.nn.modes import eval_mode
 from artkit.torch_images import from_uint8
 
 #: eval_metric -> (the compare() key it reads, True when higher is better)
@@ -119,23 +120,18 @@ class TrainingEval:
 
         t0 = time.perf_counter()
         trainer, model = self.trainer, self.trainer.model
-        was_training = model.training
-        model.eval()
-        try:
-            with (
-                _forked_rng(trainer.device),
-                torch.inference_mode(),
-                trainer.precision.autocast(trainer.device),
-            ):
-                fakes = (
-                    model.sample(min(self.batch, self.n - i), make_generator(SEED_BASE + i)).float()
-                    for i in range(0, self.n, self.batch)
-                )
-                stats = feature_stats(fakes, self.extractor, trainer.device)
-        finally:
-            model.train(was_training)
-            for dst in model.ema_pairs.values():
-                getattr(model, dst).eval()
+        # every module's own mode comes back after, G_ema's eval included
+        with (
+            eval_mode(model),
+            _forked_rng(trainer.device),
+            torch.inference_mode(),
+            trainer.precision.autocast(trainer.device),
+        ):
+            fakes = (
+                model.sample(min(self.batch, self.n - i), make_generator(SEED_BASE + i)).float()
+                for i in range(0, self.n, self.batch)
+            )
+            stats = feature_stats(fakes, self.extractor, trainer.device)
         result = compare(stats, self.reference, ["fd", "kid", "pr", "dc"])
         p, r = result["precision"], result["recall"]
         result["pr"] = 2 * p * r / (p + r) if p + r > 0 else 0.0

@@ -50,6 +50,7 @@ from artkit.checkpoint import (
 from artkit.device import Precision, make_generator, resolve_device, resolve_precision
 from artkit.errors import ArtkitError, CheckpointError, UsageError
 from artkit.model import ArtModel
+from artkit.nn.modes import eval_mode
 from artkit.torch_images import from_uint8, to_uint8
 from artkit.train import state as train_state
 from artkit.train.augment import augment_batch, parse_ops
@@ -387,19 +388,15 @@ class Trainer:
             return dict(self._val_cache[1])
         if not self.options.ema:
             self._copy_ema()  # the inference copy evaluate() uses must be the trained weights
-        was_training = self.model.training
-        self.model.eval()
         sums: dict[str, float] = {}
         total = 0
-        for chunk in self.holdout.split(self.options.batch_size):
-            with self.precision.autocast(self.device):
-                metrics = self.model.evaluate(from_uint8(chunk))
-            for k, v in metrics.items():
-                sums[k] = sums.get(k, 0.0) + float(v) * len(chunk)
-            total += len(chunk)
-        self.model.train(was_training)
-        for dst in self.model.ema_pairs.values():
-            getattr(self.model, dst).eval()
+        with eval_mode(self.model):  # every module's own mode after, G_ema's eval included
+            for chunk in self.holdout.split(self.options.batch_size):
+                with self.precision.autocast(self.device):
+                    metrics = self.model.evaluate(from_uint8(chunk))
+                for k, v in metrics.items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * len(chunk)
+                total += len(chunk)
         result = {f"val_{k}": v / total for k, v in sums.items()}
         self._val_cache = (self.step, result)
         return dict(result)

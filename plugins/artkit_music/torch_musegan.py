@@ -48,6 +48,7 @@ from torch import nn
 from artkit.errors import UsageError
 from artkit.model import LatentModel, StepContext
 from artkit.nn.adversarial import adversarial_optimizers, check_penalties
+from artkit.nn.modes import eval_mode
 from artkit.nn.penalties import gradient_penalty, r1_penalty
 
 from .model_configs import MuseGANConfig
@@ -122,12 +123,8 @@ class MuseGAN(LatentModel):
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """Latents -> rolls ``(N, tracks, T, P)`` in [-1, 1], through G_ema in eval mode, float32."""
-        was = self.G_ema.training
-        self.G_ema.eval()
-        try:
+        with eval_mode(self.G_ema):
             return self.G_ema(z.to(self.device, torch.float32)).float()
-        finally:
-            self.G_ema.train(was)
 
     # -- training -----------------------------------------------------------------
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:

@@ -31,7 +31,8 @@ from torch.nn import functional as F
 
 from artkit.errors import UsageError
 from artkit.model import StepContext
-from artkit.nn.vae import GaussianVAE, eval_mode, kl_per_dim
+from artkit.nn.modes import eval_mode
+from artkit.nn.vae import GaussianVAE, kl_per_dim
 
 from .model_configs import MusicVAEConfig
 from .nn_musicvae import MusicVAEDecoder, MusicVAEEncoder

@@ -42,6 +42,7 @@ from torch import Tensor
 
 from artkit.errors import UsageError
 from artkit.model import ArtModel
+from artkit.nn.modes import eval_mode
 from artkit_style.configs import FastStyleConfig
 from artkit_style.nn_transformer import TransformerNet
 
@@ -234,9 +235,7 @@ class FastStyle(ArtModel):
             raise UsageError(
                 f"fast-style stylises (N, 3, H, W) RGB images, got shape {tuple(images.shape)}"
             )
-        was_training = self.T.training
-        self.T.eval()
-        try:
+        with eval_mode(self.T):
             plan = self._plan
             if plan is None:
                 return self.T(images.to(self.device, torch.float32)).float().contiguous()
@@ -244,8 +243,6 @@ class FastStyle(ArtModel):
             if plan.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             return self._run(plan, x).float().contiguous()
-        finally:
-            self.T.train(was_training)
 
     # -- training -------------------------------------------------------------------
     def configure_optimizers(self, options: Any) -> dict[str, torch.optim.Optimizer]:

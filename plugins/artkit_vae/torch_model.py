@@ -38,7 +38,8 @@ from torch import nn
 from artkit.config_checks import image_size
 from artkit.errors import UsageError
 from artkit.model import StepContext
-from artkit.nn.vae import GaussianVAE, eval_mode, kl_per_dim
+from artkit.nn.modes import eval_mode
+from artkit.nn.vae import GaussianVAE, kl_per_dim
 from artkit_vae.configs import BetaVAEConfig, VAEConfig
 from artkit_vae.nn_losses import MSELoss
 from artkit_vae.nn_networks import VAEDecoder, VAEEncoder
