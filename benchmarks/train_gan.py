@@ -192,6 +192,7 @@ def conv_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0) ->
 CONFIGS = {
     "default": {},
     "fp32": {"precision": "fp32", "channels_last": False},
+    "fp32-cl": {"precision": "fp32", "channels_last": True},
     "bf16": {"precision": "bf16", "channels_last": False},
     "bf16-cl": {"precision": "bf16", "channels_last": True},
     "compile": {"precision": "bf16", "channels_last": True, "compile": True},
