@@ -14,6 +14,7 @@ training options (and model options) set explicitly, which a recipe must not cha
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,3 +114,23 @@ def plan(
             device, given.get("precision") or "auto", given.get("channels_last")
         ),
     )
+
+
+def widest_in_budget(
+    widths: Sequence[float],
+    steps_per_second: Callable[[float], float],
+    seconds: float,
+    min_steps: int,
+) -> tuple[float, float]:
+    """``(width, steps/s)``: the widest of ``widths`` (narrowest first) whose timed speed
+    buys ``min_steps`` steps in ``seconds``; the narrowest where none does (it is still
+    the best bet). Stops timing at the first width that falls short."""
+    width, speed = widths[0], steps_per_second(widths[0])
+    for candidate in widths[1:]:
+        if speed * seconds < min_steps:
+            break
+        measured = steps_per_second(candidate)
+        if measured * seconds < min_steps:
+            break
+        width, speed = candidate, measured
+    return width, speed

@@ -56,7 +56,7 @@ import time
 from typing import Any
 
 from artkit.config_checks import image_size
-from artkit.train.recipe import Machine, Recipe
+from artkit.train.recipe import Machine, Recipe, widest_in_budget
 
 #: the fewest steps a budget must buy at the chosen width
 MIN_STEPS = 6000
@@ -200,16 +200,14 @@ def gan_recipe(
     seconds = minutes * 60
     speed: float | None = None
     if "width" not in given:
-        width = widths[0]
-        for candidate in widths:
-            measured = steps_per_second(
-                model, {**model_options, "width": candidate}, machine, compile=compiled
-            )
-            if speed is not None and measured * seconds < MIN_STEPS:
-                break
-            width, speed = candidate, measured
-            if measured * seconds < MIN_STEPS:
-                break  # even the narrowest falls short: it is still the best bet
+        width, speed = widest_in_budget(
+            widths,
+            lambda w: steps_per_second(
+                model, {**model_options, "width": w}, machine, compile=compiled
+            ),
+            seconds,
+            MIN_STEPS,
+        )
         chosen["width"] = width
         why += f", {speed:.1f} steps/s measured at width {width:g}"
     elif not given & {"steps", "epochs", "lr_schedule"}:
