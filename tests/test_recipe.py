@@ -174,3 +174,49 @@ def test_can_compile_needs_a_cpp_compiler_on_a_cpu(monkeypatch):
     monkeypatch.delenv("CXX", raising=False)
     assert not can_compile(CPU)
     assert can_compile(Machine("cuda", 1))
+
+
+def test_the_widest_width_that_buys_the_steps_and_no_more_timing_than_needed():
+    from artkit.train.recipe import widest_in_budget
+
+    speeds = {0.25: 40.0, 0.5: 20.0, 1.0: 5.0}  # steps/s, as a probe would time them
+    timed: list[float] = []
+
+    def probe(width: float) -> float:
+        timed.append(width)
+        return speeds[width]
+
+    assert widest_in_budget((0.25, 0.5, 1.0), probe, 100, 1000) == (0.5, 20.0)
+    assert timed == [0.25, 0.5, 1.0]  # 1.0 timed, found short, not taken
+    timed.clear()
+    assert widest_in_budget((0.25, 0.5, 1.0), probe, 10, 1000) == (0.25, 40.0)
+    assert timed == [0.25]  # even the narrowest falls short: it is the best bet, nothing more timed
+    assert widest_in_budget((0.25, 0.5, 1.0), probe, 1000, 1000) == (1.0, 5.0)
+
+
+def test_the_vae_recipe_times_real_steps_for_its_width():
+    from artkit_vae.recipes import MIN_STEPS, vae_recipe
+
+    args = dict(model="vae", model_options={"resolution": 32, "z_dim": 8}, given=frozenset(),
+                images=8192, machine=CPU, widths=(0.125, 0.25))  # fmt: skip
+    short = vae_recipe(**args, minutes=0.01)
+    assert short.model_options == {"width": 0.125}
+    assert short.estimated_steps is not None and short.estimated_steps < MIN_STEPS
+    long = vae_recipe(**args, minutes=10_000)
+    assert long.model_options == {"width": 0.25} and long.estimated_steps > MIN_STEPS
+    assert "steps/s measured at width 0.25" in long.line()
+    assert long.options == {}  # a constant rate: the decay did not pay (see artkit_vae.recipes)
+    mine = vae_recipe(**{**args, "given": frozenset({"width"})}, minutes=10_000)
+    assert mine.model_options == {} and mine.estimated_steps is None  # nothing timed
+
+
+def test_train_vae_with_only_a_budget_takes_the_recipes_width(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli(["--device", "cpu", "train", "vae:resolution=32,z_dim=8", "--data",
+                      "shapes:count=256", "--max-time", "0.02", "--sample-every", "0",
+                      "-o", str(run)])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("recipe ("))
+    assert "width 0.25" in line  # 1.2 s buys no width its steps: the narrowest
+    config = json.loads((run / "config.json").read_text())
+    assert config["model_config"]["width"] == 0.25 == config["recipe"]["model_options"]["width"]

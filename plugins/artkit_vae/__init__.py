@@ -23,6 +23,7 @@ def register_models(register):
         description="Convolutional variational autoencoder at 32, 64 or 128 px: sample, encode, decode, morph.",
         params=VAEConfig,
         test_config={"resolution": 32, "width": 0.125, "z_dim": 8},
+        recipe="artkit_vae.recipes:vae_recipe",
     )
     register(
         "beta-vae",
@@ -30,6 +31,7 @@ def register_models(register):
         description="VAE with a heavier KL weight (beta=4 by default) for smoother, disentangled latents.",
         params=BetaVAEConfig,
         test_config={"resolution": 32, "width": 0.125, "z_dim": 8},
+        recipe="artkit_vae.recipes:vae_recipe",  # the same networks as vae's
     )
 
 

@@ -1,0 +1,103 @@
+"""The VAE family's budget-aware recipe (see :mod:`artkit.train.recipe`).
+
+Measured on 2 CPU cores against ``shapes`` at 32 px (``benchmarks/quality.py --model
+vae``, prior samples, random-conv / shapes-classifier FD):
+
+- **The width the budget can train, up to half.** At 3 minutes width 0.25 took 8,013
+  steps and reached FD 2.29 / 2.41; width 0.5 took 4,550 steps and reached 2.20 /
+  1.59; the default width 1.0 took 1,617 and reached 2.90 / 3.37. At 10 minutes width
+  0.5 (12,453 steps) reached 2.35 / 1.86 and width 1.0 (4,767 steps) 3.35 / 2.19: at
+  the same number of steps the full width was no better than half, so the ladder
+  stops at 0.5 (give ``width=1`` for long runs). The recipe times a few real steps of
+  each candidate width on this machine and takes the widest that buys
+  :data:`MIN_STEPS` steps, as the GAN recipe does. One run per cell.
+- **No learning-rate decay**: a cosine over the same 3 minutes (planned from the
+  run's pace) reached 3.28 / 3.22 against 2.90 / 3.37 at the constant rate.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from artkit.config_checks import image_size
+from artkit.train.recipe import Machine, Recipe, widest_in_budget
+
+#: the fewest steps a budget must buy at the chosen width
+MIN_STEPS = 4000
+WIDTHS = (0.25, 0.5)
+BATCH = 64
+
+
+def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine) -> float:
+    """Time real VAE steps (encode, draw, decode, squared error + KL, Adam) at ``BATCH``."""
+    import torch
+
+    from artkit.allocator import tune_allocator
+    from artkit.checkpoint import build_model
+    from artkit.device import resolve_precision
+
+    device = torch.device(machine.device)
+    if device.type == "cpu":
+        tune_allocator()  # as the trainer will: the probe must time the run's steps
+    precision = resolve_precision(machine.precision, device)
+    fmt = torch.channels_last if machine.channels_last else torch.contiguous_format
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = build_model(model, model_options).to(device, memory_format=fmt).train()
+        (opt,) = net.configure_optimizers(SimpleNamespace(lr=net.default_lr)).values()
+        c, r = net.config.channels, net.config.resolution
+        x = (torch.rand(BATCH, c, *image_size(r), device=device) * 2 - 1).contiguous(
+            memory_format=fmt
+        )
+
+        def step() -> None:
+            with precision.autocast(device):
+                mean, logvar = net.E(x)
+            mean, logvar = mean.float(), logvar.float()
+            z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+            with precision.autocast(device):
+                x_hat = net.G(z)
+            recon = (x_hat.float() - x).square().flatten(1).sum(1).mean()
+            kl = 0.5 * (mean.square() + logvar.exp() - 1 - logvar).sum(1).mean()
+            opt.zero_grad(set_to_none=True)
+            (recon + kl).backward()
+            opt.step()
+
+        step()  # warm-up: allocator, kernels
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        timed, started = 0, time.perf_counter()
+        while timed < 2 or time.perf_counter() - started < 0.5:
+            step()
+            timed += 1
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    return timed / (time.perf_counter() - started)
+
+
+def vae_recipe(
+    *,
+    model: str,
+    model_options: dict[str, Any],
+    given: frozenset[str],
+    minutes: float,
+    images: int,
+    machine: Machine,
+    widths: tuple[float, ...] = WIDTHS,
+) -> Recipe:
+    """The width a ``minutes`` budget trains best on this machine (unless the user gave one)."""
+    why = f"{minutes:.3g} min, {images:,} images, {machine}"
+    if "width" in given:
+        return Recipe(why=why)
+    width, speed = widest_in_budget(
+        widths,
+        lambda w: steps_per_second(model, {**model_options, "width": w}, machine),
+        minutes * 60,
+        MIN_STEPS,
+    )
+    why += f", {speed:.1f} steps/s measured at width {width:g}"
+    return Recipe(
+        model_options={"width": width}, why=why, estimated_steps=max(1, int(speed * minutes * 60))
+    )
