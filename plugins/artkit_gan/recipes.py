@@ -52,11 +52,10 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from artkit.config_checks import image_size
-from artkit.train.recipe import Machine, Recipe, widest_in_budget
+from artkit.train.recipe import Machine, Recipe, probe_settings, time_steps, widest_in_budget
 
 #: the fewest steps a budget must buy at the chosen width
 MIN_STEPS = 6000
@@ -104,19 +103,11 @@ def steps_per_second(
     """
     import torch
 
-    from artkit.allocator import tune_allocator
     from artkit.checkpoint import build_model
-    from artkit.device import resolve_precision
     from artkit.nn.gan_losses import HingeLoss
     from artkit.nn.optim import adam
 
-    device = torch.device(machine.device)
-    if device.type == "cpu":
-        tune_allocator()  # as the trainer will: the probe must time the run's steps
-    # in the precision and memory format the trainer will use: an fp32 probe of a
-    # bf16 run on an AMX CPU guessed 1,494 steps where the demo then took 2,782
-    precision = resolve_precision(machine.precision, device)
-    fmt = torch.channels_last if machine.channels_last else torch.contiguous_format
+    device, precision, fmt = probe_settings(machine)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = build_model(model, model_options).to(device, memory_format=fmt).train()
@@ -146,16 +137,7 @@ def steps_per_second(
         g_loss.backward()
         opt_g.step()
 
-    step()  # warm-up: allocator, kernels
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    timed, started = 0, time.perf_counter()
-    while timed < 2 or time.perf_counter() - started < 0.5:
-        step()
-        timed += 1
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return timed / (time.perf_counter() - started)
+    return time_steps(step, device)
 
 
 def gan_recipe(

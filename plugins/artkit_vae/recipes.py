@@ -19,12 +19,11 @@ vae``, prior samples, random-conv / shapes-classifier FD):
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 from typing import Any
 
 from artkit.config_checks import image_size
-from artkit.train.recipe import Machine, Recipe, widest_in_budget
+from artkit.train.recipe import Machine, Recipe, probe_settings, time_steps, widest_in_budget
 
 #: the fewest steps a budget must buy at the chosen width
 MIN_STEPS = 4000
@@ -36,15 +35,9 @@ def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine
     """Time real VAE steps (encode, draw, decode, squared error + KL, Adam) at ``BATCH``."""
     import torch
 
-    from artkit.allocator import tune_allocator
     from artkit.checkpoint import build_model
-    from artkit.device import resolve_precision
 
-    device = torch.device(machine.device)
-    if device.type == "cpu":
-        tune_allocator()  # as the trainer will: the probe must time the run's steps
-    precision = resolve_precision(machine.precision, device)
-    fmt = torch.channels_last if machine.channels_last else torch.contiguous_format
+    device, precision, fmt = probe_settings(machine)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = build_model(model, model_options).to(device, memory_format=fmt).train()
@@ -67,16 +60,7 @@ def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine
             (recon + kl).backward()
             opt.step()
 
-        step()  # warm-up: allocator, kernels
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        timed, started = 0, time.perf_counter()
-        while timed < 2 or time.perf_counter() - started < 0.5:
-            step()
-            timed += 1
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-    return timed / (time.perf_counter() - started)
+        return time_steps(step, device)
 
 
 def vae_recipe(
