@@ -210,6 +210,30 @@ def test_the_vae_recipe_times_real_steps_for_its_width():
     assert mine.model_options == {} and mine.estimated_steps is None  # nothing timed
 
 
+def test_time_training_step_runs_the_models_own_step_and_keeps_the_random_state():
+    import torch
+
+    from artkit.checkpoint import build_model
+    from artkit.train.options import TrainOptions
+    from artkit.train.recipe import time_training_step
+
+    net = build_model("vae", {"resolution": 32, "width": 0.125, "z_dim": 8})
+    own, calls = net.training_step, []
+
+    def counting(x, step, ctx):
+        calls.append((tuple(x.shape), ctx.channels_last, float(x.min()), float(x.max())))
+        return own(x, step, ctx)
+
+    net.training_step = counting
+    before, weight = torch.get_rng_state(), net.G.net[0].weight.detach().clone()
+    speed = time_training_step(net, TrainOptions(lr=1e-3), CPU, batch_size=4)
+    assert speed > 0 and len(calls) >= 3  # a warm-up, then at least two timed
+    shape, channels_last, low, high = calls[0]
+    assert shape == (4, 3, 32, 32) and channels_last is False and -1 <= low < high <= 1
+    assert not torch.equal(net.G.net[0].weight, weight)  # real steps: Adam moved the decoder
+    assert torch.equal(torch.get_rng_state(), before)  # the run's seeded streams are untouched
+
+
 def test_train_vae_with_only_a_budget_takes_the_recipes_width(tmp_path):
     run = tmp_path / "run"
     result = run_cli(["--device", "cpu", "train", "vae:resolution=32,z_dim=8", "--data",

@@ -174,3 +174,69 @@ def time_steps(step: Callable[[], None], device: Any) -> float:
         timed += 1
     sync()
     return timed / (time.perf_counter() - started)
+
+
+class ProbeContext:
+    """A :class:`artkit.model.StepContext` for timing a model's own ``training_step``
+    outside the trainer: the same networks, precision, memory format and noise calls,
+    and a plain backward and optimiser step (no loss scaling, NaN guard, DDP or
+    compile). A probe that copies a model's step by hand drifts from it; this runs it.
+    """
+
+    def __init__(self, model: Any, options: Any, machine: Machine, *, loss: Any = None):
+        import torch
+
+        from artkit.train.distributed import World
+
+        self.device, self.precision, fmt = probe_settings(machine)
+        self.channels_last = fmt is torch.channels_last
+        self.options, self.loss, self.world = options, loss, World()
+        self.generator = torch.Generator(device=self.device).manual_seed(0)
+        self.labels: Any = None
+        self._model = model.to(self.device, memory_format=fmt).train()
+        self._optimizers = model.configure_optimizers(options)
+
+    def net(self, name: str, *, sync: bool = True) -> Any:
+        return getattr(self._model, name)
+
+    def raw(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def autocast(self) -> Any:
+        return self.precision.autocast(self.device)
+
+    def randn(self, *shape: int) -> Any:
+        import torch
+
+        return torch.randn(*shape, generator=self.generator, device=self.device)
+
+    def augment(self, images: Any) -> Any:
+        return images
+
+    def step_optimizer(self, name: str, loss: Any) -> None:
+        opt = self._optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+def time_training_step(
+    model: Any, options: Any, machine: Machine, *, batch_size: int, loss: Any = None
+) -> float:
+    """Steps per second of ``model.training_step`` on a random batch of ``batch_size``
+    images in the trainer's settings (:func:`probe_settings`), with ``options`` (a
+    :class:`artkit.train.options.TrainOptions`) and ``loss`` (the ``--loss`` object;
+    None where the model falls back to its own). The global random state is left as
+    it was."""
+    import torch
+
+    from artkit.config_checks import image_size
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        ctx = ProbeContext(model, options, machine, loss=loss)
+        shape = (batch_size, model.config.channels, *image_size(model.config.resolution))
+        x = torch.rand(shape, device=ctx.device) * 2 - 1
+        if ctx.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return time_steps(lambda: model.training_step(x, 0, ctx), ctx.device)

@@ -19,11 +19,9 @@ vae``, prior samples, random-conv / shapes-classifier FD):
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
-from artkit.config_checks import image_size
-from artkit.train.recipe import Machine, Recipe, probe_settings, time_steps, widest_in_budget
+from artkit.train.recipe import Machine, Recipe, time_training_step, widest_in_budget
 
 #: the fewest steps a budget must buy at the chosen width
 MIN_STEPS = 4000
@@ -32,35 +30,18 @@ BATCH = 64
 
 
 def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine) -> float:
-    """Time real VAE steps (encode, draw, decode, squared error + KL, Adam) at ``BATCH``."""
+    """Time the model's own training steps (:func:`~artkit.train.recipe.time_training_step`)
+    at ``BATCH``: encode, draw, decode, squared error + KL, Adam."""
     import torch
 
     from artkit.checkpoint import build_model
+    from artkit.train.options import TrainOptions
 
-    device, precision, fmt = probe_settings(machine)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        net = build_model(model, model_options).to(device, memory_format=fmt).train()
-        (opt,) = net.configure_optimizers(SimpleNamespace(lr=net.default_lr)).values()
-        c, r = net.config.channels, net.config.resolution
-        x = (torch.rand(BATCH, c, *image_size(r), device=device) * 2 - 1).contiguous(
-            memory_format=fmt
-        )
-
-        def step() -> None:
-            with precision.autocast(device):
-                mean, logvar = net.E(x)
-            mean, logvar = mean.float(), logvar.float()
-            z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
-            with precision.autocast(device):
-                x_hat = net.G(z)
-            recon = (x_hat.float() - x).square().flatten(1).sum(1).mean()
-            kl = 0.5 * (mean.square() + logvar.exp() - 1 - logvar).sum(1).mean()
-            opt.zero_grad(set_to_none=True)
-            (recon + kl).backward()
-            opt.step()
-
-        return time_steps(step, device)
+        net = build_model(model, model_options)
+    options = TrainOptions(batch_size=BATCH, lr=net.default_lr)
+    return time_training_step(net, options, machine, batch_size=BATCH)
 
 
 def vae_recipe(
