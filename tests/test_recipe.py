@@ -200,14 +200,20 @@ def test_the_vae_recipe_times_real_steps_for_its_width():
     args = dict(model="vae", model_options={"resolution": 32, "z_dim": 8}, given=frozenset(),
                 images=8192, machine=CPU, widths=(0.125, 0.25))  # fmt: skip
     short = vae_recipe(**args, minutes=0.01)
-    assert short.model_options == {"width": 0.125}
+    assert short.model_options == {"width": 0.125, "beta": 0.1}
     assert short.estimated_steps is not None and short.estimated_steps < MIN_STEPS
     long = vae_recipe(**args, minutes=10_000)
-    assert long.model_options == {"width": 0.25} and long.estimated_steps > MIN_STEPS
+    assert long.model_options == {"width": 0.25, "beta": 0.1} and long.estimated_steps > MIN_STEPS
     assert "steps/s measured at width 0.25" in long.line()
-    assert long.options == {}  # a constant rate: the decay did not pay (see artkit_vae.recipes)
+    # absolute error, and a constant rate: the decay did not pay (see artkit_vae.recipes)
+    assert long.options == {"loss": "l1"}
     mine = vae_recipe(**{**args, "given": frozenset({"width"})}, minutes=10_000)
-    assert mine.model_options == {} and mine.estimated_steps is None  # nothing timed
+    assert mine.model_options == {"beta": 0.1} and mine.estimated_steps is None  # nothing timed
+    given = frozenset({"width", "beta", "loss"})
+    untouched = vae_recipe(**{**args, "given": given}, minutes=10_000)
+    assert (untouched.model_options, untouched.options) == ({}, {})
+    beta_vae = vae_recipe(**{**args, "model": "beta-vae", "given": frozenset({"width"})}, minutes=1)
+    assert (beta_vae.model_options, beta_vae.options) == ({}, {})  # its KL weight is its point
 
 
 def test_time_training_step_runs_the_models_own_step_and_keeps_the_random_state():
@@ -244,3 +250,4 @@ def test_train_vae_with_only_a_budget_takes_the_recipes_width(tmp_path):
     assert "width 0.25" in line  # 1.2 s buys no width its steps: the narrowest
     config = json.loads((run / "config.json").read_text())
     assert config["model_config"]["width"] == 0.25 == config["recipe"]["model_options"]["width"]
+    assert config["model_config"]["beta"] == 0.1 and config["options"]["loss"] == "l1"
