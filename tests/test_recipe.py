@@ -200,16 +200,26 @@ def test_the_vae_recipe_times_real_steps_for_its_width():
     args = dict(model="vae", model_options={"resolution": 32, "z_dim": 8}, given=frozenset(),
                 images=8192, machine=CPU, widths=(0.125, 0.25))  # fmt: skip
     short = vae_recipe(**args, minutes=0.01)
-    assert short.model_options == {"width": 0.125, "beta": 0.1}
+    # 8,192 images: one Gaussian of the prior per 16 of them, at most 256
+    assert short.model_options == {"width": 0.125, "beta": 0.1, "prior_components": 256}
     assert short.estimated_steps is not None and short.estimated_steps < MIN_STEPS
     long = vae_recipe(**args, minutes=10_000)
-    assert long.model_options == {"width": 0.25, "beta": 0.1} and long.estimated_steps > MIN_STEPS
+    assert long.model_options == {"width": 0.25, "beta": 0.1, "prior_components": 256}
+    assert long.estimated_steps > MIN_STEPS
     assert "steps/s measured at width 0.25" in long.line()
     # absolute error, and a constant rate: the decay did not pay (see artkit_vae.recipes)
     assert long.options == {"loss": "l1"}
     mine = vae_recipe(**{**args, "given": frozenset({"width"})}, minutes=10_000)
-    assert mine.model_options == {"beta": 0.1} and mine.estimated_steps is None  # nothing timed
-    given = frozenset({"width", "beta", "loss"})
+    assert mine.model_options == {"beta": 0.1, "prior_components": 256}
+    assert mine.estimated_steps is None  # nothing timed
+    few = vae_recipe(**{**args, "given": frozenset({"width"}), "images": 1000}, minutes=1)
+    assert few.model_options["prior_components"] == 62  # 1,000 // 16
+    tiny = vae_recipe(**{**args, "given": frozenset({"width"}), "images": 40}, minutes=1)
+    assert tiny.model_options["prior_components"] == 10  # never fewer than the model's default
+    normal = {**args, "model_options": {**args["model_options"], "prior": "normal"}}
+    no_mixture = vae_recipe(**{**normal, "given": frozenset({"width", "prior"})}, minutes=1)
+    assert no_mixture.model_options == {"beta": 0.1}  # N(0, I) has no components to size
+    given = frozenset({"width", "beta", "loss", "prior_components"})
     untouched = vae_recipe(**{**args, "given": given}, minutes=10_000)
     assert (untouched.model_options, untouched.options) == ({}, {})
     beta_vae = vae_recipe(**{**args, "model": "beta-vae", "given": frozenset({"width"})}, minutes=1)
@@ -241,6 +251,8 @@ def test_time_training_step_runs_the_models_own_step_and_keeps_the_random_state(
 
 
 def test_train_vae_with_only_a_budget_takes_the_recipes_width(tmp_path):
+    import artkit
+
     run = tmp_path / "run"
     result = run_cli(["--device", "cpu", "train", "vae:resolution=32,z_dim=8", "--data",
                       "shapes:count=256", "--max-time", "0.02", "--sample-every", "0",
@@ -251,3 +263,6 @@ def test_train_vae_with_only_a_budget_takes_the_recipes_width(tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["model_config"]["width"] == 0.25 == config["recipe"]["model_options"]["width"]
     assert config["model_config"]["beta"] == 0.1 and config["options"]["loss"] == "l1"
+    assert config["model_config"]["prior_components"] == 16  # 256 images // 16
+    net = artkit.load(str(run)).net  # the prior was fitted with that many
+    assert bool(net.prior_fitted) and int((net.prior_weights > 0).sum()) == 16
