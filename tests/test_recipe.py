@@ -216,6 +216,9 @@ def test_the_vae_recipe_times_real_steps_for_its_width():
     assert few.model_options["prior_components"] == 62  # 1,000 // 16
     tiny = vae_recipe(**{**args, "given": frozenset({"width"}), "images": 40}, minutes=1)
     assert tiny.model_options["prior_components"] == 10  # never fewer than the model's default
+    wide = {**args, "model_options": {**args["model_options"], "z_dim": 512}}
+    big_codes = vae_recipe(**{**wide, "given": frozenset({"width", "z_dim"})}, minutes=1)
+    assert big_codes.model_options["prior_components"] == 16  # 256 x 128^2 numbers at most
     normal = {**args, "model_options": {**args["model_options"], "prior": "normal"}}
     no_mixture = vae_recipe(**{**normal, "given": frozenset({"width", "prior"})}, minutes=1)
     assert no_mixture.model_options == {"beta": 0.1}  # N(0, I) has no components to size

@@ -150,3 +150,22 @@ def test_prior_options_are_checked():
         build_model("vae", {"prior": "uniform"})
     with pytest.raises(UsageError, match=r"^vae: prior_components=0 is not allowed"):
         build_model("vae", {"prior_components": 0})
+
+    # the covariances (K x z_dim^2 numbers) are checked before anything is allocated
+    with pytest.raises(UsageError, match=r"^vae: a gmm prior of 10 components at z_dim 65536 "
+                       r"holds 42,949,672,960 numbers, more than 67,108,864; use z_dim <= 8192 "
+                       r"or prior=normal$"):  # fmt: skip
+        build_model("vae", {"z_dim": 65536})
+    with pytest.raises(UsageError, match=r"use at most 4 components, a smaller z_dim or prior"):
+        build_model("vae", {"z_dim": 4096, "resolution": 32, "width": 0.125})
+    # prior=normal holds no covariances: not even an identity of z_dim^2 is built
+    net = build_model("vae", {"z_dim": 8192, "prior": "normal", "resolution": 32, "width": 0.125})
+    assert tuple(net.prior_chol.shape) == (0, 8192, 8192)
+
+
+def test_a_huge_z_dim_is_a_one_line_error_in_the_cli(tmp_path):
+    result = run_cli(["--device", "cpu", "train", "vae:z_dim=65536", "--data", "shapes:count=64",
+                      "--steps", "1", "-o", str(tmp_path / "run")])  # fmt: skip
+    assert result.exit_code != 0 and "Traceback" not in result.stderr
+    assert "a gmm prior of 10 components at z_dim 65536" in result.stderr
+    assert not (tmp_path / "run").exists()

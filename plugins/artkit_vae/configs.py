@@ -21,8 +21,12 @@ from artkit.config_checks import (
     pyramid_fits,
     require,
 )
+from artkit.errors import UsageError
 
 VAE_RESOLUTIONS = (32, 64, 128)
+#: the most numbers the gmm prior's covariances may hold (K x z_dim^2, 268 MB of float32):
+#: checked before the buffers are allocated, so a huge z_dim is an error, not a crash
+MAX_PRIOR_NUMBERS = 2**26
 #: Reconstruction losses this plugin registers (``bce`` comes from the GAN plugin).
 RECONSTRUCTION_LOSSES: tuple[str, ...] = ("mse", "l1")
 
@@ -66,6 +70,14 @@ class VAEConfig:
         require(self.prior in ("gmm", "normal"), o, "prior", self.prior, "gmm or normal")
         ok = int_in(self.prior_components, 1, 256)
         require(ok, o, "prior_components", self.prior_components, "an integer from 1 to 256")
+        k, z = self.prior_components, self.z_dim
+        if self.prior == "gmm" and k * z * z > MAX_PRIOR_NUMBERS:
+            fit = MAX_PRIOR_NUMBERS // (z * z)  # components whose covariances fit
+            fewer = f"at most {fit} components, a smaller z_dim" if fit else "z_dim <= 8192"
+            raise UsageError(
+                f"{o}: a gmm prior of {k} components at z_dim {z} holds {k * z * z:,} numbers, "
+                f"more than {MAX_PRIOR_NUMBERS:,}; use {fewer} or prior=normal"
+            )
 
 
 @dataclass

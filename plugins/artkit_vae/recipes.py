@@ -71,14 +71,19 @@ CODES_PER_COMPONENT = 16
 MAX_PRIOR_COMPONENTS = 256
 #: the model's own default, the fewest the recipe chooses
 MIN_PRIOR_COMPONENTS = 10
+#: the most numbers the recipe lets the prior's covariances hold: 256 at z_dim 128 (16.8 MB)
+PRIOR_NUMBERS = MAX_PRIOR_COMPONENTS * 128 * 128
 
 
-def prior_components(images: int) -> int:
-    """How many Gaussians the ``vae`` recipe fits to ``images`` training codes."""
+def prior_components(images: int, z_dim: int = 128) -> int:
+    """How many Gaussians the ``vae`` recipe fits to ``images`` training codes of
+    ``z_dim`` numbers: one per :data:`CODES_PER_COMPONENT`, within
+    :data:`PRIOR_NUMBERS`, never fewer than the model's default."""
     from artkit_vae.torch_model import PRIOR_FIT_IMAGES
 
     codes = min(images, PRIOR_FIT_IMAGES)
-    return max(MIN_PRIOR_COMPONENTS, min(MAX_PRIOR_COMPONENTS, codes // CODES_PER_COMPONENT))
+    most = min(MAX_PRIOR_COMPONENTS, PRIOR_NUMBERS // (z_dim * z_dim))
+    return max(MIN_PRIOR_COMPONENTS, min(most, codes // CODES_PER_COMPONENT))
 
 
 def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine) -> float:
@@ -118,7 +123,10 @@ def vae_recipe(
         if "loss" not in given:
             options["loss"] = LOSS
         if "prior_components" not in given and model_options.get("prior", "gmm") == "gmm":
-            chosen["prior_components"] = prior_components(images)
+            from artkit.plugins import get_registry
+
+            z_dim = get_registry("models").get(model).bind(model_options)["z_dim"]  # typed
+            chosen["prior_components"] = prior_components(images, z_dim)
     if "width" in given:
         return Recipe(model_options=chosen, options=options, why=why)
     width, speed = widest_in_budget(

@@ -67,7 +67,9 @@ class VAE(GaussianVAE):
         self.register_buffer("prior_fitted", torch.zeros((), dtype=torch.bool))
         self.register_buffer("prior_weights", torch.zeros(k))
         self.register_buffer("prior_means", torch.zeros(k, d))
-        self.register_buffer("prior_chol", torch.eye(d).repeat(k, 1, 1))
+        # identity factors, built without an eye(d) that prior=normal would not need
+        self.register_buffer("prior_chol", torch.zeros(k, d, d))
+        self.prior_chol.diagonal(dim1=1, dim2=2).fill_(1.0)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
