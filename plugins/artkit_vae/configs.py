@@ -8,6 +8,7 @@ Every config validates itself in ``__post_init__`` and raises a one-line
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -73,7 +74,8 @@ class VAEConfig:
         k, z = self.prior_components, self.z_dim
         if self.prior == "gmm" and k * z * z > MAX_PRIOR_NUMBERS:
             fit = MAX_PRIOR_NUMBERS // (z * z)  # components whose covariances fit
-            fewer = f"at most {fit} components, a smaller z_dim" if fit else "z_dim <= 8192"
+            largest = math.isqrt(MAX_PRIOR_NUMBERS)  # the z_dim of a one-Gaussian prior
+            fewer = f"at most {fit} components, a smaller z_dim" if fit else f"z_dim <= {largest}"
             raise UsageError(
                 f"{o}: a gmm prior of {k} components at z_dim {z} holds {k * z * z:,} numbers, "
                 f"more than {MAX_PRIOR_NUMBERS:,}; use {fewer} or prior=normal"

@@ -65,6 +65,7 @@ from __future__ import annotations
 from typing import Any
 
 from artkit.train.recipe import Machine, Recipe, time_training_step, widest_in_budget
+from artkit_vae.configs import VAEConfig
 
 #: the fewest steps a budget must buy at the chosen width
 MIN_STEPS = 4000
@@ -77,7 +78,7 @@ LOSS = "l1"
 CODES_PER_COMPONENT = 16
 MAX_PRIOR_COMPONENTS = 256
 #: the model's own default, the fewest the recipe chooses
-MIN_PRIOR_COMPONENTS = 10
+MIN_PRIOR_COMPONENTS: int = VAEConfig.prior_components
 #: the most numbers the recipe lets the prior's covariances hold: 256 at z_dim 128 (16.8 MB)
 PRIOR_NUMBERS = MAX_PRIOR_COMPONENTS * 128 * 128
 
@@ -129,11 +130,12 @@ def vae_recipe(
             chosen["beta"] = BETA
         if "loss" not in given:
             options["loss"] = LOSS
-        if "prior_components" not in given and model_options.get("prior", "gmm") == "gmm":
+        if "prior_components" not in given:
             from artkit.plugins import get_registry
 
-            z_dim = get_registry("models").get(model).bind(model_options)["z_dim"]  # typed
-            chosen["prior_components"] = prior_components(images, z_dim)
+            bound = get_registry("models").get(model).bind(model_options)  # typed, defaults in
+            if bound["prior"] == "gmm":  # N(0, I) has no components to size
+                chosen["prior_components"] = prior_components(images, bound["z_dim"])
     if "width" in given:
         return Recipe(model_options=chosen, options=options, why=why)
     width, speed = widest_in_budget(
