@@ -23,6 +23,12 @@ ends with a table of medians (FD with its range) and, per cell, whether artkit m
 issue #16's bar there: median FD at most half the textbook's, median precision and
 recall at least the textbook's.
 
+FD, precision and recall cannot see a model that hands back its training images:
+they would score it as perfect. ``--held-out SPEC`` (new images of the data's kind,
+e.g. ``shapes:seed=1`` for a dataset of one seed) adds the data-copying test
+(``artkit eval --held-out``, :func:`artkit.eval.metrics.data_copying`) against the
+whole training set: ``copy z`` well below 0 (< -3) means a recipe copies.
+
 It is a benchmark, not a test: it runs for minutes per cell. The suite runs
 ``--quick`` (a few seconds a cell) to keep it working.
 
@@ -232,6 +238,18 @@ def evaluate(samples: Path, data: str, n: int, features: str) -> dict | None:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def copying(samples: Path, data: str, held_out: str, features: str) -> dict:
+    """The data-copying test against all of ``data`` (not ``--n`` of it: a copy of an
+    image left out would look new)."""
+    args = ["eval", str(samples), "--ref", data, "--held-out", held_out, "--features", features]
+    args += ["--metrics", "copy", "--json"]
+    result = subprocess.run([*ARTKIT, *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"artkit {shlex.join(args)} failed:\n{result.stderr[-2000:]}")
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return {k: report[k] for k in ("copying_z", "copy_share", "nearest_ratio")}
+
+
 def metric(report: dict, key: str) -> float:
     for k in (key, key.upper()):
         if k in report:
@@ -303,10 +321,11 @@ def print_runs(rows: list[dict]) -> None:
             None,
         )  # fmt: skip
         ratio = f"{row['fd'] / ref['fd']:.2f}" if ref and ref["fd"] else "-"
+        copies = f"  copy z {row['copying_z']:+.1f}" if "copying_z" in row else ""
         print(
             f"{row['data'][:24]:24} {row['minutes']:5g} {row['features'][:12]:12} {row['recipe']:9} "
             f"{row['seed']:4d} {row['fd']:9.3f} {row['kid']:8.4f} {row['precision']:5.2f} "
-            f"{row['recall']:5.2f} {row['coverage']:5.2f} {row['steps'] or 0:6d}  {ratio}"
+            f"{row['recall']:5.2f} {row['coverage']:5.2f} {row['steps'] or 0:6d}  {ratio}{copies}"
         )
 
 
@@ -349,6 +368,11 @@ def main() -> None:
         type=int,
         default=1,
         help="runs of every cell (seeds --seed, --seed + 1, ...); the summary takes medians",
+    )
+    ap.add_argument(
+        "--held-out",
+        default="",
+        help="new images of the data's kind (shapes:seed=1): adds the data-copying test",
     )
     ap.add_argument("--quick", action="store_true", help="seconds per cell: checks that it runs")
     ap.add_argument("--keep", type=Path, help="keep runs and samples under this folder")
@@ -412,6 +436,9 @@ def main() -> None:
                         "coverage": metric(report, "coverage"),
                         **info,
                     }
+                    if args.held_out:
+                        spec = feature_spec(feat, data, args.quick)
+                        row.update(copying(samples, data, args.held_out, spec))
                     rows.append(row)
                     print(json.dumps(row), file=sys.stderr, flush=True)
     print_runs(rows)

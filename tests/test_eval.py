@@ -335,7 +335,7 @@ def test_eval_reads_records_from_stdin_and_a_records_file(folders):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--metrics", "fid"], "--metrics 'fid': use some of fd, kid, pr, dc"),
+        (["--metrics", "fid"], "--metrics 'fid': use some of fd, kid, pr, dc, copy"),
         (["--features", "nope"], "unknown extractor 'nope'"),
         (["-n", "1"], "-n must be at least 2"),
         (["--features", "inception"], "no FID Inception weights"),
@@ -382,3 +382,45 @@ def test_fd_grows_with_the_blur_radius_through_the_cli(tmp_path):
     ]
     assert 0 < fds[0] < fds[1]
     assert np.isfinite(fds).all()
+
+
+def test_eval_copying_sees_copies_that_fd_calls_far_and_passes_new_images(tmp_path):
+    save_shapes(tmp_path / "train", 96, seed=0)
+    save_shapes(tmp_path / "held", 96, seed=1)
+    save_shapes(tmp_path / "new", 96, seed=2)
+    (tmp_path / "noisy").mkdir()  # the training images under heavy noise
+    rng = np.random.default_rng(0)
+    for path in sorted((tmp_path / "train").iterdir()):
+        pixels = np.asarray(Image.open(path)).astype(float) + rng.normal(0, 60, (32, 32, 3))
+        Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(tmp_path / "noisy" / path.name)
+    args = ["--ref", str(tmp_path / "train"), "--held-out", str(tmp_path / "held"), "--json"]
+
+    def report(samples):
+        result = evaluate(str(tmp_path / samples), *args, "--metrics", "fd")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    copies, new, noisy = report("train"), report("new"), report("noisy")
+    assert copies["held_out"] == 96 and "fd" in copies  # --held-out adds copy to the metrics
+    assert copies["copying_z"] < -3 and copies["copy_share"] == 1.0
+    assert abs(new["copying_z"]) < 3 and new["copy_share"] < 0.1
+    assert 0.8 < new["nearest_ratio"] < 1.25
+    # FD calls the noisy copies far from the data (farther than the new images), yet they copy
+    assert noisy["fd"] > new["fd"]
+    assert noisy["copying_z"] < -3 and noisy["copy_share"] > 0.3 and noisy["nearest_ratio"] < 0.8
+    text = evaluate(str(tmp_path / "train"), *args[:-1], "--metrics", "copy").stdout
+    assert "copying z (C_T)" in text and "(copies:" in text
+
+
+def test_eval_copying_mistakes_are_one_line_errors(folders):
+    a, b = str(folders / "a"), str(folders / "b")
+    no_held = evaluate(a, "--ref", b, "--metrics", "copy")
+    assert no_held.exit_code == 2 and "needs --held-out" in one_error_line(no_held.stderr)
+    same = evaluate(a, "--ref", b, "--held-out", b)
+    assert same.exit_code == 2 and "also in the training set" in one_error_line(same.stderr)
+    few = evaluate(a, "--ref", "shapes:count=10", "--held-out", str(folders / "dark"))
+    assert few.exit_code == 2 and "at least 20 images" in one_error_line(few.stderr)
+    part = evaluate(a, "--ref", b, "--held-out", str(folders / "dark"), "-n", "24")
+    assert part.exit_code == 2 and "-n 24 keeps 24 of its 32 images" in one_error_line(part.stderr)
+    missing = evaluate(a, "--ref", b, "--held-out", "no-such-thing")
+    assert missing.exit_code == 2 and "--held-out no-such-thing" in one_error_line(missing.stderr)

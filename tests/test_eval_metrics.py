@@ -14,6 +14,7 @@ from PIL import Image, ImageFilter
 
 from artkit.eval.features import RandomConv
 from artkit.eval.metrics import (
+    data_copying,
     density_coverage,
     frechet_distance,
     frechet_distance_of,
@@ -224,3 +225,40 @@ def test_non_finite_features_are_a_clear_error():
     x[7, 1] = float("nan")
     with pytest.raises(ArtkitError, match="image 7 are not finite"):
         feature_stats([x[:5], x[5:]], _Identity(), "cpu")
+
+
+# -- the data-copying test ----------------------------------------------------------------------
+
+
+def test_mann_whitney_z_by_hand():
+    from artkit.eval.metrics import _mann_whitney_z
+
+    # all of one set below the other: U = 0, z = -2 / sqrt(2 * 2 * 5 / 12)
+    low, high = torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])
+    assert _mann_whitney_z(low, high) == pytest.approx(-2 / (20 / 12) ** 0.5)
+    assert _mann_whitney_z(high, low) == pytest.approx(2 / (20 / 12) ** 0.5)
+    # ties share their rank: two equal sets sit in the middle
+    same = torch.tensor([1.0, 1.0, 2.0])
+    assert _mann_whitney_z(same, same.clone()) == pytest.approx(0.0)
+
+
+def test_data_copying_tells_copies_from_new_draws_and_misses():
+    g = torch.Generator().manual_seed(0)
+    train, held = torch.randn(2000, 16, generator=g), torch.randn(1000, 16, generator=g)
+    fresh = data_copying(train, held, torch.randn(1000, 16, generator=g))
+    copies = data_copying(train, held, train[:1000] + 0.05 * torch.randn(1000, 16, generator=g))
+    wide = data_copying(train, held, 1.5 * torch.randn(1000, 16, generator=g))
+    assert abs(fresh["copying_z"]) < 3 and fresh["copy_share"] < 0.03
+    assert 0.9 < fresh["nearest_ratio"] < 1.1 and fresh["copying_cells"] == 10
+    assert copies["copying_z"] < -5 and copies["copy_share"] > 0.9 and copies["nearest_ratio"] < 0.2
+    assert wide["copying_z"] > 5 and wide["nearest_ratio"] > 1.2
+    # copying half the time hides in the cells' average, not in the copy share
+    near = train[:500] + 0.05 * torch.randn(500, 16, generator=g)
+    half = torch.cat([near, 1.5 * torch.randn(500, 16, generator=g)])
+    assert data_copying(train, held, half)["copy_share"] > 0.4
+
+
+def test_data_copying_refuses_a_held_out_set_that_is_the_training_set():
+    train = torch.randn(100, 8, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="also in the training set"):
+        data_copying(train, train[:50], train[50:])

@@ -26,7 +26,8 @@ def quality():
 
 def test_quality_benchmark_quick(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--quick", "--keep", str(tmp_path)],
+        [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--quick", "--keep", str(tmp_path),
+         "--held-out", "shapes:seed=1,count=64"],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -38,11 +39,14 @@ def test_quality_benchmark_quick(tmp_path):
         assert row["fd"] > 0 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
         assert 0 <= row["coverage"] <= 1
         assert row["steps"] >= 1
+        # seconds of training copy nothing: samples no nearer the data than new shapes
+        assert row["copying_z"] > -3 and row["copy_share"] <= 0.1
         assert (
             len(list((tmp_path / f"shapes-0.05-{row['recipe']}" / "samples").glob("*.png"))) == 64
         )
     table = result.stdout.splitlines()
     assert table[0].split()[:5] == ["data", "min", "features", "recipe", "seed"]
+    assert all("copy z" in line for line in table[1:5])
     medians = [line for line in table if line.startswith("medians ")]
     assert len(table) == 1 + 4 + 1 + 1 + 4 and len(medians) == 5
     # one run each: the medians are the runs, and artkit's rows carry a verdict

@@ -11,7 +11,10 @@ the records on stdin (then SAMPLES are arguments), or a dataset spec
 (``shapes:count=2000``, ``folder:path=art/``) rendered at the samples' size.
 
 Metrics: ``fd`` (Fréchet distance), ``kid`` (kernel inception distance, mean and
-std over subsets), ``pr`` (precision and recall, k-NN manifolds). The output always
+std over subsets), ``pr`` (precision and recall, k-NN manifolds), ``dc`` (density
+and coverage), ``copy`` (the data-copying test: with ``--held-out NEW`` and REFERENCE
+the whole training set, are the samples nearer the training images than new
+images are? See :func:`artkit.eval.metrics.data_copying`). The output always
 names the features; it says FID only with the verified FID Inception weights.
 Reference statistics are cached (``$ARTKIT_CACHE_DIR/eval``) by the reference's
 fingerprint, the extractor and the image count.
@@ -30,7 +33,7 @@ import typer
 
 from artkit.cli.options import JsonObject
 
-METRICS = ("fd", "kid", "pr", "dc")
+METRICS = ("fd", "kid", "pr", "dc", "copy")
 
 
 def attach(app: typer.Typer) -> None:
@@ -297,7 +300,7 @@ def medium_reference_set(ref: str, n: int | None, like: MediumSet) -> MediumSet:
     return MediumSet("reference", found, like.geometry, source=source)
 
 
-def reference_set(ref: str, n: int | None, side: int) -> ImageSet:
+def reference_set(ref: str, n: int | None, side: int, *, what: str = "--ref") -> ImageSet:
     """The reference as paths (folder, records file, stdin) or as a dataset rendered at ``side``."""
     from artkit.errors import UsageError
     from artkit.images import is_image_path
@@ -312,12 +315,12 @@ def reference_set(ref: str, n: int | None, side: int) -> ImageSet:
         with open(path, encoding="utf-8", errors="surrogateescape") as stream:
             paths = [r for r in _records(["-"], stream)]
     elif path.is_file():
-        raise UsageError(f"--ref {ref}: one image is not a reference; give a folder or a dataset")
+        raise UsageError(f"{what} {ref}: one image is not a reference; give a folder or a dataset")
     if paths is not None:
         paths = paths[: n or None]
         if len(paths) < 2:
-            raise UsageError(f"--ref {ref}: need at least 2 images, found {len(paths)}")
-        return ImageSet("reference", paths)
+            raise UsageError(f"{what} {ref}: need at least 2 images, found {len(paths)}")
+        return ImageSet(what.lstrip("-"), paths)
     from artkit.plugins import get_registry
     from artkit.registry import parse_spec
 
@@ -325,12 +328,12 @@ def reference_set(ref: str, n: int | None, side: int) -> ImageSet:
     datasets = get_registry("datasets")
     if name not in datasets:
         raise UsageError(
-            f"--ref {ref}: neither a folder nor a dataset (datasets: {', '.join(e.name for e in datasets)})"
+            f"{what} {ref}: neither a folder nor a dataset (datasets: {', '.join(e.name for e in datasets)})"
         )
     source = datasets.get(name).create(options, resolution=side, channels=3)
     if n is not None and n < len(source):
         source = _Head(source, n)
-    return ImageSet("reference", source=source)
+    return ImageSet(what.lstrip("-"), source=source)
 
 
 class _Head:
@@ -395,9 +398,19 @@ def eval_command(
     metrics: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: fd, kid, pr (precision/recall), dc (density/coverage)."
+            help="Comma-separated: fd, kid, pr (precision/recall), dc (density/coverage), "
+            "copy (data copying; needs --held-out)."
         ),
     ] = "fd,kid,pr",
+    held_out: Annotated[
+        str,
+        typer.Option(
+            "--held-out",
+            help="Images of the reference's kind the model never saw (a folder, records file or "
+            "dataset spec, e.g. shapes:seed=1): adds the data-copying test (copy), which then "
+            "takes --ref as the whole training set.",
+        ),
+    ] = "",
     features: Annotated[
         str,
         typer.Option(
@@ -425,6 +438,15 @@ def eval_command(
     from artkit.errors import UsageError
 
     chosen = parse_metrics(metrics)
+    if held_out and "copy" not in chosen:
+        chosen.append("copy")  # the only thing a held-out set is for
+    if "copy" in chosen and not held_out:
+        raise UsageError(
+            "--metrics copy needs --held-out: images of the same kind the model never saw "
+            "(a folder, or a dataset spec such as shapes:seed=1)"
+        )
+    if held_out == "-" and (ref == "-" or not samples):
+        raise UsageError("--held-out -: stdin can carry only one set; give the others as arguments")
     if not ref:
         raise UsageError("give the reference with --ref FOLDER or --ref DATASET_SPEC")
     if n is not None and n < 2:
@@ -437,13 +459,24 @@ def eval_command(
         raise UsageError("--ref -: stdin cannot carry both sets; give the samples as arguments")
     sample_set = samples_set(samples, n)
     ref_set: ImageSet | MediumSet
+    held_set: ImageSet | MediumSet | None = None
     if isinstance(sample_set, MediumSet):
+        if held_out:
+            raise UsageError("--held-out: the data-copying test is for images")
         ref_set = medium_reference_set(ref, n, sample_set)
         if features == "auto" and getattr(sample_set.medium, "eval_features", ""):
             features = str(sample_set.medium.eval_features)  # the medium's own extractor
     else:
         side = max(sample_set.first_size())
         ref_set = reference_set(ref, n, side)
+        if held_out:
+            held_set = reference_set(held_out, n, side, what="--held-out")
+            whole = len(ref_set) if n is None else len(reference_set(ref, None, side))
+            if whole > len(ref_set):  # a copy of an image -n left out would look new
+                raise UsageError(
+                    f"--held-out: the data-copying test needs the whole training set as --ref; "
+                    f"-n {n} keeps {len(ref_set):,} of its {whole:,} images"
+                )
 
     from artkit.device import resolve_device
     from artkit.eval.features import get_features
@@ -459,9 +492,14 @@ def eval_command(
     ref_stats, cached = set_statistics(
         ref_set, extractor, device, batch_size, cache=not no_cache, about=ref
     )
+    held_stats = None
+    if held_set is not None:
+        held_stats, _ = set_statistics(
+            held_set, extractor, device, batch_size, cache=not no_cache, about=held_out
+        )
     result = compare(
         sample_stats, ref_stats, chosen, k=k,
-        kid_subsets=kid_subsets, kid_subset_size=kid_subset_size,
+        kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, held_out=held_stats,
     )  # fmt: skip
     report = {
         **result,
@@ -472,6 +510,8 @@ def eval_command(
         "reference": ref_stats.count,
         "reference_cached": cached,
     }
+    if held_stats is not None:
+        report["held_out"] = held_stats.count
     if "pr" in chosen or "dc" in chosen:
         report["k"] = k
     if isinstance(sample_set, MediumSet) and isinstance(ref_set, MediumSet):
@@ -507,12 +547,28 @@ def _table(report: dict[str, Any]) -> str:
     if "density" in report:
         rows.append((f"density (k={report['k']})", f"{report['density']:.4f}"))
         rows.append((f"coverage (k={report['k']})", f"{report['coverage']:.4f}"))
+    if "copying_z" in report:
+        rows.append(("held-out images", f"{report['held_out']}"))
+        verdict = _copying_verdict(report["copying_z"])
+        rows.append(("copying z (C_T)", f"{report['copying_z']:+.2f}  {verdict}"))
+        rows.append(("copying z (global)", f"{report['copying_z_global']:+.2f}"))
+        rows.append(("nearest ratio", f"{report['nearest_ratio']:.4f}  (1: as near as new images)"))
+        rows.append(("copy share", f"{report['copy_share']:.4f}  (0.01: as new images)"))
     for row in report.get("measures", []):
         values = {k: v for k, v in row.items() if k != "name"}
         shown = "  ".join(f"{k} {_number(v)}" for k, v in values.items())
         rows.append((str(row.get("name", "?")), shown))
     width = max(len(name) for name, _ in rows) + 2
     return "\n".join(f"{name:<{width}}{value}" for name, value in rows)
+
+
+def _copying_verdict(z: float) -> str:
+    """Meehan et al.'s reading of C_T: below -3 copies, above 3 falls short of the data."""
+    if z < -3:
+        return "(copies: samples nearer the training images than new images are)"
+    if z > 3:
+        return "(farther from the training images than new images: not copying)"
+    return "(as near as new images: no sign of copying)"
 
 
 def _number(value: Any) -> str:

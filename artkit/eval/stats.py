@@ -168,6 +168,7 @@ METRIC_KEYS = {
     "kid": ("kid", "kid_std"),
     "pr": ("precision", "recall"),
     "dc": ("density", "coverage"),
+    "copy": ("copying_z", "copying_z_global", "nearest_ratio", "copy_share", "copying_cells"),
 }
 
 
@@ -179,9 +180,15 @@ def compare(
     k: int = 3,
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
+    held_out: SetStats | None = None,
 ) -> dict[str, float]:
-    """The requested metrics (``fd``, ``kid``, ``pr``, ``dc``) of ``samples`` against ``reference``."""
+    """The requested metrics (``fd``, ``kid``, ``pr``, ``dc``, ``copy``) of ``samples`` against ``reference``.
+
+    ``copy`` (the data-copying test) takes ``reference`` as the set the model learnt
+    from, all of it, and needs ``held_out``: new images of the same kind.
+    """
     from artkit.eval.metrics import (
+        data_copying,
         density_coverage,
         frechet_distance,
         frechet_distance_of,
@@ -219,4 +226,18 @@ def compare(
             raise UsageError(f"density/coverage with -k {k} needs more than {k} images in each set")
         d, c = density_coverage(reference.features, samples.features, k=k)
         out["density"], out["coverage"] = d, c
+    if "copy" in wanted:
+        if held_out is None:
+            raise UsageError("the data-copying test needs held-out images (--held-out)")
+        if len(reference.features) < reference.count:
+            raise UsageError(
+                f"the data-copying test needs every training image as the reference; "
+                f"{reference.count:,} is more than the {len(reference.features):,} kept"
+            )
+        if min(len(samples.features), len(held_out.features), reference.count) < 20:
+            raise UsageError("the data-copying test needs at least 20 images in each set")
+        try:
+            out.update(data_copying(reference.features, held_out.features, samples.features))
+        except ValueError as error:
+            raise UsageError(f"data-copying test: {error}") from None
     return out
