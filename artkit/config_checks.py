@@ -26,6 +26,9 @@ from artkit.errors import UsageError
 
 #: image channel counts every model family accepts: grey, RGB, RGBA
 IMAGE_CHANNELS = (1, 3, 4)
+#: the largest latent a model takes (StyleGAN's is 512): a typo such as z_dim=100000
+#: would otherwise allocate gigabytes in the first layer before anything fails
+MAX_Z_DIM = 4096
 
 
 def option(default: Any, help: str, *, files: str | None = None) -> Any:

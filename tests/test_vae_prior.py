@@ -18,6 +18,7 @@ from artkit.device import make_generator
 from artkit.errors import UsageError
 from artkit.testing import run_cli
 from artkit_vae.nn_prior import fit_gmm, sample_gmm
+from tests.helpers import one_error_line
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -152,20 +153,28 @@ def test_prior_options_are_checked():
         build_model("vae", {"prior_components": 0})
 
     # the covariances (K x z_dim^2 numbers) are checked before anything is allocated
-    with pytest.raises(UsageError, match=r"^vae: a gmm prior of 10 components at z_dim 65536 "
-                       r"holds 42,949,672,960 numbers, more than 67,108,864; use z_dim <= 8192 "
-                       r"or prior=normal$"):  # fmt: skip
-        build_model("vae", {"z_dim": 65536})
-    with pytest.raises(UsageError, match=r"use at most 4 components, a smaller z_dim or prior"):
+    with pytest.raises(UsageError, match=r"^vae: a gmm prior of 10 components at z_dim 4096 "
+                       r"holds 167,772,160 numbers, more than 67,108,864; use at most 4 "
+                       r"components, a smaller z_dim or prior=normal$"):  # fmt: skip
         build_model("vae", {"z_dim": 4096, "resolution": 32, "width": 0.125})
     # prior=normal holds no covariances: not even an identity of z_dim^2 is built
-    net = build_model("vae", {"z_dim": 8192, "prior": "normal", "resolution": 32, "width": 0.125})
-    assert tuple(net.prior_chol.shape) == (0, 8192, 8192)
+    net = build_model("vae", {"z_dim": 4096, "prior": "normal", "resolution": 32, "width": 0.125})
+    assert tuple(net.prior_chol.shape) == (0, 4096, 4096)
 
 
-def test_a_huge_z_dim_is_a_one_line_error_in_the_cli(tmp_path):
-    result = run_cli(["--device", "cpu", "train", "vae:z_dim=65536", "--data", "shapes:count=64",
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("vae:z_dim=3000", "a gmm prior of 10 components at z_dim 3000"),
+        # past MAX_Z_DIM the first layers alone would be gigabytes, in every family
+        ("vae:z_dim=65536", "vae: z_dim=65536 is not allowed; use an integer from 1 to 4096"),
+        ("dcgan:z_dim=100000", "dcgan: z_dim=100000 is not allowed; use an integer from 1 to 4096"),
+        ("fastgan:z_dim=5000", "fastgan: z_dim=5000 is not allowed"),
+    ],
+)
+def test_a_huge_z_dim_is_a_one_line_error_in_the_cli(tmp_path, spec, message):
+    result = run_cli(["--device", "cpu", "train", spec, "--data", "shapes:count=64",
                       "--steps", "1", "-o", str(tmp_path / "run")])  # fmt: skip
     assert result.exit_code != 0 and "Traceback" not in result.stderr
-    assert "a gmm prior of 10 components at z_dim 65536" in result.stderr
+    assert message in one_error_line(result.stderr)
     assert not (tmp_path / "run").exists()

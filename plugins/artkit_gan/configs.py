@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 
 from artkit.config_checks import (
     IMAGE_CHANNELS,
+    MAX_Z_DIM,
     check_resolution,
     int_in,
     number_in,
@@ -33,7 +34,8 @@ DCGAN_SIZES = pyramid_allowed(DCGAN_RESOLUTIONS)
 def _check_common(cfg: Any, owner: str) -> None:
     ok = int_in(cfg.channels, 1, 4) and cfg.channels in IMAGE_CHANNELS
     require(ok, owner, "channels", cfg.channels, "1 (grey), 3 (RGB) or 4 (RGBA)")
-    require(int_in(cfg.z_dim, 1), owner, "z_dim", cfg.z_dim, "an integer >= 1")
+    ok = int_in(cfg.z_dim, 1, MAX_Z_DIM)
+    require(ok, owner, "z_dim", cfg.z_dim, f"an integer from 1 to {MAX_Z_DIM}")
 
 
 #: the most classes a model may be conditioned on (each adds one latent input)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from artkit.config_checks import int_in, number_in, option, require
+from artkit.config_checks import MAX_Z_DIM, int_in, number_in, option, require
 
 #: GM programs (0-based) and track names by track count when ``programs``/``names`` are ""
 _DEFAULT_PROGRAMS = {1: (0,), 2: (73, 0), 4: (52, 52, 48, 48)}
@@ -94,7 +94,8 @@ class _RollConfig:
         require(int_in(self.tracks, 1, 16), o, "tracks", self.tracks, "an integer from 1 to 16")
         ok = number_in(self.width, 0, 16, lo_open=True)
         require(ok, o, "width", self.width, "a number > 0 and <= 16 (e.g. 0.5, 1, 2)")
-        require(int_in(self.z_dim, 1, 4096), o, "z_dim", self.z_dim, "an integer from 1 to 4096")
+        ok = int_in(self.z_dim, 1, MAX_Z_DIM)
+        require(ok, o, "z_dim", self.z_dim, f"an integer from 1 to {MAX_Z_DIM}")
         ok = number_in(self.tempo, 10, 400)
         require(ok, o, "tempo", self.tempo, "a number of beats per minute from 10 to 400")
         self.programs = _text(self.programs)

@@ -8,12 +8,12 @@ Every config validates itself in ``__post_init__`` and raises a one-line
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from artkit.config_checks import (
     IMAGE_CHANNELS,
+    MAX_Z_DIM,
     check_resolution,
     int_in,
     number_in,
@@ -60,7 +60,8 @@ class VAEConfig:
         self.resolution = check_resolution(self.resolution, o, fits, allowed)
         ok = int_in(self.channels, 1, 4) and self.channels in IMAGE_CHANNELS
         require(ok, o, "channels", self.channels, "1 (grey), 3 (RGB) or 4 (RGBA)")
-        require(int_in(self.z_dim, 1, 65536), o, "z_dim", self.z_dim, "an integer >= 1")
+        ok = int_in(self.z_dim, 1, MAX_Z_DIM)
+        require(ok, o, "z_dim", self.z_dim, f"an integer from 1 to {MAX_Z_DIM}")
         ok = number_in(self.width, 0, 16, lo_open=True)
         require(ok, o, "width", self.width, "a number > 0 and <= 16 (e.g. 0.5, 1, 2)")
         require(number_in(self.beta, 0), o, "beta", self.beta, "a number >= 0 (1 = plain VAE)")
@@ -73,12 +74,11 @@ class VAEConfig:
         require(ok, o, "prior_components", self.prior_components, "an integer from 1 to 256")
         k, z = self.prior_components, self.z_dim
         if self.prior == "gmm" and k * z * z > MAX_PRIOR_NUMBERS:
-            fit = MAX_PRIOR_NUMBERS // (z * z)  # components whose covariances fit
-            largest = math.isqrt(MAX_PRIOR_NUMBERS)  # the z_dim of a one-Gaussian prior
-            fewer = f"at most {fit} components, a smaller z_dim" if fit else f"z_dim <= {largest}"
+            fit = MAX_PRIOR_NUMBERS // (z * z)  # components whose covariances fit (>= 4)
             raise UsageError(
                 f"{o}: a gmm prior of {k} components at z_dim {z} holds {k * z * z:,} numbers, "
-                f"more than {MAX_PRIOR_NUMBERS:,}; use {fewer} or prior=normal"
+                f"more than {MAX_PRIOR_NUMBERS:,}; use at most {fit} components, a smaller "
+                "z_dim or prior=normal"
             )
 
 
