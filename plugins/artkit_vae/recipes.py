@@ -45,9 +45,22 @@ vae``, prior samples, random-conv / shapes-classifier FD):
   covariances are 16.8 MB) and about 3 s of fitting after training. On OpenMoji
   (1,823 images, seed 0, 8,447 steps, random-conv FD) 10, 56, 113 and 227 components
   gave 1.40, 1.06, 0.88 and 0.57: smaller Gaussians keep scoring better, down to the
-  codes themselves (the reconstructions above), which copy the training set. FD
-  cannot see copying, so 16 images per Gaussian is a judgement, not a measured
-  optimum: each still spans the space between 16 different codes. ``beta-vae``
+  codes themselves (the reconstructions above), which copy the training set.
+- **16 images per Gaussian is where copying starts**, measured by the data-copying
+  test (``artkit eval --held-out shapes:seed=1``, :func:`artkit.eval.metrics.data_copying`):
+  is each sample nearer its nearest training image than new shapes are? Seed 0's
+  recipe run (8,108 steps) refitted with 16, 64, 128, 256, 512, 1024 and 4096
+  components: FD 1.50 / 1.63, 1.27 / 1.24, 1.09 / 0.96, 0.89 / 0.81, 0.64 / 0.50,
+  0.46 / 0.39 and 0.16 / 0.08; the copying z-score (C_T; below -3: copies) +0.27 /
+  +1.52, -0.48 / +0.19, -1.49 / -0.91, -2.56 / -2.09, -3.80 / -4.47, -6.53 / -7.26
+  and -17.9 / -18.8; the share of samples nearer a training image than 99% of new
+  shapes are 0.002, 0.008, 0.016, 0.040, 0.093, 0.21 and 0.99 (random-conv). For
+  scale, new shapes score FD 0.16 and z +0.24, the training images themselves z
+  -18.0: one Gaussian per image scores as well as new data by FD and is a copier.
+  Seed 1's run: 256 components -1.94 / -1.46 (share 0.037), 512 -4.20 / -4.23
+  (0.095). So FD's gains past one Gaussian per 16 images are bought by drawing
+  nearer the training images than new data lies, and the recipe stops there
+  (:data:`CODES_PER_COMPONENT`). ``beta-vae``
   keeps its 10: on one of its 3-minute runs (seed 0, 8,226 steps) 256 components
   moved 4.47 / 4.30 only to 3.41 / 4.20, its heavier KL term's blur being the limit.
 - **Tried with that prior and not taken.** A cosine decay (``--lr-schedule cosine``)
@@ -55,7 +68,8 @@ vae``, prior samples, random-conv / shapes-classifier FD):
   1.13 / 1.13 and 0.97 / 0.92. ``z_dim=64`` (a prior a quarter the size) gave 1.05 /
   1.07, 0.77 / 0.60 and 1.20 / 1.04 (seeds 1, 0, 2) against 128's 1.13 / 1.13, 0.97 /
   0.92 and 1.40 / 0.84: better in random-conv features every time, worse in the
-  classifier's once, so the default stays. A prior of local Gaussians (a training
+  classifier's once, and nearer the training images by the copying test (C_T -2.5
+  to -2.7 / -2.9 to -4.2 against -1.9 to -2.7 / -1.3 to -2.0), so the default stays. A prior of local Gaussians (a training
   code's 8, 16 or 32 nearest codes, drawn afresh per sample) scored 2.2-5.1 on
   weights where 256 components scored 1.28 / 1.25.
 """
