@@ -59,9 +59,10 @@ def test_what_the_user_gives_is_kept():
 
 
 def test_small_datasets_get_diffaugment():
-    assert recipe(images=500, given=frozenset({"width"})).options["augment"] == (
+    assert recipe(images=100, given=frozenset({"width"})).options["augment"] == (
         "color,translation,cutout"
     )
+    assert recipe(images=190, given=frozenset({"width"})).options["augment"] == ""
     assert recipe(images=1_900, given=frozenset({"width"})).options["augment"] == ""
     assert recipe(images=50_000, given=frozenset({"width"})).options["augment"] == ""
 
@@ -85,11 +86,11 @@ def test_a_class_conditioned_model_gets_mode_seeking():
 def test_train_prints_and_stores_the_recipe(tmp_path):
     run = tmp_path / "run"
     result = run_cli(["--device", "cpu", "train", "dcgan:resolution=32", "--data",
-                      "shapes:count=256", "--max-time", "0.02", "--batch-size", "16",
+                      "shapes:count=128", "--max-time", "0.02", "--batch-size", "16",
                       "--sample-every", "0", "-o", str(run)])  # fmt: skip
     assert result.exit_code == 0, result.stderr
     line = next(ln for ln in result.stderr.splitlines() if ln.startswith("recipe ("))
-    assert "256 images, cpu" in line and "augment color,translation,cutout" in line
+    assert "128 images, cpu" in line and "augment color,translation,cutout" in line
     config = json.loads((run / "config.json").read_text())
     assert config["model_config"]["width"] == config["recipe"]["model_options"]["width"]
     assert config["options"]["batch_size"] == 16  # given: kept
