@@ -243,10 +243,7 @@ def copying(samples: Path, data: str, held_out: str, features: str) -> dict:
     image left out would look new)."""
     args = ["eval", str(samples), "--ref", data, "--held-out", held_out, "--features", features]
     args += ["--metrics", "copy", "--json"]
-    result = subprocess.run([*ARTKIT, *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"artkit {shlex.join(args)} failed:\n{result.stderr[-2000:]}")
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = json.loads(run(args).stdout.strip().splitlines()[-1])
     return {k: report[k] for k in ("copying_z", "copy_share", "nearest_ratio")}
 
 

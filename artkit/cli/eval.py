@@ -71,8 +71,12 @@ def _paths_fingerprint(paths: list[str]) -> str:
 class ImageSet:
     """One side of the comparison: image paths, or a dataset source, capped at ``n``."""
 
-    def __init__(self, what: str, paths: list[str] | None = None, source: Any = None):
+    def __init__(
+        self, what: str, paths: list[str] | None = None, source: Any = None, total: int = 0
+    ):
         self.what, self.paths, self.source = what, paths, source
+        #: how many images there were before ``-n`` capped them
+        self.total = total or len(self)
 
     def __len__(self) -> int:
         return len(self.paths) if self.paths is not None else len(self.source)
@@ -317,10 +321,10 @@ def reference_set(ref: str, n: int | None, side: int, *, what: str = "--ref") ->
     elif path.is_file():
         raise UsageError(f"{what} {ref}: one image is not a reference; give a folder or a dataset")
     if paths is not None:
-        paths = paths[: n or None]
+        total, paths = len(paths), paths[: n or None]
         if len(paths) < 2:
             raise UsageError(f"{what} {ref}: need at least 2 images, found {len(paths)}")
-        return ImageSet(what.lstrip("-"), paths)
+        return ImageSet(what.lstrip("-"), paths, total=total)
     from artkit.plugins import get_registry
     from artkit.registry import parse_spec
 
@@ -331,9 +335,10 @@ def reference_set(ref: str, n: int | None, side: int, *, what: str = "--ref") ->
             f"{what} {ref}: neither a folder nor a dataset (datasets: {', '.join(e.name for e in datasets)})"
         )
     source = datasets.get(name).create(options, resolution=side, channels=3)
-    if n is not None and n < len(source):
+    total = len(source)
+    if n is not None and n < total:
         source = _Head(source, n)
-    return ImageSet(what.lstrip("-"), source=source)
+    return ImageSet(what.lstrip("-"), source=source, total=total)
 
 
 class _Head:
@@ -471,11 +476,10 @@ def eval_command(
         ref_set = reference_set(ref, n, side)
         if held_out:
             held_set = reference_set(held_out, n, side, what="--held-out")
-            whole = len(ref_set) if n is None else len(reference_set(ref, None, side))
-            if whole > len(ref_set):  # a copy of an image -n left out would look new
+            if ref_set.total > len(ref_set):  # a copy of an image -n left out would look new
                 raise UsageError(
                     f"--held-out: the data-copying test needs the whole training set as --ref; "
-                    f"-n {n} keeps {len(ref_set):,} of its {whole:,} images"
+                    f"-n {n} keeps {len(ref_set):,} of its {ref_set.total:,} images"
                 )
 
     from artkit.device import resolve_device

@@ -248,8 +248,8 @@ def data_copying(
     - ``copying_cells``: how many cells the average used.
     """
     train, held_out, fake = train.double(), held_out.double(), fake.double()
-    if min(len(train), len(held_out), len(fake)) < 2:
-        raise ValueError("the data-copying test needs at least 2 images in each set")
+    if min(len(train), len(held_out), len(fake)) < min_cell:
+        raise ValueError(f"needs at least {min_cell} images in each set")
     d_fake, d_held = _nearest(fake, train), _nearest(held_out, train)
     # cdist's matrix-product path leaves ~1e-7 between identical rows, not 0
     same = 1e-5 * float(train.std(0).norm())

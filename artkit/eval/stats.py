@@ -234,8 +234,6 @@ def compare(
                 f"the data-copying test needs every training image as the reference; "
                 f"{reference.count:,} is more than the {len(reference.features):,} kept"
             )
-        if min(len(samples.features), len(held_out.features), reference.count) < 20:
-            raise UsageError("the data-copying test needs at least 20 images in each set")
         try:
             out.update(data_copying(reference.features, held_out.features, samples.features))
         except ValueError as error:
