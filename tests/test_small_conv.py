@@ -1,4 +1,4 @@
-"""``artkit.nn.small_conv``: 4x4 stride-2 convs as one matrix product, equal to the stock layers.
+"""``artkit.nn.small_conv``: small-map convs as one matrix product, equal to the stock layers.
 
 Values and every gradient (input, weight, bias) are compared with ``F.conv2d`` /
 ``F.conv_transpose2d`` on the same weights, on small maps (the matrix path) and
@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from artkit.nn import small_conv
-from artkit.nn.small_conv import Conv4x4s2, ConvTranspose4x4s2, stock_layers
+from artkit.nn.small_conv import Conv4x4s2, ConvTranspose4x4s2, SeedConvTranspose, stock_layers
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -99,3 +99,39 @@ def test_only_wide_layers_take_the_matrix_path(monkeypatch):
     Conv4x4s2(256, 256)(torch.zeros(1, 256, 8, 8))
     Conv4x4s2(256, 256)(torch.zeros(1, 256, 16, 16))  # an 8x8 output: stock
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("kernel", [4, (4, 8)])  # a square seed map, and a 32x64 model's
+@pytest.mark.parametrize("fmt", [torch.channels_last, torch.contiguous_format])
+@pytest.mark.parametrize("bf16", [False, True])
+def test_a_seed_map_from_a_1x1_latent_is_the_stock_transposed_conv(kernel, fmt, bf16):
+    torch.manual_seed(0)
+    layer = SeedConvTranspose(7, 5, kernel).to(memory_format=fmt)
+    nn.init.normal_(layer.bias)
+    stock = stock_layers(SeedConvTranspose(7, 5, kernel))
+    assert type(stock) is nn.ConvTranspose2d
+    stock.load_state_dict(layer.state_dict())  # the same keys and shapes
+    z = torch.randn(3, 7, 1, 1)
+
+    def call(m, x):
+        return m(x)
+
+    ours, theirs = _grads(layer, z, call, bf16), _grads(stock, z, call, bf16)
+    assert ours[0].shape == (3, 5, *((4, 4) if kernel == 4 else kernel))
+    tol = 3e-2 if bf16 else 1e-5
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        assert torch.allclose(a.float(), b.float(), rtol=tol, atol=tol * b.abs().max().item())
+    assert layer.weight.grad.stride() == layer.weight.stride()
+    # a channels-last network gets a channels-last map, so its BatchNorm stays on one layout
+    with torch.no_grad():
+        assert layer(z).is_contiguous(memory_format=fmt)
+
+
+def test_a_seed_layer_on_a_larger_map_is_the_stock_layer():
+    torch.manual_seed(0)
+    layer = SeedConvTranspose(4, 3, 3, stride=2)
+    stock = stock_layers(SeedConvTranspose(4, 3, 3, stride=2))
+    stock.load_state_dict(layer.state_dict())
+    for x in (torch.randn(2, 4, 1, 1), torch.randn(2, 4, 5, 5)):
+        assert torch.allclose(layer(x), stock(x), atol=1e-6)

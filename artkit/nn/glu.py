@@ -18,7 +18,11 @@ from torch import Tensor, nn
 class _GLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, dim: int) -> Tensor:  # type: ignore[override]
-        a, b = x.chunk(2, dim=dim)
+        # Halves of a channels-last map split on channels are strided views; CPU
+        # elementwise kernels on them take a slow scalar path (sigmoid 10x slower at
+        # 64x12x32x32 in bf16), so each half is made dense in the input's layout first.
+        layout = layout_of(x)
+        a, b = (half.contiguous(memory_format=layout) for half in x.chunk(2, dim=dim))
         gate = torch.sigmoid(b)
         ctx.save_for_backward(a, gate)
         ctx.dim = dim
@@ -27,9 +31,22 @@ class _GLU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
         a, gate = ctx.saved_tensors
+        grad = grad.contiguous(memory_format=layout_of(a))
         grad_a = grad * gate
-        grad_b = grad_a * a * (1 - gate)
+        # d/db of a * sigmoid(b) = grad * a * gate * (1 - gate), in one rounding
+        grad_b = torch.ops.aten.sigmoid_backward(grad * a, gate)
         return torch.cat([grad_a, grad_b], ctx.dim), None  # cat keeps the shared layout
+
+
+def layout_of(x: Tensor) -> torch.memory_format:
+    """``torch.channels_last`` for a 4-d tensor stored only that way, else ``contiguous_format``."""
+    if (
+        x.dim() == 4
+        and not x.is_contiguous()
+        and x.is_contiguous(memory_format=torch.channels_last)
+    ):
+        return torch.channels_last
+    return torch.contiguous_format
 
 
 class GLU(nn.Module):

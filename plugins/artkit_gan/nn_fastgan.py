@@ -27,6 +27,7 @@ from torch import nn
 from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size
 from artkit.nn.glu import GLU
 from artkit.nn.init import dcgan_init
+from artkit.nn.small_conv import SeedConvTranspose
 from artkit.nn.spectral import spectral_norm_all
 
 from .configs import FastGANConfig
@@ -125,7 +126,7 @@ class FastGANGenerator(nn.Module):
         ch = [plan_channels(s, cfg.width) for s in self.sides]
         self.init = nn.Sequential(
             # 1x1 -> seed map (4x4, or 4x8 for 32x64)
-            nn.ConvTranspose2d(self.z_dim, 2 * ch[0], seed_size(cfg.resolution), bias=False),
+            SeedConvTranspose(self.z_dim, 2 * ch[0], seed_size(cfg.resolution), bias=False),
             nn.BatchNorm2d(2 * ch[0]),
             GLU(dim=1),
         )

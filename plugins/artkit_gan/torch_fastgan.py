@@ -59,7 +59,9 @@ class FastGAN(GAN):
         both = None if labels is None else torch.cat([labels, fake_labels])
         logits, recon = D(torch.cat([real, fake]), reconstruct=n, labels=both)
         # RECON_SIDE (32) px on the shorter side: 32x32, or 32x64 for a 64x128 model
-        target = F.interpolate(real.detach(), size=tuple(recon.shape[-2:]), mode="area")
+        target = real.detach()
+        if target.shape[-2:] != recon.shape[-2:]:  # area-resizing to the same size is a copy
+            target = F.interpolate(target, size=tuple(recon.shape[-2:]), mode="area")
         loss = weight * F.l1_loss(recon.float(), target.float())
         return logits[:n], logits[n:], {"recon_loss": loss}
 
