@@ -18,11 +18,13 @@ from torch import Tensor, nn
 class _GLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, dim: int) -> Tensor:  # type: ignore[override]
-        # Halves of a channels-last map split on channels are strided views; CPU
-        # elementwise kernels on them take a slow scalar path (sigmoid 10x slower at
-        # 64x12x32x32 in bf16), so each half is made dense in the input's layout first.
-        layout = layout_of(x)
-        a, b = (half.contiguous(memory_format=layout) for half in x.chunk(2, dim=dim))
+        a, b = x.chunk(2, dim=dim)
+        if x.device.type == "cpu":
+            # Halves of a channels-last map split on channels are strided views; CPU
+            # elementwise kernels on them take a slow scalar path (sigmoid 10x slower
+            # at 64x12x32x32 in bf16), so each half is made dense in x's layout first.
+            layout = layout_of(x)
+            a, b = a.contiguous(memory_format=layout), b.contiguous(memory_format=layout)
         gate = torch.sigmoid(b)
         ctx.save_for_backward(a, gate)
         ctx.dim = dim
@@ -31,7 +33,8 @@ class _GLU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
         a, gate = ctx.saved_tensors
-        grad = grad.contiguous(memory_format=layout_of(a))
+        if grad.device.type == "cpu":  # the products below on dense tensors, as in forward
+            grad = grad.contiguous(memory_format=layout_of(a))
         grad_a = grad * gate
         # d/db of a * sigmoid(b) = grad * a * gate * (1 - gate), in one rounding
         grad_b = torch.ops.aten.sigmoid_backward(grad * a, gate)
