@@ -15,6 +15,7 @@ from typing import Any
 from torch import nn
 
 from artkit.config_checks import image_size
+from artkit.nn.batch_norm import BatchNorm2d
 from artkit.nn.small_conv import Conv4x4s2, ConvTranspose4x4s2
 
 
@@ -52,16 +53,18 @@ def up_stack(
     ``channels`` are the counts at 4, 8, ... px (``len(channels) - 1`` doublings);
     ``seed`` is the first map's (height, width), 4x4 unless the image is not square.
     """
+    # artkit's BatchNorm2d: the stock one is slow on channels-last maps of few channels;
+    # generators only (a discriminator's may be differentiated twice, which it cannot)
     layers: list[nn.Module] = [
         nn.Linear(z_dim, channels[0] * seed[0] * seed[1], bias=False),
         nn.Unflatten(1, (channels[0], *seed)),
-        nn.BatchNorm2d(channels[0]),
+        BatchNorm2d(channels[0]),
         nn.LeakyReLU(0.2),
     ]
     for c_in, c_out in pairwise(channels):
         layers += [
             ConvTranspose4x4s2(c_in, c_out, bias=False),
-            nn.BatchNorm2d(c_out),
+            BatchNorm2d(c_out),
             nn.LeakyReLU(0.2),
         ]
     return [*layers, nn.Conv2d(channels[-1], out_channels, 3, 1, 1), nn.Tanh()]

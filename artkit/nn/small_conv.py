@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from artkit.nn.batch_norm import BatchNorm2d
 from artkit.nn.glu import GLU, layout_of
 
 #: the largest small side (the conv's output, the transposed conv's input) routed here
@@ -217,7 +218,7 @@ class SeedConvTranspose(nn.ConvTranspose2d):
 
 def stock_layers(module: nn.Module) -> nn.Module:
     """Turn every layer of this module back into the stock PyTorch class (for reference runs):
-    these convs, and :class:`artkit.nn.glu.GLU` into ``nn.GLU``."""
+    these convs, :class:`artkit.nn.glu.GLU` and :class:`artkit.nn.batch_norm.BatchNorm2d`."""
     for m in module.modules():
         if type(m) is Conv4x4s2:
             m.__class__ = nn.Conv2d
@@ -225,4 +226,6 @@ def stock_layers(module: nn.Module) -> nn.Module:
             m.__class__ = nn.ConvTranspose2d
         elif type(m) is GLU:
             m.__class__ = nn.GLU
+        elif type(m) is BatchNorm2d:
+            m.__class__ = nn.BatchNorm2d
     return module
