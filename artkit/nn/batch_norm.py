@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from artkit.nn.layout import layout_of
 from artkit.nn.modes import train_mode
 
 #: inputs averaged over (batches x batch size): enough that the average is stable
@@ -76,7 +77,7 @@ def recalibrate_batch_norm(
 
 
 #: channel counts whose channels-last BatchNorm the stock CPU kernel handles well (it
-#: vectorises across channels): fast at 16 and 48, 7-20x slower than NCHW at 6 and 12
+#: vectorises across channels): fast at 16 and 48, 6-22x slower than NCHW at 6 and 12
 STOCK_CHANNEL_MULTIPLE = 16
 #: at most this many numbers per row of the wide view (see :class:`_WideBatchNorm`)
 WIDE_ROW = 1024
@@ -104,6 +105,20 @@ def _blocks(rows: int, width: int) -> list[slice]:
     return [slice(i, i + step) for i in range(0, rows, step)]
 
 
+def _channel_sums(
+    a: Tensor, b: Tensor | None, blocks: list[slice], k: int
+) -> tuple[Tensor, Tensor]:
+    """Per channel, in float64: the sum of wide matrix ``a`` and of ``a * b`` (``a * a``
+    without ``b``), block by block in float32, the ``k`` pixels of a row folded."""
+    total = torch.zeros(a.shape[1], dtype=torch.float64)
+    products = torch.zeros(a.shape[1], dtype=torch.float64)
+    for rows in blocks:
+        block = a[rows].to(torch.float32, copy=True)  # multiplied in place below
+        total += block.sum(0)
+        products += (block.square_() if b is None else block.mul_(b[rows])).sum(0)
+    return total.view(k, -1).sum(0), products.view(k, -1).sum(0)
+
+
 class _WideBatchNorm(torch.autograd.Function):
     """Training-mode BatchNorm of a channels-last map with few channels, on a wide view.
 
@@ -123,14 +138,9 @@ class _WideBatchNorm(torch.autograd.Function):
         k = _lanes(m, c)
         rows = _wide(x, k)
         blocks = _blocks(*rows.shape)
-        total = torch.zeros(rows.shape[1], dtype=torch.float64)
-        squares = torch.zeros(rows.shape[1], dtype=torch.float64)
-        for b in blocks:
-            block = rows[b].to(torch.float32, copy=True)  # squared in place below
-            total += block.sum(0)
-            squares += block.square_().sum(0)
-        mean = total.view(k, c).sum(0) / m
-        var = (squares.view(k, c).sum(0) / m - mean.square()).clamp_min(0)
+        total, squares = _channel_sums(rows, None, blocks, k)
+        mean = total / m
+        var = (squares / m - mean.square()).clamp_min(0)
         invstd = (var + eps).rsqrt().float()
         mean, var = mean.float(), var.float()
         scale = invstd * weight.float()
@@ -152,14 +162,8 @@ class _WideBatchNorm(torch.autograd.Function):
         rows = _wide(x, k)
         g_rows = _wide(grad.contiguous(memory_format=torch.channels_last), k)
         blocks = _blocks(*rows.shape)
-        sum_g = torch.zeros(rows.shape[1], dtype=torch.float64)
-        sum_gx = torch.zeros(rows.shape[1], dtype=torch.float64)
-        for b in blocks:
-            g = g_rows[b].to(torch.float32, copy=True)  # multiplied in place below
-            sum_g += g.sum(0)
-            sum_gx += g.mul_(rows[b]).sum(0)
-        sum_g = sum_g.view(k, c).sum(0).float()
-        sum_g_centred = sum_gx.view(k, c).sum(0).float() - mean * sum_g
+        sum_g, sum_gx = (s.float() for s in _channel_sums(g_rows, rows, blocks, k))
+        sum_g_centred = sum_gx - mean * sum_g
         a = weight.float() * invstd
         # dx = a (g - mean(g) - xhat mean(g xhat)), xhat = (x - mean) invstd: a g + b x + c
         b_x = -a * invstd.square() * sum_g_centred / m
@@ -193,12 +197,10 @@ class BatchNorm2d(nn.BatchNorm2d):
             self.training
             and self.affine
             and x.device.type == "cpu"
-            and x.dim() == 4
+            and layout_of(x) == torch.channels_last
             and x.dtype in (torch.float32, torch.bfloat16)
             and x.shape[1] % STOCK_CHANNEL_MULTIPLE != 0
             and x.shape[0] * x.shape[2] * x.shape[3] > 1
-            and not x.is_contiguous()
-            and x.is_contiguous(memory_format=torch.channels_last)
         )
         if not routed:
             return super().forward(x)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from artkit.nn.layout import layout_of
+
 
 class _GLU(torch.autograd.Function):
     @staticmethod
@@ -39,17 +41,6 @@ class _GLU(torch.autograd.Function):
         # d/db of a * sigmoid(b) = grad * a * gate * (1 - gate), in one rounding
         grad_b = torch.ops.aten.sigmoid_backward(grad * a, gate)
         return torch.cat([grad_a, grad_b], ctx.dim), None  # cat keeps the shared layout
-
-
-def layout_of(x: Tensor) -> torch.memory_format:
-    """``torch.channels_last`` for a 4-d tensor stored only that way, else ``contiguous_format``."""
-    if (
-        x.dim() == 4
-        and not x.is_contiguous()
-        and x.is_contiguous(memory_format=torch.channels_last)
-    ):
-        return torch.channels_last
-    return torch.contiguous_format
 
 
 class GLU(nn.Module):

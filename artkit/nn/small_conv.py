@@ -28,7 +28,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from artkit.nn.batch_norm import BatchNorm2d
-from artkit.nn.glu import GLU, layout_of
+from artkit.nn.glu import GLU
+from artkit.nn.layout import layout_of
 
 #: the largest small side (the conv's output, the transposed conv's input) routed here
 MAX_SIDE = 4
