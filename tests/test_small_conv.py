@@ -17,10 +17,18 @@ from artkit.nn.small_conv import Conv4x4s2, ConvTranspose4x4s2, SeedConvTranspos
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(autouse=True)
-def every_layer_routed(monkeypatch):
-    """Small layers here, so the channel threshold is lifted (one test keeps it)."""
-    monkeypatch.setattr(small_conv, "MIN_CHANNELS_PRODUCT", 1)
+@pytest.fixture(autouse=True, params=["matrix", "weight"])
+def path(request, monkeypatch):
+    """Small layers here, so the channel thresholds are lifted (one test keeps them):
+    every test runs once with the whole layer as matrix products on 4x4 maps (8x8 ones
+    stock), once with only the weight gradient so on 4x4 and 8x8 maps."""
+    if request.param == "matrix":
+        monkeypatch.setattr(small_conv, "MIN_CHANNELS_PRODUCT", 1)
+        monkeypatch.setattr(small_conv, "WEIGHT_MATRIX_FROM", {})
+    else:
+        monkeypatch.setattr(small_conv, "MIN_CHANNELS_PRODUCT", 10**9)
+        monkeypatch.setattr(small_conv, "WEIGHT_MATRIX_FROM", {4: 1, 8: 1})
+    return request.param
 
 
 def _grads(layer: nn.Module, x: torch.Tensor, fn, bf16: bool):
@@ -36,7 +44,7 @@ def _grads(layer: nn.Module, x: torch.Tensor, fn, bf16: bool):
 @pytest.mark.parametrize("side", [4, 8])  # the small side: 4 takes the matrix path, 8 does not
 @pytest.mark.parametrize("fmt", [torch.channels_last, torch.contiguous_format])
 @pytest.mark.parametrize("bf16", [False, True])
-def test_equal_to_the_stock_layer_with_gradients(transposed, side, fmt, bf16):
+def test_equal_to_the_stock_layer_with_gradients(transposed, side, fmt, bf16, path):
     torch.manual_seed(0)
     layer = ConvTranspose4x4s2(6, 5) if transposed else Conv4x4s2(6, 5)
     layer.to(memory_format=fmt)
@@ -47,6 +55,8 @@ def test_equal_to_the_stock_layer_with_gradients(transposed, side, fmt, bf16):
     assert type(stock) is (nn.ConvTranspose2d if transposed else nn.Conv2d)
     x = torch.randn(3, 6, *(2 * (side if transposed else 2 * side,)))
     x = x.contiguous(memory_format=fmt)
+    expected = path if side == 4 or path == "weight" else "stock"
+    assert small_conv._path(x, side, layer) == expected
 
     def call(m, x):
         return m(x)
@@ -60,6 +70,23 @@ def test_equal_to_the_stock_layer_with_gradients(transposed, side, fmt, bf16):
         assert torch.allclose(a.float(), b.float(), rtol=tol, atol=tol * b.abs().max().item())
     # the weight's gradient keeps the weight's layout, as the optimisers expect
     assert layer.weight.grad.stride() == layer.weight.stride()
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_a_weight_gradient_gathered_in_parts_is_the_whole(transposed, monkeypatch, path):
+    """A batch's im2col rows are gathered a few images at a time; the sum is the same."""
+    monkeypatch.setattr(small_conv, "GATHER_NUMBERS", 1)  # one image at a time
+    torch.manual_seed(0)
+    layer = ConvTranspose4x4s2(6, 5) if transposed else Conv4x4s2(6, 5)
+    stock = stock_layers(ConvTranspose4x4s2(6, 5) if transposed else Conv4x4s2(6, 5))
+    stock.load_state_dict(layer.state_dict())
+    x = torch.randn(5, 6, *((4, 4) if transposed else (8, 8)))
+
+    def call(m, x):
+        return m(x)
+
+    ours, theirs = _grads(layer, x, call, False)[2], _grads(stock, x, call, False)[2]
+    assert torch.allclose(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
 def test_state_dicts_are_the_stock_layers():
@@ -90,6 +117,7 @@ def test_double_backward_matches_the_stock_layer(transposed):
     assert torch.allclose(penalty(layer), penalty(stock), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("path", ["matrix"], indirect=True)
 def test_only_wide_layers_take_the_matrix_path(monkeypatch):
     monkeypatch.setattr(small_conv, "MIN_CHANNELS_PRODUCT", 256 * 256)
     calls = []
@@ -99,6 +127,29 @@ def test_only_wide_layers_take_the_matrix_path(monkeypatch):
     Conv4x4s2(256, 256)(torch.zeros(1, 256, 8, 8))
     Conv4x4s2(256, 256)(torch.zeros(1, 256, 16, 16))  # an 8x8 output: stock
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("path", ["weight"], indirect=True)
+def test_narrower_layers_on_small_maps_take_only_their_weight_gradient(monkeypatch):
+    monkeypatch.setattr(small_conv, "MIN_CHANNELS_PRODUCT", 256 * 256)
+    monkeypatch.setattr(small_conv, "WEIGHT_MATRIX_FROM", {4: 32 * 64, 8: 64 * 128})
+
+    def path(layer, side_in):
+        x = torch.zeros(1, layer.in_channels, side_in, side_in)
+        small = side_in if isinstance(layer, nn.ConvTranspose2d) else side_in // 2
+        return small_conv._path(x, small, layer)
+
+    assert path(Conv4x4s2(64, 128), 8) == "weight"  # a 32 px quarter-width DCGAN's D
+    assert path(ConvTranspose4x4s2(128, 64), 4) == "weight"  # ... and its G
+    assert path(Conv4x4s2(256, 512), 8) == "matrix"
+    assert path(Conv4x4s2(16, 64), 8) == "stock"  # too narrow
+    assert path(Conv4x4s2(64, 128), 16) == "weight"  # an 8x8 output
+    assert path(Conv4x4s2(32, 64), 16) == "stock"  # measured slower there
+    assert path(Conv4x4s2(128, 256), 32) == "stock"  # 16x16: the gather outgrows the caches
+    with torch.no_grad():  # sampling: no weight gradient to make faster
+        assert path(Conv4x4s2(64, 128), 8) == "stock"
+    frozen = Conv4x4s2(64, 128).requires_grad_(False)  # D in the generator's step
+    assert path(frozen, 8) == "stock"
 
 
 @pytest.mark.parametrize("kernel", [4, (4, 8)])  # a square seed map, and a 32x64 model's

@@ -16,6 +16,12 @@ tensors with a map side of at most :data:`MAX_SIDE` and at least
 :data:`MIN_CHANNELS_PRODUCT` channel pairs -- and fall back to the stock layer
 everywhere else (GPUs included).
 
+Narrower layers on 4x4 and 8x8 maps keep oneDNN's forward and input gradient,
+which are fast there, but its weight gradient is not: 1.2 ms for a 64 -> 128 conv
+from 8x8 to 4x4 at batch 64 in bf16, against 0.5 ms as one gather plus one matrix
+product. Those layers (:data:`WEIGHT_MATRIX_FROM`) take only the weight gradient
+that way.
+
 :class:`SeedConvTranspose` is the same idea for a generator's first layer, a
 transposed conv from a 1x1 latent to the seed map (fastgan's): on that input it is
 a dense layer and runs as one matrix product, on any device.
@@ -38,6 +44,17 @@ MAX_SIDE = 4
 #: 8.6 vs 8.9 (15.9 vs 13.8); 256 -> 512 47 vs 26 (99 vs 41). oneDNN does well until
 #: its kernel changes between those last two.
 MIN_CHANNELS_PRODUCT = 256 * 256
+#: below that, the weight gradient alone as a matrix product: by the small side, the
+#: fewest C_in x C_out routed. bf16, batch 64, oneDNN's weight gradient vs the matrix
+#: product, ms. Side 4 (conv 8 -> 4, transposed 4 -> 8): 32 x 64 0.37 vs 0.24, 64 x 128
+#: 1.25 vs 0.49 (transposed 128 -> 64: 1.21 vs 0.51). Side 8: 64 x 128 2.66 vs 1.70
+#: (transposed 2.26 vs 1.78), 128 x 256 7.8 vs 4.9, but 32 x 64 0.66 vs 0.84. Side 16
+#: and up: the matrix product is 3-8x slower (its gather outgrows the caches).
+WEIGHT_MATRIX_FROM = {4: 32 * 64, 8: 64 * 128}
+#: the most numbers gathered at once for a weight gradient (8 MB in bf16): at batch 128
+#: a 128 -> 256 conv from 16x16 gathers 16M, and gathered whole it was slower than
+#: oneDNN (0.8x); 4M at a time, 1.3x
+GATHER_NUMBERS = 2**22
 
 
 def _compute_dtype(x: Tensor) -> torch.dtype:
@@ -87,6 +104,29 @@ def _unmatrix(grad: Tensor, weight_shape: torch.Size) -> Tensor:
     return grad.view(first, 4, 4, second).permute(0, 3, 1, 2)
 
 
+def _nhwc(x: Tensor) -> Tensor:
+    """(N, C, H, W) -> its (N, H, W, C) view (free for a channels-last map)."""
+    return x.permute(0, 2, 3, 1)
+
+
+def _weight_grad(rows: Tensor, windows: Tensor, weight: Tensor) -> Tensor:
+    """A 4/2/1 layer's weight gradient, sum over images of ``rows^T @ im2col(windows)``.
+
+    ``rows``: (N, s, s, C_first) and ``windows``: (N, 2s, 2s, C_second), both NHWC views
+    in the compute dtype. A conv's are its output gradient and input; a transposed
+    conv's its input and output gradient. Taken :data:`GATHER_NUMBERS` at a time so
+    the gathered rows stay in cache as the batch grows, partial sums in float32.
+    """
+    side = rows.shape[1]
+    per = max(1, GATHER_NUMBERS // (side * side * 16 * windows.shape[-1]))
+    total: Tensor | None = None
+    for r, w in zip(rows.split(per), windows.split(per), strict=True):
+        part = r.reshape(-1, r.shape[-1]).t() @ _gather(w, side)
+        total = part if total is None else total.float() + part.float()
+    assert total is not None
+    return _unmatrix(total.to(weight.dtype), weight.shape)
+
+
 class _Conv(torch.autograd.Function):
     """y = im2col(x) @ W: conv 4/2/1 from (N, C, 2s, 2s) to (N, K, s, s), channels-last out.
 
@@ -114,8 +154,7 @@ class _Conv(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_x = _scatter(g @ w, n, h, c).permute(0, 3, 1, 2).to(x.dtype)
         if ctx.needs_input_grad[1]:
-            cols = _gather(x.to(ctx.dtype).permute(0, 2, 3, 1), h // 2)
-            grad_w = _unmatrix((g.t() @ cols).to(weight.dtype), weight.shape)
+            grad_w = _weight_grad(g.view(n, h // 2, h // 2, -1), _nhwc(x.to(ctx.dtype)), weight)
         return grad_x, grad_w, None
 
 
@@ -146,14 +185,67 @@ class _ConvTranspose(torch.autograd.Function):
         return grad_x, grad_w, None
 
 
-def _routed(x: Tensor, side: int, layer: nn.Module) -> bool:
-    return (
-        x.device.type == "cpu"
-        and x.dim() == 4
-        and x.shape[-1] == x.shape[-2]
-        and side <= MAX_SIDE
-        and layer.in_channels * layer.out_channels >= MIN_CHANNELS_PRODUCT
-    )
+class _ConvWeightByMatrix(torch.autograd.Function):
+    """oneDNN's conv 4/2/1 and input gradient; the weight gradient as one matrix product.
+
+    The input gradient is the transposed conv of the output gradient, a forward
+    kernel, and everything in ``backward`` is made of differentiable ops on the saved
+    inputs, so double backward (R1, WGAN-GP) is exact.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, dtype: torch.dtype) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x, weight)
+        ctx.dtype = dtype
+        return F.conv2d(x.to(dtype), weight.to(dtype), None, 2, 1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        x, weight = ctx.saved_tensors
+        g = grad.to(ctx.dtype)
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = F.conv_transpose2d(g, weight.to(ctx.dtype), None, 2, 1).to(x.dtype)
+        if ctx.needs_input_grad[1]:
+            grad_w = _weight_grad(_nhwc(g), _nhwc(x.to(ctx.dtype)), weight)
+        return grad_x, grad_w, None
+
+
+class _ConvTransposeWeightByMatrix(torch.autograd.Function):
+    """oneDNN's transposed conv 4/2/1 and input gradient; the weight gradient as one
+    matrix product (see :class:`_ConvWeightByMatrix`)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, dtype: torch.dtype) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x, weight)
+        ctx.dtype = dtype
+        return F.conv_transpose2d(x.to(dtype), weight.to(dtype), None, 2, 1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        x, weight = ctx.saved_tensors
+        g = grad.to(ctx.dtype)
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = F.conv2d(g, weight.to(ctx.dtype), None, 2, 1).to(x.dtype)
+        if ctx.needs_input_grad[1]:
+            grad_w = _weight_grad(_nhwc(x.to(ctx.dtype)), _nhwc(g), weight)
+        return grad_x, grad_w, None
+
+
+def _path(x: Tensor, side: int, layer: nn.Module) -> str:
+    """Which computation a 4/2/1 layer takes for ``x`` (``side``: its small map's side):
+    ``matrix`` (all of it as matrix products), ``weight`` (only its weight gradient)
+    or ``stock``."""
+    if x.device.type != "cpu" or x.dim() != 4 or x.shape[-1] != x.shape[-2]:
+        return "stock"
+    product = layer.in_channels * layer.out_channels
+    if side <= MAX_SIDE and product >= MIN_CHANNELS_PRODUCT:
+        return "matrix"
+    wants_weight_grad = torch.is_grad_enabled() and layer.weight.requires_grad
+    if wants_weight_grad and product >= WEIGHT_MATRIX_FROM.get(side, product + 1):
+        return "weight"
+    return "stock"
 
 
 def _add_bias(y: Tensor, bias: Tensor | None) -> Tensor:
@@ -167,9 +259,11 @@ class Conv4x4s2(nn.Conv2d):
         super().__init__(c_in, c_out, 4, 2, 1, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        if _routed(x, x.shape[-1] // 2, self) and x.shape[-1] % 2 == 0:
-            return _add_bias(_Conv.apply(x, self.weight, _compute_dtype(x)), self.bias)
-        return super().forward(x)
+        path = _path(x, x.shape[-1] // 2, self) if x.shape[-1] % 2 == 0 else "stock"
+        if path == "stock":
+            return super().forward(x)
+        fn = _Conv if path == "matrix" else _ConvWeightByMatrix
+        return _add_bias(fn.apply(x, self.weight, _compute_dtype(x)), self.bias)
 
 
 class ConvTranspose4x4s2(nn.ConvTranspose2d):
@@ -179,9 +273,11 @@ class ConvTranspose4x4s2(nn.ConvTranspose2d):
         super().__init__(c_in, c_out, 4, 2, 1, bias=bias)
 
     def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
-        if output_size is None and _routed(x, x.shape[-1], self):
-            return _add_bias(_ConvTranspose.apply(x, self.weight, _compute_dtype(x)), self.bias)
-        return super().forward(x, output_size)
+        path = _path(x, x.shape[-1], self) if output_size is None else "stock"
+        if path == "stock":
+            return super().forward(x, output_size)
+        fn = _ConvTranspose if path == "matrix" else _ConvTransposeWeightByMatrix
+        return _add_bias(fn.apply(x, self.weight, _compute_dtype(x)), self.bias)
 
 
 class SeedConvTranspose(nn.ConvTranspose2d):
