@@ -8,6 +8,7 @@ call it; this module is that common part, so ``--optimizer``, ``--lr-d``,
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ from torch import Tensor, nn
 
 from artkit.errors import UsageError
 from artkit.nn.optim import adam, rmsprop
+from artkit.nn.split_batch_norm import separate_parts, splits_batches
 
 
 def adversarial_optimizers(
@@ -37,17 +39,35 @@ def adversarial_optimizers(
     }
 
 
-def d_logits(D: nn.Module, real: Tensor, fake: Tensor, *, separate: bool) -> tuple[Tensor, Tensor]:
-    """D's logits for a real and a fake batch.
+def d_logits(
+    D: nn.Module,
+    real: Tensor,
+    fake: Tensor,
+    *,
+    separate: bool,
+    labels: tuple[Tensor, Tensor] | None = None,
+) -> tuple[Tensor, Tensor]:
+    """D's logits for a real and a fake batch (``labels``: each batch's classes, for a D
+    that takes them as ``D(x, labels=...)``).
 
     One call on the concatenated batch is faster (and what DDP wants), but
-    BatchNorm must not mix real and fake statistics: ``separate=True`` (a D with
-    BatchNorm) calls it twice.
+    BatchNorm must not mix real and fake statistics: with ``separate=True`` (a D with
+    BatchNorm) the batches are normalised apart, in one call where D's BatchNorm
+    layers can do that (:mod:`artkit.nn.split_batch_norm`), else in two calls.
     """
-    if separate:
-        return D(real), D(fake)
-    logits = D(torch.cat([real, fake]))
-    return logits[: real.shape[0]], logits[real.shape[0] :]
+
+    def judge(x: Tensor, classes: Tensor | None) -> Tensor:
+        return D(x) if classes is None else D(x, labels=classes)
+
+    real_labels, fake_labels = labels if labels is not None else (None, None)
+    if separate and not splits_batches(D):
+        return judge(real, real_labels), judge(fake, fake_labels)
+    n = real.shape[0]
+    both = None if labels is None else torch.cat(labels)
+    parts = separate_parts(D, (n, fake.shape[0])) if separate else contextlib.nullcontext()
+    with parts:
+        logits = judge(torch.cat([real, fake]), both)
+    return logits[:n], logits[n:]
 
 
 def require_gan_loss(loss: Any, model: str, fitting: str = "bce, hinge, lsgan or wgan-gp") -> Any:

@@ -17,6 +17,7 @@ from torch import nn
 from artkit.config_checks import image_size
 from artkit.nn.batch_norm import BatchNorm2d
 from artkit.nn.small_conv import Conv4x4s2, ConvTranspose4x4s2
+from artkit.nn.split_batch_norm import SplitBatchNorm2d
 
 
 def pyramid_sides(resolution: Any) -> list[int]:
@@ -73,6 +74,6 @@ def up_stack(
 def down_block(c_in: int, c_out: int, *, batch_norm: bool) -> list[nn.Module]:
     """Conv 4/2/1 (+ BatchNorm, then no conv bias) + LeakyReLU(0.2): halves the side."""
     layers: list[nn.Module] = [Conv4x4s2(c_in, c_out, bias=not batch_norm)]
-    if batch_norm:
-        layers.append(nn.BatchNorm2d(c_out))
+    if batch_norm:  # a discriminator's can take real and fake in one call
+        layers.append(SplitBatchNorm2d(c_out))
     return [*layers, nn.LeakyReLU(0.2)]

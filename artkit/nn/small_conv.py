@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from artkit.nn.batch_norm import BatchNorm2d
 from artkit.nn.glu import GLU
 from artkit.nn.layout import layout_of
+from artkit.nn.split_batch_norm import SplitBatchNorm2d
 
 #: the largest small side (the conv's output, the transposed conv's input) routed here
 MAX_SIDE = 4
@@ -315,7 +316,8 @@ class SeedConvTranspose(nn.ConvTranspose2d):
 
 def stock_layers(module: nn.Module) -> nn.Module:
     """Turn every layer of this module back into the stock PyTorch class (for reference runs):
-    these convs, :class:`artkit.nn.glu.GLU` and :class:`artkit.nn.batch_norm.BatchNorm2d`."""
+    these convs, :class:`artkit.nn.glu.GLU` and the BatchNorm layers of
+    :mod:`artkit.nn.batch_norm` and :mod:`artkit.nn.split_batch_norm`."""
     for m in module.modules():
         if type(m) is Conv4x4s2:
             m.__class__ = nn.Conv2d
@@ -323,6 +325,6 @@ def stock_layers(module: nn.Module) -> nn.Module:
             m.__class__ = nn.ConvTranspose2d
         elif type(m) is GLU:
             m.__class__ = nn.GLU
-        elif type(m) is BatchNorm2d:
+        elif type(m) in (BatchNorm2d, SplitBatchNorm2d):
             m.__class__ = nn.BatchNorm2d
     return module

@@ -108,13 +108,10 @@ class GAN(LatentModel):
         logged under their names.
         """
         fake_labels = labels if fake_labels is None else fake_labels
-        if labels is not None and self._d_has_batch_norm:
-            return self.judge(D, real, labels), self.judge(D, fake, fake_labels), {}
-        if labels is not None:
-            n = real.shape[0]
-            logits = self.judge(D, torch.cat([real, fake]), torch.cat([labels, fake_labels]))
-            return logits[:n], logits[n:], {}
-        real_logits, fake_logits = d_logits(D, real, fake, separate=self._d_has_batch_norm)
+        classes = None if labels is None else (labels, fake_labels)
+        real_logits, fake_logits = d_logits(
+            D, real, fake, separate=self._d_has_batch_norm, labels=classes
+        )
         return real_logits, fake_logits, {}
 
     def after_training(self, images: Iterator[torch.Tensor], ctx: StepContext) -> None:
