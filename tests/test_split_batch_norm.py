@@ -88,8 +88,10 @@ def test_a_dcgan_discriminator_judges_real_and_fake_in_one_call_as_in_two():
         x = real.clone().requires_grad_()
         if separate_in_two:
             r, f = D(x), D(fake)
-        else:
-            r, f = d_logits(D, x, fake, separate=True)
+        else:  # as d_logits does it, R1 or not (with R1 it makes two calls)
+            with separate_parts(D, (6, 6)):
+                logits = D(torch.cat([x, fake]))
+            r, f = logits[:6], logits[6:]
         (grad,) = torch.autograd.grad(r.sum(), x, create_graph=True)
         loss = nn.functional.softplus(-r).mean() + nn.functional.softplus(f).mean()
         (loss + grad.pow(2).sum()).backward()  # an R1 penalty: double backward through D
@@ -105,6 +107,18 @@ def test_a_dcgan_discriminator_judges_real_and_fake_in_one_call_as_in_two():
         assert torch.allclose(p1.grad, p2.grad, rtol=1e-4, atol=1e-5 * scale), name
     for b1, b2 in zip(one.buffers(), two.buffers(), strict=True):
         assert torch.allclose(b1.float(), b2.float(), atol=1e-6)
+
+
+def test_d_logits_makes_one_call_unless_r1_differentiates_the_real_images():
+    D = _discriminator()
+    calls = []
+    D.net[0].register_forward_hook(lambda m, i, o: calls.append(len(i[0])))
+    real, fake = torch.rand(4, 3, 32, 32), torch.rand(4, 3, 32, 32)
+    d_logits(D, real, fake, separate=True)
+    assert calls == [8]
+    calls.clear()
+    d_logits(D, real.requires_grad_(), fake, separate=True)
+    assert calls == [4, 4]
 
 
 def test_a_discriminator_with_stock_batch_norm_is_still_called_twice():

@@ -53,14 +53,17 @@ def d_logits(
     One call on the concatenated batch is faster (and what DDP wants), but
     BatchNorm must not mix real and fake statistics: with ``separate=True`` (a D with
     BatchNorm) the batches are normalised apart, in one call where D's BatchNorm
-    layers can do that (:mod:`artkit.nn.split_batch_norm`), else in two calls.
+    layers can do that (:mod:`artkit.nn.split_batch_norm`) and no gradient by the
+    real images is wanted (R1), else in two calls.
     """
 
     def judge(x: Tensor, classes: Tensor | None) -> Tensor:
         return D(x) if classes is None else D(x, labels=classes)
 
     real_labels, fake_labels = labels if labels is not None else (None, None)
-    if separate and not splits_batches(D):
+    # R1 differentiates the real logits by the real images: through one call on both
+    # batches that gradient would run through the fakes' half of D as well
+    if separate and (real.requires_grad or not splits_batches(D)):
         return judge(real, real_labels), judge(fake, fake_labels)
     n = real.shape[0]
     both = None if labels is None else torch.cat(labels)
