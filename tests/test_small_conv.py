@@ -152,6 +152,33 @@ def test_narrower_layers_on_small_maps_take_only_their_weight_gradient(monkeypat
     assert path(frozen, 8) == "stock"
 
 
+@pytest.mark.parametrize("transposed", [False, True])
+def test_a_spectral_normed_layer_iterates_once_per_call_as_the_stock_one(transposed, path):
+    """Choosing the path must not read the weight: each read of a spectral-normed one is a
+    power iteration, which would advance its singular vectors twice a call."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    torch.manual_seed(0)
+    layer = spectral_norm(ConvTranspose4x4s2(6, 5) if transposed else Conv4x4s2(6, 5))
+    stock = ConvTranspose4x4s2(6, 5) if transposed else Conv4x4s2(6, 5)
+    stock = spectral_norm(stock_layers(stock))
+    stock.load_state_dict(layer.state_dict())
+    x = torch.randn(3, 6, *((4, 4) if transposed else (8, 8)))
+    assert small_conv._path(x, 4, layer) == path
+    for _ in range(2):
+        (layer(x).square().sum() + stock(x).square().sum()).backward()
+    for name in ("_u", "_v"):
+        ours = getattr(layer.parametrizations.weight[0], name)
+        theirs = getattr(stock.parametrizations.weight[0], name)
+        assert torch.allclose(ours, theirs, atol=1e-6), name
+    assert torch.allclose(
+        layer.parametrizations.weight.original.grad,
+        stock.parametrizations.weight.original.grad,
+        rtol=1e-4,
+        atol=1e-6,
+    )
+
+
 @pytest.mark.parametrize("kernel", [4, (4, 8)])  # a square seed map, and a 32x64 model's
 @pytest.mark.parametrize("fmt", [torch.channels_last, torch.contiguous_format])
 @pytest.mark.parametrize("bf16", [False, True])

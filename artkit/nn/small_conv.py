@@ -32,6 +32,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from artkit.nn.batch_norm import BatchNorm2d
 from artkit.nn.glu import GLU
@@ -243,10 +244,19 @@ def _path(x: Tensor, side: int, layer: nn.Module) -> str:
     product = layer.in_channels * layer.out_channels
     if side <= MAX_SIDE and product >= MIN_CHANNELS_PRODUCT:
         return "matrix"
-    wants_weight_grad = torch.is_grad_enabled() and layer.weight.requires_grad
-    if wants_weight_grad and product >= WEIGHT_MATRIX_FROM.get(side, product + 1):
+    if _wants_weight_grad(layer) and product >= WEIGHT_MATRIX_FROM.get(side, product + 1):
         return "weight"
     return "stock"
+
+
+def _wants_weight_grad(layer: nn.Module) -> bool:
+    """Whether this call will differentiate ``layer``'s weight, read without computing it:
+    a spectral-normed weight is a power iteration each time it is read."""
+    if not torch.is_grad_enabled():
+        return False
+    if parametrize.is_parametrized(layer, "weight"):
+        return layer.parametrizations.weight.original.requires_grad
+    return layer.weight.requires_grad
 
 
 def _add_bias(y: Tensor, bias: Tensor | None) -> Tensor:
