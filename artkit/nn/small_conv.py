@@ -187,19 +187,22 @@ class _ConvTranspose(torch.autograd.Function):
         return grad_x, grad_w, None
 
 
-class _ConvWeightByMatrix(torch.autograd.Function):
-    """oneDNN's conv 4/2/1 and input gradient; the weight gradient as one matrix product.
+class _WeightByMatrix(torch.autograd.Function):
+    """oneDNN's conv 4/2/1 (or transposed conv) and its input gradient; the weight
+    gradient as one matrix product.
 
-    The input gradient is the transposed conv of the output gradient, a forward
-    kernel, and everything in ``backward`` is made of differentiable ops on the saved
-    inputs, so double backward (R1, WGAN-GP) is exact.
+    The input gradient is the adjoint op of the output gradient (the transposed conv
+    of a conv's, the conv of a transposed conv's), a forward kernel, and everything in
+    ``backward`` is made of differentiable ops on the saved inputs, so double backward
+    (R1, WGAN-GP) is exact.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, dtype: torch.dtype) -> Tensor:  # type: ignore[override]
+    def forward(ctx, x: Tensor, weight: Tensor, dtype: torch.dtype, transposed: bool) -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(x, weight)
-        ctx.dtype = dtype
-        return F.conv2d(x.to(dtype), weight.to(dtype), None, 2, 1)
+        ctx.dtype, ctx.transposed = dtype, transposed
+        op = F.conv_transpose2d if transposed else F.conv2d
+        return op(x.to(dtype), weight.to(dtype), None, 2, 1)
 
     @staticmethod
     def backward(ctx, grad: Tensor):  # type: ignore[override]
@@ -207,32 +210,13 @@ class _ConvWeightByMatrix(torch.autograd.Function):
         g = grad.to(ctx.dtype)
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_x = F.conv_transpose2d(g, weight.to(ctx.dtype), None, 2, 1).to(x.dtype)
+            adjoint = F.conv2d if ctx.transposed else F.conv_transpose2d
+            grad_x = adjoint(g, weight.to(ctx.dtype), None, 2, 1).to(x.dtype)
         if ctx.needs_input_grad[1]:
-            grad_w = _weight_grad(_nhwc(g), _nhwc(x.to(ctx.dtype)), weight)
-        return grad_x, grad_w, None
-
-
-class _ConvTransposeWeightByMatrix(torch.autograd.Function):
-    """oneDNN's transposed conv 4/2/1 and input gradient; the weight gradient as one
-    matrix product (see :class:`_ConvWeightByMatrix`)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, dtype: torch.dtype) -> Tensor:  # type: ignore[override]
-        ctx.save_for_backward(x, weight)
-        ctx.dtype = dtype
-        return F.conv_transpose2d(x.to(dtype), weight.to(dtype), None, 2, 1)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):  # type: ignore[override]
-        x, weight = ctx.saved_tensors
-        g = grad.to(ctx.dtype)
-        grad_x = grad_w = None
-        if ctx.needs_input_grad[0]:
-            grad_x = F.conv2d(g, weight.to(ctx.dtype), None, 2, 1).to(x.dtype)
-        if ctx.needs_input_grad[1]:
-            grad_w = _weight_grad(_nhwc(x.to(ctx.dtype)), _nhwc(g), weight)
-        return grad_x, grad_w, None
+            # the small map gives the rows, the large one the windows
+            rows, windows = (x.to(ctx.dtype), g) if ctx.transposed else (g, x.to(ctx.dtype))
+            grad_w = _weight_grad(_nhwc(rows), _nhwc(windows), weight)
+        return grad_x, grad_w, None, None
 
 
 def _path(x: Tensor, side: int, layer: nn.Module) -> str:
@@ -273,8 +257,11 @@ class Conv4x4s2(nn.Conv2d):
         path = _path(x, x.shape[-1] // 2, self) if x.shape[-1] % 2 == 0 else "stock"
         if path == "stock":
             return super().forward(x)
-        fn = _Conv if path == "matrix" else _ConvWeightByMatrix
-        return _add_bias(fn.apply(x, self.weight, _compute_dtype(x)), self.bias)
+        if path == "matrix":
+            y = _Conv.apply(x, self.weight, _compute_dtype(x))
+        else:
+            y = _WeightByMatrix.apply(x, self.weight, _compute_dtype(x), False)
+        return _add_bias(y, self.bias)
 
 
 class ConvTranspose4x4s2(nn.ConvTranspose2d):
@@ -287,8 +274,11 @@ class ConvTranspose4x4s2(nn.ConvTranspose2d):
         path = _path(x, x.shape[-1], self) if output_size is None else "stock"
         if path == "stock":
             return super().forward(x, output_size)
-        fn = _ConvTranspose if path == "matrix" else _ConvTransposeWeightByMatrix
-        return _add_bias(fn.apply(x, self.weight, _compute_dtype(x)), self.bias)
+        if path == "matrix":
+            y = _ConvTranspose.apply(x, self.weight, _compute_dtype(x))
+        else:
+            y = _WeightByMatrix.apply(x, self.weight, _compute_dtype(x), True)
+        return _add_bias(y, self.bias)
 
 
 class SeedConvTranspose(nn.ConvTranspose2d):
