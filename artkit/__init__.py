@@ -3,8 +3,8 @@
 This module must stay cheap to import: it is loaded by every command, including
 `artkit --help`. Only the version and the pluggy hookimpl marker live here; the
 public API names (``artkit.load``, ``artkit.train``, ``artkit.render``,
-``artkit.post``, ``artkit.save``, ``artkit.save_grid``) are resolved lazily on first
-use, and none of them imports torch until it runs.
+``artkit.evaluate``, ``artkit.post``, ``artkit.save``, ``artkit.save_grid``) are
+resolved lazily on first use, and none of them imports torch until it runs.
 """
 
 import importlib
@@ -29,6 +29,7 @@ _LAZY = {
     "post": ("artkit.post", None),
     "train": ("artkit.train", None),
     "render": ("artkit.render", None),
+    "evaluate": ("artkit.api.evaluate", "evaluate"),
 }
 
 
@@ -47,6 +48,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "Model",
     "__version__",
+    "evaluate",
     "hookimpl",
     "load",
     "post",

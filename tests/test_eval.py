@@ -332,6 +332,36 @@ def test_eval_reads_records_from_stdin_and_a_records_file(folders):
     assert json.loads(from_stdin.stdout)["fd"] == pytest.approx(direct["fd"])
 
 
+def test_python_evaluate_is_what_the_cli_prints_and_takes_images_in_memory(folders):
+    import artkit
+    from artkit.errors import UsageError
+
+    cli = json.loads(evaluate(str(folders / "b"), "--ref", str(folders / "a"), "--json").stdout)
+    report = artkit.evaluate(folders / "b", folders / "a", device="cpu")
+    # every key and value: the CLI only prints it (and the reference's statistics
+    # computed for the CLI's run are the ones the second run reads from the cache)
+    assert report == {**cli, "reference_cached": True} and cli["reference_cached"] is False
+    # PIL images (what Model.sample gives) score as the files they were read from
+    images = [Image.open(p) for p in sorted((folders / "b").iterdir())]
+    in_memory = artkit.evaluate(images, str(folders / "a"), metrics=["fd", "pr"], device="cpu")
+    assert in_memory["fd"] == pytest.approx(cli["fd"]) and in_memory["samples"] == 32
+    assert in_memory["recall"] == cli["recall"] and "kid" not in in_memory
+    capped = artkit.evaluate(images, "shapes:count=48", n=20, metrics="fd", device="cpu")
+    assert capped["samples"] == capped["reference"] == 20
+    told = []
+    artkit.evaluate(images[:4], folders / "a", metrics="fd", device="cpu", notice=told.append)
+    assert len(told) == 1 and "FID Inception weights" in told[0]  # auto fell back, and said so
+    for bad, message in [
+        ((images[:1], folders / "a"), "need at least 2 sample images, got 1"),
+        (([*images[:2], str(folders / "a" / "000.png")], folders / "a"), "not both"),
+        ((images, "no-such-thing"), "neither a folder nor a dataset"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            artkit.evaluate(*bad, device="cpu")
+    with pytest.raises(UsageError, match="needs --held-out"):
+        artkit.evaluate(images, folders / "a", metrics="fd,copy")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -11,7 +11,9 @@
 - :mod:`artkit.api.output` saves images and grids with their provenance;
 - :mod:`artkit.api.naming` names output files (``photo.png``, ``photo-2.png``);
 - :mod:`artkit.api.train` and :mod:`artkit.api.render` are ``artkit.train(...)`` and
-  ``artkit.render(...)``, the functions ``artkit train`` and ``artkit render`` call.
+  ``artkit.render(...)``, the functions ``artkit train`` and ``artkit render`` call;
+- :mod:`artkit.api.evaluate` is ``artkit.evaluate(...)``, what ``artkit eval`` prints
+  (FD, KID, precision/recall of samples against a reference).
 
 Nothing here imports torch at module level; ``artkit.cli`` is never imported.
 """
