@@ -13,9 +13,10 @@ Plugins never import each other; what two model families share lives here:
 - :mod:`artkit.nn.diffaugment`: DiffAugment;
 - :mod:`artkit.nn.adversarial`: what every adversarial model's training does alike
   (optimisers for G and D, one D call on real and fake, penalty checks);
-- :mod:`artkit.nn.small_conv`, :mod:`artkit.nn.glu`, :mod:`artkit.nn.batch_norm`,
-  :mod:`artkit.nn.split_batch_norm` (and :mod:`artkit.nn.layout`): stock layers'
-  equals that are faster on the small CPU maps of a few-minute GAN.
+- :mod:`artkit.nn.small_conv`, :mod:`artkit.nn.upsample_conv`, :mod:`artkit.nn.glu`,
+  :mod:`artkit.nn.batch_norm`, :mod:`artkit.nn.split_batch_norm` (and
+  :mod:`artkit.nn.layout`): stock layers' equals that are faster on the small CPU maps
+  of a few-minute GAN.
 
 Every module imports torch; this package ``__init__`` imports nothing, so the
 names stay lazy. Layer names inside the blocks are part of checkpoints (tensor

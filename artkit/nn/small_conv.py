@@ -314,17 +314,41 @@ class SeedConvTranspose(nn.ConvTranspose2d):
         return _add_bias(y, self.bias)
 
 
+def _own_class(m: nn.Module) -> type:
+    """The layer's class: for a parametrized one (spectral norm), the class it was made from."""
+    cls = type(m)
+    return cls.__bases__[0] if parametrize.is_parametrized(m) else cls
+
+
+def _as(m: nn.Module, stock: type) -> None:
+    """Make ``m`` a ``stock`` layer in place (its parametrizations kept)."""
+    if not parametrize.is_parametrized(m):
+        m.__class__ = stock
+        return
+    # torch.nn.utils.parametrize made type(m) a subclass of the layer's own class,
+    # with the parametrized tensors as properties: the same subclass of ``stock``
+    body = {k: v for k, v in vars(type(m)).items() if k not in ("__dict__", "__weakref__")}
+    m.__class__ = type(f"Parametrized{stock.__name__}", (stock,), body)
+
+
 def stock_layers(module: nn.Module) -> nn.Module:
     """Turn every layer of this module back into the stock PyTorch class (for reference runs):
-    these convs, :class:`artkit.nn.glu.GLU` and the BatchNorm layers of
-    :mod:`artkit.nn.batch_norm` and :mod:`artkit.nn.split_batch_norm`."""
+    these convs, :class:`artkit.nn.glu.GLU`, the BatchNorm layers of
+    :mod:`artkit.nn.batch_norm` and :mod:`artkit.nn.split_batch_norm`, and
+    :class:`artkit.nn.upsample_conv.UpsampleConv3x3` (upsampling, then a stock conv);
+    spectral-normed layers too."""
+    from artkit.nn.upsample_conv import StockUpsampleConv3x3, UpsampleConv3x3
+
+    stock = {
+        Conv4x4s2: nn.Conv2d,
+        ConvTranspose4x4s2: nn.ConvTranspose2d,
+        SeedConvTranspose: nn.ConvTranspose2d,
+        GLU: nn.GLU,
+        BatchNorm2d: nn.BatchNorm2d,
+        SplitBatchNorm2d: nn.BatchNorm2d,
+        UpsampleConv3x3: StockUpsampleConv3x3,
+    }
     for m in module.modules():
-        if type(m) is Conv4x4s2:
-            m.__class__ = nn.Conv2d
-        elif type(m) in (ConvTranspose4x4s2, SeedConvTranspose):
-            m.__class__ = nn.ConvTranspose2d
-        elif type(m) is GLU:
-            m.__class__ = nn.GLU
-        elif type(m) in (BatchNorm2d, SplitBatchNorm2d):
-            m.__class__ = nn.BatchNorm2d
+        if _own_class(m) in stock:
+            _as(m, stock[_own_class(m)])
     return module

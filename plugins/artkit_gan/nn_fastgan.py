@@ -28,8 +28,10 @@ from artkit.nn.batch_norm import BatchNorm2d
 from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size
 from artkit.nn.glu import GLU
 from artkit.nn.init import dcgan_init
+from artkit.nn.layout import leading_rows
 from artkit.nn.small_conv import SeedConvTranspose
 from artkit.nn.spectral import spectral_norm_all
+from artkit.nn.upsample_conv import UpsampleConv3x3
 
 from .configs import FastGANConfig
 
@@ -186,8 +188,10 @@ class FastGANDiscriminator(nn.Module):
                 nn.Upsample(scale_factor=2, mode="nearest"),
                 nn.Conv2d(ch[-2], c16, 3, 1, 1),
                 nn.LeakyReLU(0.2),
-                nn.Upsample(scale_factor=2, mode="nearest"),
-                nn.Conv2d(c16, cfg.channels, 3, 1, 1),
+                # the last upsampling happens inside the conv (faster on CPU); the
+                # Identity keeps the layers' indices, which are checkpoint keys
+                nn.Identity(),
+                UpsampleConv3x3(c16, cfg.channels),
                 nn.Tanh(),
             )
         classes = getattr(cfg, "classes", 0)
@@ -216,4 +220,4 @@ class FastGANDiscriminator(nn.Module):
             return logits
         if self.decoder is None:
             raise ValueError("this discriminator has no decoder (recon_weight=0)")
-        return logits, self.decoder(feat8[:reconstruct])
+        return logits, self.decoder(leading_rows(feat8, reconstruct))

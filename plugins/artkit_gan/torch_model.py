@@ -184,6 +184,8 @@ class GAN(LatentModel):
             with ctx.autocast():
                 with torch.set_grad_enabled(last):
                     fake = G(z)
+                if ctx.channels_last:  # a painter's NCHW pictures: converted once, not per use
+                    fake = fake.contiguous(memory_format=torch.channels_last)
                 real_logits, fake_logits, extra = self.discriminate(
                     D, aug(real_in), aug(fake.detach()), labels, fake_labels
                 )
