@@ -244,7 +244,12 @@ class ShapePainter(nn.Module):
         def per_pixel(t: Tensor) -> Tensor:  # (N, S) -> (N, S, 1, 1)
             return t[..., None, None]
 
-        # each pixel in the slot's frame: shifted, rotated, scaled to a unit shape
+        # each pixel in the slot's frame: shifted, rotated, scaled to a unit shape.
+        # Both grids at the full (H, W): the gradients of cx and cy are then sums over
+        # whole maps, which compiled code vectorises (a row grid and a column grid gave
+        # sums over columns and rows in one scalar loop: most of the compiled backward)
+        grid_x = grid_x.expand(1, 1, height, width)
+        grid_y = grid_y.expand(1, 1, height, width)
         dx = grid_x - per_pixel(cx)
         dy = grid_y - per_pixel(cy)
         cos, sin = per_pixel(rot[..., 0]), per_pixel(rot[..., 1])
