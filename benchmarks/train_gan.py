@@ -1,4 +1,4 @@
-"""DCGAN training speed: artkit's trainer vs the textbook PyTorch loop, in one process.
+"""GAN training speed: artkit's trainer vs the textbook PyTorch loop, in one process.
 
 The reference is the loop from pytorch/examples' DCGAN, written out below:
 fp32, NCHW, eager, separate D calls on real and fake, BCE-with-logits, Adam,
@@ -9,8 +9,15 @@ same in-memory data, and are timed the same way: images/s over intervals of
 ``--interval`` steps after ``--warmup`` steps, median over intervals, with the
 two sides alternated so machine noise hits both.
 
+``--model shapegan`` (or ``fastgan``) times what ``artkit demo`` trains instead:
+that model's generator and fastgan's discriminator, whose D step also rebuilds the
+real images from its 8x8 features (an L1 term), in the reference too, as FastGAN's
+own training script does, with the same loop otherwise. ``--configs demo`` is the
+demo's options (the recipe's: bf16, channels-last, ``--compile``, hinge loss).
+
 Usage: python benchmarks/train_gan.py [--configs default,fp32,bf16,bf16-cl,compile] [--steps 20]
        [--device cuda] [--batch 64]
+       python benchmarks/train_gan.py --model shapegan --resolution 32 --configs default,demo
 Prints one line per configuration with its median images/s, the ratio and the
 fraction of two roofs: the step's FLOPs per image (counted with torch's FlopCounterMode)
 at the best bf16 matmul rate this machine reaches (fp32 where the CPU has no native
@@ -27,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -53,6 +61,20 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def networks(model: str, res: int, width: float, norm: str) -> tuple[Any, Any, int, dict]:
+    """(G, D, z_dim, spec) of ``model`` at ``res`` px in artkit's layers: the reference
+    turns them back into stock ones."""
+    from artkit_gan.configs import DCGANConfig
+
+    if model == "dcgan":
+        cfg = DCGANConfig(resolution=res, channels=3, d_norm=norm, width=width)
+        spec = {"resolution": res, "channels": 3, "d_norm": norm, "width": width}
+        return DCGANGenerator(cfg), DCGANDiscriminator(cfg), cfg.z_dim, spec
+    spec = {"resolution": res, "channels": 3, "width": width}
+    net = build_model(model, spec)
+    return net.G, net.D, net.config.z_dim, spec
+
+
 def reference(
     source,
     steps: int,
@@ -63,15 +85,16 @@ def reference(
     device: torch.device,
     res: int = RES,
     width: float = 1.0,
+    model: str = "dcgan",
 ) -> list[float]:
     """The textbook loop; returns images/s per interval after warm-up."""
-    from artkit_gan.configs import DCGANConfig
-
     torch.manual_seed(0)
-    cfg = DCGANConfig(resolution=res, channels=3, d_norm=norm, width=width)
+    G, D, z_dim, _ = networks(model, res, width, norm)
     # plain PyTorch layers, as the textbook has them: artkit's networks compute their
     # small-map 4x4 convs as one matrix product on CPUs (artkit.nn.small_conv)
-    G, D = (stock_layers(net(cfg)).to(device) for net in (DCGANGenerator, DCGANDiscriminator))
+    G, D = stock_layers(G).to(device), stock_layers(D).to(device)
+    # fastgan's discriminator also rebuilds the real images (FastGAN's D step)
+    rebuilds = model != "dcgan"
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     images = torch.from_numpy(source.as_array()).permute(0, 3, 1, 2).contiguous()
@@ -86,9 +109,19 @@ def reference(
         zeros = torch.zeros(batch, device=device)
         # D step
         D.zero_grad()
-        err_real = F.binary_cross_entropy_with_logits(D(real), ones)
+        if rebuilds:
+            logits, recon = D(real, reconstruct=batch)
+            target = (
+                real
+                if real.shape[-2:] == recon.shape[-2:]
+                else F.interpolate(real, size=tuple(recon.shape[-2:]), mode="area")
+            )
+            err_real = F.binary_cross_entropy_with_logits(logits, ones)
+            err_real = err_real + F.l1_loss(recon, target)
+        else:
+            err_real = F.binary_cross_entropy_with_logits(D(real), ones)
         err_real.backward()
-        fake = G(torch.randn(batch, cfg.z_dim, device=device))
+        fake = G(torch.randn(batch, z_dim, device=device))
         err_fake = F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
         err_fake.backward()
         opt_d.step()
@@ -115,11 +148,13 @@ def artkit_run(
     device: str,
     res: int = RES,
     width: float = 1.0,
+    model: str = "dcgan",
+    loss: str = "bce",
     **opts,
 ) -> list[float]:
     torch.manual_seed(0)
-    spec = {"resolution": res, "channels": 3, "d_norm": norm, "width": width}
-    model = build_model("dcgan", spec)
+    *_, spec = networks(model, res, width, norm)
+    net = build_model(model, spec)
     options = TrainOptions(
         steps=warmup + steps,
         batch_size=batch,
@@ -129,9 +164,9 @@ def artkit_run(
         log_every=interval,
         **opts,
     )
-    loss = get_registry("losses").get("bce").create()
     with tempfile.TemporaryDirectory() as tmp:
-        Trainer(model, source, options, tmp, quiet=True, loss=loss).run()
+        loss_fn = get_registry("losses").get(loss).create()
+        Trainer(net, source, options, tmp, quiet=True, loss=loss_fn).run()
         import json
         from pathlib import Path
 
@@ -140,21 +175,27 @@ def artkit_run(
     return [r["images_per_s"] for r in rows[skip:]]
 
 
-def flops_per_image(norm: str, batch: int, res: int = RES, width: float = 1.0) -> float:
-    """FLOPs of one training step per image: D on real and fake, then G through D (counted)."""
+def flops_per_image(
+    norm: str, batch: int, res: int = RES, width: float = 1.0, model: str = "dcgan"
+) -> float:
+    """FLOPs of one training step per image: D on real and fake, then G through D (counted:
+    convolutions and matrix products, not a painter's elementwise work)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from artkit_gan.configs import DCGANConfig
-
-    cfg = DCGANConfig(resolution=res, channels=3, d_norm=norm, width=width)
-    G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
+    G, D, z_dim, _ = networks(model, res, width, norm)
     real = torch.rand(batch, 3, res, res) * 2 - 1
+
+    def logits(x: torch.Tensor, **kw: Any) -> torch.Tensor:
+        out = D(x, **kw)
+        return out[0].mean() + out[1].mean() if isinstance(out, tuple) else out.mean()
+
     with FlopCounterMode(display=False) as counter:
         with torch.no_grad():
-            fake = G(torch.randn(batch, cfg.z_dim))
-        D(torch.cat([real, fake])).mean().backward()
+            fake = G(torch.randn(batch, z_dim))
+        both = torch.cat([real, fake])
+        logits(both, **({"reconstruct": batch} if model != "dcgan" else {})).backward()
         D.requires_grad_(False)
-        D(G(torch.randn(batch, cfg.z_dim))).mean().backward()
+        logits(G(torch.randn(batch, z_dim))).backward()
     return counter.get_total_flops() / batch
 
 
@@ -196,6 +237,8 @@ CONFIGS = {
     "bf16": {"precision": "bf16", "channels_last": False},
     "bf16-cl": {"precision": "bf16", "channels_last": True},
     "compile": {"precision": "bf16", "channels_last": True, "compile": True},
+    # what `artkit demo`'s recipe picks besides width and rates: hinge, --compile
+    "demo": {"compile": True, "loss": "hinge"},
 }
 
 
@@ -211,9 +254,14 @@ def main() -> None:
     ap.add_argument(
         "--resolution", type=int, default=RES, help="32 with --width 0.25: the old demo's DCGAN"
     )
-    ap.add_argument("--width", type=float, default=1.0, help="DCGAN channel multiplier")
+    ap.add_argument("--width", type=float, help="channel multiplier (dcgan 1, else 0.1875)")
+    ap.add_argument(
+        "--model", default="dcgan", help="dcgan, or shapegan / fastgan (what artkit demo trains)"
+    )
     ap.add_argument("--device", default="cpu", help="cpu, cuda, ... (artkit's --device)")
     args = ap.parse_args()
+    if args.width is None:  # the recipe's width for a few minutes (fastgan's D at 0.1875)
+        args.width = 1.0 if args.model == "dcgan" else 0.1875
     from artkit.device import cpu_has_native_bf16, resolve_device
 
     device = resolve_device(args.device)
@@ -231,8 +279,9 @@ def main() -> None:
         else f"{torch.get_num_threads()} threads"
     )
     print(
-        f"torch {torch.__version__}, {where}, DCGAN {args.resolution}x{args.resolution} width "
-        f"{args.width:g}, batch {args.batch}, d_norm={args.d_norm}"
+        f"torch {torch.__version__}, {where}, {args.model} {args.resolution}x{args.resolution} "
+        f"width {args.width:g}, batch {args.batch}"
+        + (f", d_norm={args.d_norm}" if args.model == "dcgan" else "")
         + (f", malloc tuned: {'yes' if tuned else 'no'}" if device.type == "cpu" else ""),
         file=sys.stderr,
     )
@@ -241,7 +290,7 @@ def main() -> None:
     for _ in range(args.rounds):
         ref += reference(
             source, args.steps, args.warmup, args.interval, args.d_norm, args.batch, device,
-            args.resolution, args.width,
+            args.resolution, args.width, args.model,
         )  # fmt: skip
         for name in results:
             warm = args.warmup + (10 if CONFIGS[name].get("compile") else 0)
@@ -255,10 +304,11 @@ def main() -> None:
                 str(device),
                 args.resolution,
                 args.width,
+                args.model,
                 **CONFIGS[name],
             )
     # the roof: this step's FLOPs at the best bf16 matmul rate the machine reaches
-    flops = flops_per_image(args.d_norm, args.batch, args.resolution, args.width)
+    flops = flops_per_image(args.d_norm, args.batch, args.resolution, args.width, args.model)
     dtype = torch.bfloat16 if device.type != "cpu" or cpu_has_native_bf16() else torch.float32
     peak, conv = matmul_peak(device, dtype), conv_peak(device, dtype)
     roof, conv_roof = peak / flops, conv / flops
