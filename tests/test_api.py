@@ -225,3 +225,42 @@ def test_train_and_render_stay_callable_once_their_packages_are_imported() -> No
 
     assert callable(artkit.train) and callable(artkit.render)
     assert artkit.train.loop.Trainer and artkit.render.runner.render_series
+
+
+def test_walk_is_what_artkit_interpolate_draws(readme_run, tmp_path) -> None:
+    from artkit.animation import read_frames
+
+    folder, scope = readme_run
+    run = str(folder / scope["run"].path)
+    m = artkit.load(run, device="cpu")
+    frames = m.walk([3, 7], frames=6, loop=False)
+    assert len(frames) == 6
+    # a walk starts and ends on its keys' own pictures
+    [first, last] = m.sample(seeds=[3, 7])
+    assert np.array_equal(pixels(frames[0]), pixels(first))
+    assert np.array_equal(pixels(frames[-1]), pixels(last))
+    assert not np.array_equal(pixels(frames[2]), pixels(first))
+    out = tmp_path / "walk.png"  # APNG: lossless, so the frames compare exactly
+    result = run_cli(
+        ["--device", "cpu", "interpolate", run, "--seeds", "3,7", "--frames", "6",
+         "--no-loop", "-o", str(out)]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    cli_frames = read_frames(out)
+    assert all(
+        np.array_equal(pixels(a), pixels(b)) for a, b in zip(frames, cli_frames, strict=True)
+    )
+    for bad, message in (([3], "at least two seeds"), ([3, 7], "frames must be at least 2")):
+        with pytest.raises(UsageError, match=message):
+            m.walk(bad, frames=1 if len(bad) == 2 else 6)
+
+
+def test_save_samples_records_the_weights_relative_to_its_folder(readme_run, tmp_path) -> None:
+    folder, scope = readme_run
+    m = artkit.load(str(folder / scope["run"].path), device="cpu")
+    [path] = m.save_samples([5], tmp_path / "deep" / "er")
+    recorded = read_provenance(path)["checkpoint_path"]
+    assert not Path(recorded).is_absolute()
+    assert (path.parent / recorded).resolve() == (
+        folder / scope["run"].path / "weights.safetensors"
+    ).resolve()

@@ -200,6 +200,9 @@ class Model:
         given = seeds if isinstance(seeds, str | int) else list(seeds)
         seed_list = parse_seed_ranges(given, key="seeds")
         base = self.provenance("sample", truncation=truncation)
+        if "checkpoint_path" in base:  # relative, as `artkit sample` writes it, so a run
+            # folder moved with its samples still reproduces
+            base["checkpoint_path"] = os.path.relpath(base["checkpoint_path"], folder)
         suffix = ".png" if medium is ImageMedium else medium.suffixes[0]
         written = []
         for batch, items in self.batches(seed_list, truncation, batch_size):
@@ -209,6 +212,63 @@ class Model:
                     save(medium, item, folder / f"{seed:06d}{suffix}", prov, audio=audio)
                 )
         return written
+
+    def walk(
+        self,
+        seeds: Iterable[int] | str = (0, 1, 2),
+        frames: int = 60,
+        *,
+        slerp: bool = True,
+        loop: bool = True,
+        truncation: float = 1.0,
+    ) -> list[Any]:
+        """``frames`` images along a path through the latents of ``seeds``, as ``artkit interpolate``.
+
+        The path goes through the seeds in order (and back to the first when ``loop``,
+        so an animation repeats seamlessly), spherically when ``slerp``. Write the
+        frames with :func:`artkit.animation.write_animation` (GIF, WebP, APNG, MP4).
+        """
+        from artkit.api.seeds import parse_seed_ranges
+
+        given = seeds if isinstance(seeds, str) else list(seeds)
+        keys = list(parse_seed_ranges(given, key="seeds"))
+        if len(keys) < 2:
+            raise UsageError("a walk needs at least two seeds")
+        self._require_latent_sampler()
+        return self.walk_latents(
+            self.net.latents_for_seeds(keys, truncation), frames, slerp=slerp, loop=loop
+        )
+
+    def walk_latents(
+        self, keys: Any, frames: int = 60, *, slerp: bool = True, loop: bool = True
+    ) -> list[Any]:
+        """:meth:`walk` through key latents ``(K, z_dim)`` (``artkit project``'s, say)."""
+        import torch
+
+        from artkit.api.latents import walk
+        from artkit.media import is_image, medium_of, to_items
+        from artkit.torch_images import to_pil
+
+        if frames < 2:
+            raise UsageError("frames must be at least 2")
+        self._require_latent_sampler()
+        path = walk(torch.as_tensor(keys, dtype=torch.float32), frames, slerp=slerp, loop=loop)
+        medium = medium_of(self.net)
+        out: list[Any] = []
+        with torch.inference_mode(), self.precision.autocast(self.device):
+            for chunk in path.split(64):
+                made = self.net.generate(chunk.to(self.device))
+                if is_image(medium):
+                    out.extend(to_pil(made))
+                else:  # another medium's items (MIDI bars), as it makes them
+                    out.extend(to_items(medium, made.float().cpu(), model=self.net))
+        return out
+
+    def _require_latent_sampler(self) -> None:
+        from artkit.model import LatentSampler
+
+        if not isinstance(self.net, LatentSampler):
+            self.net.require("sample")  # a one-line CapabilityError naming what it can do
 
     def latents(self, seeds: Iterable[int] | str | int, truncation: float = 1.0) -> Any:
         """The latent vectors ``sample`` draws for ``seeds`` (a tensor, one row per seed)."""

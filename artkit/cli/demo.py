@@ -1,19 +1,22 @@
 """``artkit demo``: the whole pipeline in a few minutes on any machine.
 
 Trains ``shapegan`` on the built-in ``shapes`` dataset for a wall-clock budget,
-then writes a sample series, a contact sheet and a latent-walk animation.
+then writes a sample series, a contact sheet and a latent-walk animation and scores
+fresh samples against the data, all through the Python API (``artkit.train``'s
+:func:`~artkit.api.train.run_training`, :class:`artkit.Model`, ``artkit.evaluate``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from artkit.api.model import Model
 
 
 def attach(app: typer.Typer) -> None:
@@ -28,9 +31,9 @@ def attach(app: typer.Typer) -> None:
         resolution: Annotated[int, typer.Option(help="32 or 64 pixels.")] = 32,
     ) -> None:
         """Train a small GAN (shapegan) on procedural shapes, then render a series, a contact sheet and a latent walk."""
+        from artkit.api.model import load
         from artkit.api.models import weights_file
-        from artkit.cli.context import say
-        from artkit.cli.sample import interpolate, sample
+        from artkit.cli.context import say, settings
         from artkit.cli.train import run_training
         from artkit.errors import UsageError
 
@@ -63,9 +66,9 @@ def attach(app: typer.Typer) -> None:
         if code:
             raise typer.Exit(code)
         weights = str(weights_file(run))
-        with contextlib.redirect_stdout(io.StringIO()):  # stdout gets only the final paths
-            sample(weights, n=64, out=out / "series", grid=out / "contact-sheet.png")
-            interpolate(weights, seeds="3,14,15,92,65", frames=100, out=out / "walk.gif")
+        glob = settings()
+        model = load(weights, device=glob.device, precision=glob.precision)
+        render_pictures(model, out)
         say("")
         say(
             f"series:        {out / 'series'}/ (64 images, provenance inside: artkit info {out / 'series' / '000000.png'})"
@@ -73,7 +76,7 @@ def attach(app: typer.Typer) -> None:
         say(f"contact sheet: {out / 'contact-sheet.png'}")
         say(f"latent walk:   {out / 'walk.gif'}")
         say(f"weights:       {weights}  (more: artkit sample {weights} -n 100 -o more/)")
-        quality = score(weights, out / "quality.json")
+        quality = score(model, out / "quality.json")
         classified = quality["classifier"]
         say(
             f"quality:       FD {quality['fd']:.2f}, KID {quality['kid']:.4f}, precision "
@@ -105,7 +108,24 @@ def prepare_classifier(say: Callable[[str], None]) -> None:
     build_classifier(data=CLASSIFIER_DATA, notice=say)
 
 
-def score(weights: str, report: Path) -> dict:
+def render_pictures(model: Model, out: Path) -> None:
+    """64 samples with their provenance, a contact sheet of them and a 100-frame latent
+    walk through five seeds: ``artkit sample`` and ``artkit interpolate``'s work, through
+    the Python API."""
+    from artkit.animation import write_animation
+    from artkit.api.output import save_grid
+    from artkit.images import load_image
+
+    series = model.save_samples(range(64), out / "series")
+    save_grid([load_image(p) for p in series], out / "contact-sheet.png")
+    keys = [3, 14, 15, 92, 65]
+    frames = model.walk(keys, frames=100)
+    about = {"seeds": keys, "frames": len(frames), "slerp": True, "loop": True}
+    provenance = model.provenance("interpolate", **about, truncation=1.0)
+    write_animation(frames, out / "walk.gif", fps=24, loop=True, provenance=provenance)
+
+
+def score(model: Model, report: Path) -> dict:
     """FD, KID, precision and recall of 1,000 fresh samples against 1,000 ``shapes``.
 
     In random-conv features (no weights to download) at the top level, and under
@@ -116,17 +136,13 @@ def score(weights: str, report: Path) -> dict:
     import json
 
     from artkit.api.evaluate import evaluate
-    from artkit.api.model import load
-    from artkit.cli.context import settings
 
-    glob = settings()
-    model = load(weights, device=glob.device, precision=glob.precision)
     images = model.sample(range(SCORE_SEED, SCORE_SEED + SCORE_SAMPLES))
 
     def measure(features: str) -> dict:
         return evaluate(
             images, f"shapes:count={SCORE_SAMPLES}", metrics="fd,kid,pr", features=features,
-            n=SCORE_SAMPLES, kid_subset_size=500, device=glob.device,
+            n=SCORE_SAMPLES, kid_subset_size=500, device=str(model.device),
         )  # fmt: skip
 
     result = measure("random-conv")

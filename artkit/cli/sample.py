@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import typer
 
-from artkit.api.latents import walk
 from artkit.api.seeds import check_seed_span, parse_seeds, seed_count
 from artkit.cli.options import ImageFormat, JsonRecords, NullSeparated, image_format
 from artkit.errors import UsageError
@@ -232,14 +231,12 @@ def interpolate(
     ] = None,
 ) -> None:
     """Render a latent walk through key seeds (or --latents files) as an animation; prints its path."""
-    import torch
-
     from artkit import __version__
     from artkit.animation import write_animation
+    from artkit.api.model import Model
     from artkit.api.models import open_model
     from artkit.cli.context import say, settings
     from artkit.device import resolve_device, resolve_precision
-    from artkit.torch_images import to_pil
 
     truncation, scale = _latent_scale(truncation, temperature)
     if latents and seeds is not None:
@@ -254,7 +251,7 @@ def interpolate(
     device = resolve_device(settings().device)
     precision = resolve_precision(settings().precision, device)
     model, ckpt = open_model(checkpoint, device)
-    from artkit.media import is_image, medium_of, require, to_items, walk_output, write_walk
+    from artkit.media import is_image, medium_of, require, walk_output, write_walk
     from artkit.model import LatentSampler  # torch is loaded by now
 
     if not isinstance(model, LatentSampler):
@@ -280,15 +277,9 @@ def interpolate(
     else:
         z_keys = model.latents_for_seeds(keys, truncation)
         origin = {"seeds": keys}
-    path_z = walk(z_keys, frames, slerp=slerp, loop=loop)
-    images = []
-    with torch.inference_mode(), precision.autocast(device):
-        for chunk in path_z.split(64):
-            frames_out = model.generate(chunk)
-            if is_image(medium):
-                images.extend(to_pil(frames_out))
-            else:
-                images.extend(to_items(medium, frames_out.float().cpu(), model=model))
+    images = Model(model, ckpt, device, precision).walk_latents(
+        z_keys, frames, slerp=slerp, loop=loop
+    )
     provenance = {
         "artkit": __version__,
         "command": "interpolate",
