@@ -349,6 +349,7 @@ def stock_layers(module: nn.Module) -> nn.Module:
         UpsampleConv3x3: StockUpsampleConv3x3,
     }
     for m in module.modules():
-        if _own_class(m) in stock:
-            _as(m, stock[_own_class(m)])
+        own = _own_class(m)
+        if own in stock:
+            _as(m, stock[own])
     return module

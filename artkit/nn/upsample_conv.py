@@ -41,7 +41,19 @@ def subpixel_kernel(weight: Tensor) -> Tensor:
     return kernel.reshape(4 * weight.shape[0], *weight.shape[1:])
 
 
-class UpsampleConv3x3(nn.Conv2d):
+class StockUpsampleConv3x3(nn.Conv2d):
+    """``nn.Upsample(scale_factor=2)`` then ``nn.Conv2d(c_in, c_out, 3, 1, 1)`` in stock
+    ops: what :class:`UpsampleConv3x3` computes elsewhere, and what ``stock_layers``
+    turns it back into."""
+
+    def __init__(self, c_in: int, c_out: int, *, bias: bool = True):
+        super().__init__(c_in, c_out, 3, 1, 1, bias=bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class UpsampleConv3x3(StockUpsampleConv3x3):
     """``nn.Upsample(scale_factor=2)`` then ``nn.Conv2d(c_in, c_out, 3, 1, 1)``, in one layer.
 
     The same parameters and state-dict keys as that conv (the upsampling has none).
@@ -50,19 +62,9 @@ class UpsampleConv3x3(nn.Conv2d):
     stock layers do.
     """
 
-    def __init__(self, c_in: int, c_out: int, *, bias: bool = True):
-        super().__init__(c_in, c_out, 3, 1, 1, bias=bias)
-
     def forward(self, x: Tensor) -> Tensor:
         if x.device.type != "cpu" or self.out_channels > SUBPIXEL_MAX_CHANNELS:
-            return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
+            return super().forward(x)
         bias = None if self.bias is None else self.bias.repeat_interleave(4)
         y = F.conv2d(x, subpixel_kernel(self.weight), bias, padding=1)
         return F.pixel_shuffle(y, 2)
-
-
-class StockUpsampleConv3x3(nn.Conv2d):
-    """:class:`UpsampleConv3x3` as stock layers compute it (``stock_layers`` makes one)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
