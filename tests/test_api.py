@@ -264,3 +264,44 @@ def test_save_samples_records_the_weights_relative_to_its_folder(readme_run, tmp
     assert (path.parent / recorded).resolve() == (
         folder / scope["run"].path / "weights.safetensors"
     ).resolve()
+
+
+def test_save_samples_writes_the_bytes_artkit_sample_writes(readme_run, tmp_path) -> None:
+    folder, scope = readme_run
+    run = folder / scope["run"].path
+    m = artkit.load(str(run), device="cpu")
+    # threads encode while the next batch is drawn: the files are the CLI's, in seed order
+    paths = m.save_samples("3-7", tmp_path / "lib", batch_size=2)
+    assert [p.name for p in paths] == [f"{s:06d}.png" for s in range(3, 8)]
+    result = run_cli(["--device", "cpu", "sample", str(run), "--seeds", "3-7", "-o",
+                      str(tmp_path / "cli")])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    for path in paths:
+        assert path.read_bytes() == (tmp_path / "cli" / path.name).read_bytes()
+    [webp] = m.save_samples([3], tmp_path / "webp", format="WEBP")
+    assert webp.name == "000003.webp" and read_provenance(webp)["seed"] == 3
+    with pytest.raises(UsageError, match="format 'bmp': use png, webp or jpg"):
+        m.save_samples([3], tmp_path / "bmp", format="bmp")
+    assert not (tmp_path / "bmp").exists()
+
+
+def test_save_samples_never_replaces_a_file_artkit_did_not_write(readme_run, tmp_path) -> None:
+    from artkit.api.sample_files import write_samples
+
+    folder, scope = readme_run
+    m = artkit.load(str(folder / scope["run"].path), device="cpu")
+    out = tmp_path / "out"
+    m.save_samples(range(4), out)
+    m.save_samples(range(4), out)  # its own files: replaced
+    Image.new("RGB", (4, 4), "blue").save(out / "000003.png")
+    (out / "000000.png").unlink()
+    with pytest.raises(UsageError, match=r"000003.png exists and was not written by artkit"):
+        m.save_samples(range(4), out)
+    assert not (out / "000000.png").exists()  # refused before the first file
+    # seeds from an iterator can be read once: checked a batch at a time instead
+    stream = write_samples(m, iter(range(6)), out, {}, batch_size=2)
+    with pytest.raises(UsageError, match=r"000003.png exists"):
+        list(stream)
+    with Image.open(out / "000003.png") as im:
+        assert im.size == (4, 4)
+    assert not (out / "000004.png").exists()

@@ -304,6 +304,40 @@ def test_paths_stream_as_files_are_written_and_a_closed_pipe_is_quiet(ckpt, tmp_
     assert len(list(out.iterdir())) < n  # it stopped producing
 
 
+def test_sampling_again_replaces_its_own_files_but_never_someone_elses(ckpt, tmp_path):
+    out = tmp_path / "out"
+    assert sample(ckpt, "--seeds", "0-3", "-o", out).exit_code == 0
+    before = digests(out)
+    # artkit's own files are replaced (same seeds, same bytes)
+    again = sample(ckpt, "--seeds", "0-3", "-o", out)
+    assert again.exit_code == 0, again.stderr
+    assert digests(out) == before
+    # someone's picture where seed 2's sample would go: refused before any file is written
+    mine = out / "000002.png"
+    Image.new("RGB", (5, 5), "red").save(mine)
+    (out / "000000.png").unlink()
+    (out / "000007.png").mkdir()  # a folder of that name, too
+    for seeds, bad in (("0-3", mine), ("7", out / "000007.png")):
+        result = sample(ckpt, "--seeds", seeds, "-o", out)
+        assert result.exit_code == 2
+        assert f"{bad} exists and was not written by artkit" in one_error_line(result.stderr)
+        assert result.stdout == ""
+    assert not (out / "000000.png").exists()  # nothing written before the refusal
+    with Image.open(mine) as im:
+        assert im.size == (5, 5)
+    # other names in the folder do not matter
+    assert sample(ckpt, "--seeds", "4-5", "-o", out).exit_code == 0
+
+
+def test_an_output_path_that_is_a_file_is_one_line(ckpt, tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("mine")
+    result = sample(ckpt, "-n", "1", "-o", target)
+    assert result.exit_code == 2
+    assert "is a file, not a folder" in one_error_line(result.stderr)
+    assert target.read_text() == "mine"
+
+
 # -- interpolate -------------------------------------------------------------------------
 def test_interpolate_frames_and_endpoints_match_samples(ckpt, tmp_path):
     from artkit.animation import read_frames

@@ -9,6 +9,8 @@
 - :mod:`artkit.api.model` is the public :class:`~artkit.api.model.Model` handle
   (``artkit.load``): sample, encode, decode, morph, translate, stylize;
 - :mod:`artkit.api.output` saves images and grids with their provenance;
+- :mod:`artkit.api.sample_files` writes a model's samples to a folder, one file per
+  seed, encoding in threads and never over a file artkit did not write;
 - :mod:`artkit.api.naming` names output files (``photo.png``, ``photo-2.png``);
 - :mod:`artkit.api.train` and :mod:`artkit.api.render` are ``artkit.train(...)`` and
   ``artkit.render(...)``, the functions ``artkit train`` and ``artkit render`` call;

@@ -178,40 +178,56 @@ class Model:
         out: str | os.PathLike[str],
         truncation: float = 1.0,
         *,
+        format: str = "png",
         audio: bool = False,
         batch_size: int = 64,
+        **options: Any,
     ) -> list[Any]:
         """Write one file per seed into folder ``out``, as ``artkit sample`` does; their paths.
 
-        Files are in the model's medium (PNG for images; a plugin's, such as MIDI, for
-        others) with provenance inside. ``audio=True`` asks the medium to render sound
-        too (``artkit sample --audio``): a one-line error for a medium without it.
+        Files are in the model's medium (images as ``format``: png, webp or jpg; a
+        plugin's medium, such as MIDI, in its own) with provenance inside. ``audio=True``
+        asks the medium to render sound too (``artkit sample --audio``): a one-line
+        error for a medium without it. Other keyword arguments go to the model's
+        sampler, as for :meth:`sample`. Files are encoded in threads while the next
+        batch is generated; a file in ``out`` that artkit did not write is never
+        replaced (a one-line error before anything is written; see
+        :mod:`artkit.api.sample_files`).
         """
         from pathlib import Path
 
+        from artkit.api.sample_files import write_samples
         from artkit.api.seeds import parse_seed_ranges
-        from artkit.media import ImageMedium, check_audio, medium_of, save
+        from artkit.images import SAVE_SUFFIXES
+        from artkit.media import ImageMedium, medium_of
 
-        medium = medium_of(self.net)
-        if audio:
-            check_audio(medium)
         folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
         given = seeds if isinstance(seeds, str | int) else list(seeds)
         seed_list = parse_seed_ranges(given, key="seeds")
-        base = self.provenance("sample", truncation=truncation)
+        suffix = None
+        if medium_of(self.net) is ImageMedium:
+            fmt = str(format).lower().lstrip(".").replace("jpeg", "jpg")
+            if f".{fmt}" not in SAVE_SUFFIXES:
+                raise UsageError(f"format {format!r}: use png, webp or jpg")
+            suffix = f".{fmt}"
+        base = self.provenance(
+            "sample", truncation=truncation, **({"options": options} if options else {})
+        )
         if "checkpoint_path" in base:  # relative, as `artkit sample` writes it, so a run
             # folder moved with its samples still reproduces
             base["checkpoint_path"] = os.path.relpath(base["checkpoint_path"], folder)
-        suffix = ".png" if medium is ImageMedium else medium.suffixes[0]
-        written = []
-        for batch, items in self.batches(seed_list, truncation, batch_size):
-            for item, seed in zip(items, batch, strict=True):
-                prov = {**base, "seed": seed}
-                written.append(
-                    save(medium, item, folder / f"{seed:06d}{suffix}", prov, audio=audio)
-                )
-        return written
+        written = write_samples(
+            self,
+            seed_list,
+            folder,
+            base,
+            suffix=suffix,
+            truncation=truncation,
+            batch_size=batch_size,
+            audio=audio,
+            **options,
+        )
+        return [path for path, _ in written]
 
     def walk(
         self,

@@ -1,44 +1,22 @@
 """``artkit sample`` and ``artkit interpolate``: images and latent walks from a checkpoint.
 
-Sampling streams: seeds are parsed lazily, each batch is generated while the
-previous one is PNG-encoded in a thread pool, at most a few batches are in
-flight, and every path is printed as soon as its file exists -- so memory
-stays flat for any ``-n`` and the next command in a pipe starts at once.
-Never imports torchvision.
+Sampling streams (:mod:`artkit.api.sample_files`, which ``Model.save_samples``
+uses too): each batch is generated while earlier ones are encoded in threads, and
+every path is printed as soon as its file exists, so memory stays flat for any
+``-n`` and the next command in a pipe starts at once. Never imports torchvision.
 """
 
 from __future__ import annotations
 
 import os
-from collections import deque
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from artkit.api.seeds import check_seed_span, parse_seeds, seed_count
+from artkit.api.seeds import check_seed_span, parse_seed_ranges, parse_seeds
 from artkit.cli.options import ImageFormat, JsonRecords, NullSeparated, image_format
 from artkit.errors import UsageError
-
-
-def _save_batch(
-    items: Any,
-    seeds: list[int],
-    out: Path,
-    suffix: str,
-    provenance: dict[str, Any],
-    medium: Any,
-    audio: bool = False,
-) -> list[tuple[str, int]]:
-    from artkit.media import save
-
-    written = []
-    for item, seed in zip(items, seeds, strict=True):
-        path = out / f"{seed:06d}{suffix}"
-        # the medium may pick its own suffix; the path printed is the file it wrote
-        path = save(medium, item, path, {**provenance, "seed": seed}, audio=audio, durable=False)
-        written.append((str(path), seed))
-    return written
 
 
 def attach(app: typer.Typer) -> None:
@@ -94,10 +72,9 @@ def sample(
 ) -> None:
     """Generate images, one file per seed with provenance inside; prints each path as it is written."""
 
-    from concurrent.futures import Future, ThreadPoolExecutor
-
     from artkit.api.model import Model
     from artkit.api.models import open_model, weights_file
+    from artkit.api.sample_files import write_samples
     from artkit.cli.context import say, settings
     from artkit.device import resolve_device, resolve_precision
     from artkit.records import OutputClosed, RecordWriter
@@ -135,42 +112,44 @@ def sample(
     medium = medium_of(net)
     if audio:
         check_audio(medium)  # one line before anything is written
-    out.mkdir(parents=True, exist_ok=True)
     if ckpt.get("checkpoint"):
         # so `artkit reproduce` finds the weights again from the image alone
         ckpt["checkpoint_path"] = os.path.relpath(weights_file(checkpoint), out)
     start = seed if seed is not None else (glob.seed or 0)
-    seed_iter = parse_seeds(seeds) if seeds else iter(check_seed_span(start, n))
-    total = seed_count(seeds) if seeds else n
+    # a collection, not an iterator: the writer checks every target before it writes
+    seed_list = parse_seed_ranges(seeds) if seeds else check_seed_span(start, n)
     provenance = model.provenance("sample", **scale, **({"options": options} if options else {}))
     # images take --format; another medium writes its own first suffix
     suffix = f".{fmt}" if medium is ImageMedium else medium.suffixes[0]
     writer = RecordWriter(json=as_json, null=null)
-    workers = max(1, min(4, (os.cpu_count() or 2)))
-    pending: deque[Future] = deque()
     thumbs: list[Any] = []
     previews: list[str] | None = None if medium is ImageMedium else []
     word = "images" if medium is ImageMedium else f"{suffix} files"  # music: ".mid files"
-    say(f"sampling {total} {word} from {model.name} on {device} -> {out}/")
 
-    def drain(limit: int) -> None:
-        while len(pending) > limit:
-            for path, s in pending.popleft().result():
-                if grid is not None and previews is not None and len(previews) < 256:
-                    previews.append(path)  # another medium's files: pictured once written
-                writer.write(path, seed=s)
+    def keep_thumbs(items: list[Any]) -> None:
+        if grid is not None and previews is None and len(thumbs) < 256:
+            thumbs.extend(items[: 256 - len(thumbs)])
 
+    written = write_samples(
+        model,
+        seed_list,
+        out,
+        provenance,
+        suffix=suffix,
+        truncation=truncation,
+        batch_size=batch_size,
+        audio=audio,
+        on_batch=keep_thumbs,
+        **options,
+    )
+    say(f"sampling {len(seed_list)} {word} from {model.name} on {device} -> {out}/")
     try:
-        with ThreadPoolExecutor(workers) as pool:
-            for batch, images in model.batches(seed_iter, truncation, batch_size, **options):
-                if grid is not None and previews is None and len(thumbs) < 256:
-                    thumbs.extend(images[: 256 - len(thumbs)])
-                pending.append(
-                    pool.submit(_save_batch, images, batch, out, suffix, provenance, medium, audio)
-                )
-                drain(workers)  # bounded: generation runs ahead of encoding by a few batches
-            drain(0)
+        for path, s in written:
+            if grid is not None and previews is not None and len(previews) < 256:
+                previews.append(str(path))  # another medium's files: pictured once written
+            writer.write(str(path), seed=s)
     except OutputClosed:
+        written.close()
         return
     if grid is not None and previews and callable(getattr(medium, "preview", None)):
         from artkit.media import picture

@@ -1,0 +1,186 @@
+"""Sample files on disk: the writer behind ``artkit sample`` and :meth:`Model.save_samples`.
+
+It streams. Seeds are read lazily; each batch is generated while earlier ones are
+encoded in a thread pool (PNG encoding and zlib release the GIL), with at most a few
+batches in flight; each path is handed back as soon as its file exists. So memory
+stays flat for any number of seeds, and the next command in a pipe starts at once.
+
+It never replaces what artkit did not write. A file already at a target path
+(``000003.png`` from an earlier ``artkit sample``) is replaced only when it carries
+artkit's provenance. Anything else, such as your own picture of that name, a folder or
+an unreadable file, is a one-line :class:`~artkit.errors.UsageError` raised before the
+first file is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from artkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from artkit.api.model import Model
+
+#: batches encoded at once (and so the most generated ahead of the files on disk)
+MAX_WORKERS = 4
+
+
+def sample_name(seed: int, suffix: str) -> str:
+    """The file a seed's sample is written to: ``000042.png``."""
+    return f"{seed:06d}{suffix}"
+
+
+def written_by_artkit(path: Path, medium: Any) -> bool:
+    """Does ``path`` hold a file artkit wrote (provenance the medium can read back)?"""
+    if not path.is_file():
+        return False
+    try:
+        return medium.read_provenance(path) is not None
+    except Exception:  # unreadable or not in the medium's format: not ours to replace
+        return False
+
+
+def refuse_foreign(folder: Path, seeds: Iterable[int], suffix: str, medium: Any) -> None:
+    """A UsageError when a seed's target in ``folder`` exists and artkit did not write it.
+
+    The folder is listed once, so a million seeds into an empty or new folder cost
+    nothing but the loop over their names.
+    """
+    try:
+        existing = {entry.name for entry in os.scandir(folder)}
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not existing:
+        return
+    for seed in seeds:
+        name = sample_name(seed, suffix)
+        if name in existing and not written_by_artkit(folder / name, medium):
+            raise UsageError(
+                f"{folder / name} exists and was not written by artkit; remove it or "
+                "choose another output folder"
+            )
+
+
+def _save_batch(
+    medium: Any,
+    items: list[Any],
+    seeds: list[int],
+    folder: Path,
+    suffix: str,
+    provenance: dict[str, Any],
+    audio: bool,
+) -> list[tuple[Path, int]]:
+    from artkit.media import save
+
+    written = []
+    for item, seed in zip(items, seeds, strict=True):
+        # the medium may pick its own suffix: the path returned is the file it wrote
+        path = save(
+            medium,
+            item,
+            folder / sample_name(seed, suffix),
+            {**provenance, "seed": seed},
+            audio=audio,
+            durable=False,
+        )
+        written.append((path, seed))
+    return written
+
+
+def write_samples(
+    model: Model,
+    seeds: Iterable[int],
+    folder: str | os.PathLike[str],
+    provenance: dict[str, Any],
+    *,
+    suffix: str | None = None,
+    truncation: float = 1.0,
+    batch_size: int = 64,
+    audio: bool = False,
+    workers: int | None = None,
+    on_batch: Callable[[list[Any]], None] | None = None,
+    **options: Any,
+) -> Generator[tuple[Path, int], None, None]:
+    """Write one file per seed into ``folder``; yield ``(path, seed)`` as each file exists.
+
+    ``seeds``: a collection (a list, a ``range``, parsed seed ranges) is checked
+    against the files already in the folder before anything is written
+    (:func:`refuse_foreign`); an iterator can be read only once, so its seeds are
+    checked a batch at a time. ``provenance`` goes into every file, with its ``seed``. ``suffix``: ``.png`` (``.webp``, ``.jpg``) for images, by default the
+    medium's first. ``on_batch`` sees each batch's items as they are generated (the
+    CLI keeps the first ones for a contact sheet). Other keyword arguments go to the
+    model's sampler, as for :meth:`Model.batches`.
+
+    The folder and the seeds are checked when this is called (one-line errors); the
+    files are written as the returned iterator is read.
+    """
+    from artkit.media import check_audio, medium_of
+
+    medium = medium_of(model.net)
+    if audio:
+        check_audio(medium)
+    suffix = suffix or medium.suffixes[0]
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file, not a folder; choose another output folder")
+    checked = iter(seeds) is not seeds  # a collection, which can be read twice
+    if checked:
+        refuse_foreign(out, seeds, suffix, medium)
+    out.mkdir(parents=True, exist_ok=True)
+    count = max(1, min(MAX_WORKERS, workers or os.cpu_count() or 2))
+    # the checks above ran on this call; the files are written as the caller reads
+    return _stream(
+        model,
+        seeds,
+        out,
+        provenance,
+        medium,
+        suffix,
+        truncation,
+        batch_size,
+        audio,
+        count,
+        None if checked else refuse_foreign,
+        on_batch,
+        options,
+    )
+
+
+def _stream(
+    model: Model,
+    seeds: Iterable[int],
+    out: Path,
+    provenance: dict[str, Any],
+    medium: Any,
+    suffix: str,
+    truncation: float,
+    batch_size: int,
+    audio: bool,
+    workers: int,
+    check: Callable[..., None] | None,
+    on_batch: Callable[[list[Any]], None] | None,
+    options: dict[str, Any],
+) -> Generator[tuple[Path, int], None, None]:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: deque[Future] = deque()
+
+    def done(limit: int) -> Iterator[tuple[Path, int]]:
+        while len(pending) > limit:
+            yield from pending.popleft().result()
+
+    with ThreadPoolExecutor(workers) as pool:
+        for batch, items in model.batches(seeds, truncation, batch_size, **options):
+            if check is not None:  # an iterator's seeds, a batch at a time
+                check(out, batch, suffix, medium)
+            if on_batch is not None:
+                on_batch(items)
+            pending.append(
+                pool.submit(_save_batch, medium, items, batch, out, suffix, provenance, audio)
+            )
+            yield from done(workers)  # bounded: generation runs ahead by a few batches
+        yield from done(0)
