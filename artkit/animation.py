@@ -361,6 +361,50 @@ def write_animation(
 MAX_ANIMATION_PIXELS = 100_000_000
 
 
+def read_mp4_provenance(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The provenance :func:`write_animation` put in an MP4's ``comment`` tag, or None.
+
+    Read with the ffmpeg that imageio-ffmpeg ships (a one-line UsageError without it),
+    as an ``ffmetadata`` listing; only a JSON object there counts.
+    """
+    import subprocess
+
+    from artkit.images import _json_object_or_none
+
+    exe = require_ffmpeg().get_ffmpeg_exe()
+    name = "file:" + os.path.abspath(os.fspath(path))  # never read as an ffmpeg option
+    try:
+        listing = subprocess.run(
+            [exe, "-v", "error", "-i", name, "-f", "ffmetadata", "-"],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        ).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ImageError(f"cannot read animation {os.fspath(path)!r}: {exc}") from None
+    return _json_object_or_none(_ffmetadata(listing).get("comment"))
+
+
+def _ffmetadata(text: str) -> dict[str, str]:
+    """ffmpeg's ``ffmetadata`` text -> {key: value}; a backslash escapes the next character
+    (``=``, ``;``, ``#``, a backslash or a newline)."""
+    entries: dict[str, str] = {}
+    line: list[str] = []
+    chars = iter(text + "\n")  # the last line may lack its newline
+    for ch in chars:
+        if ch == "\\":
+            line.append(next(chars, ""))
+            continue
+        if ch != "\n":
+            line.append(ch if ch != "=" else "\0")  # an unescaped "=" splits key from value
+            continue
+        entry, line = "".join(line), []
+        key, sep, value = entry.partition("\0")
+        if sep and not key.startswith((";", "[")):
+            entries[key] = value.replace("\0", "=")
+    return entries
+
+
 def read_frames(path: str | os.PathLike[str]) -> list[Image.Image]:
     """Every frame of an animation (or the one frame of a still) as RGB / RGBA / L.
 

@@ -381,6 +381,10 @@ def _provenance_from(im: Image.Image, name: str) -> dict[str, Any] | None:
         xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
         if xmp:
             raw = _provenance_text_from_xmp(xmp)
+    if raw is None and im.format == "GIF":
+        # artkit's animations keep it in the GIF comment, which other tools also use
+        # for their own words: only a JSON object there counts as provenance
+        return _json_object_or_none(im.info.get("comment"))
     if raw is None:
         return None
     if isinstance(raw, bytes):
@@ -405,6 +409,17 @@ def _provenance_from(im: Image.Image, name: str) -> dict[str, Any] | None:
             f"got {type(value).__name__}"
         )
     return value
+
+
+def _json_object_or_none(raw: Any) -> dict[str, Any] | None:
+    """``raw`` (text or bytes) as a JSON object, or None when it is anything else."""
+    if not raw or len(raw) > MAX_PROVENANCE_BYTES:
+        return None
+    try:
+        value = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def read_provenance(path_or_image: str | os.PathLike[str] | Image.Image) -> dict[str, Any] | None:

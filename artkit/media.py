@@ -52,6 +52,7 @@ piano roll, one colour each) for sample grids and dataset previews.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -232,12 +233,66 @@ def picture(path: str | os.PathLike[str], mode: str | None = None) -> Any:
 
 def provenance_of_path(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The provenance a file carries, through the medium that reads its suffix."""
+    if Path(path).suffix.lower() == ".mp4":  # an animation: its comment tag, through ffmpeg
+        from artkit.animation import read_mp4_provenance
+
+        return read_mp4_provenance(path)
     found = medium_for_path(path)
     if found is None or is_image(found):
         from artkit.images import read_provenance
 
         return read_provenance(path)
     return found.read_provenance(path)
+
+
+def written_by_artkit(path: str | os.PathLike[str]) -> bool:
+    """Does ``path`` hold a file artkit wrote? Pictures, animations and a medium's files
+    carry provenance; latents files say so in their header. Anything unreadable does not."""
+    target = Path(path)
+    if not target.is_file():
+        return False
+    if target.suffix.lower() == ".mp4":
+        from artkit.animation import require_ffmpeg
+
+        require_ffmpeg()  # without it no mp4 is read (nor written): say that, not "foreign"
+    try:
+        if target.suffix.lower() == ".safetensors":
+            from artkit.checkpoint import read_header
+
+            return read_header(target).metadata.get("artkit.kind") == "latents"
+        return provenance_of_path(target) is not None
+    except Exception:  # unreadable, or not in the format its suffix says
+        return False
+
+
+def refuse_foreign(
+    path: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    option: str = "-o",
+) -> None:
+    """A one-line UsageError when writing ``path`` would replace a file artkit did not
+    write, or one of the command's ``inputs`` (even one artkit wrote). ``option`` names
+    the setting to change in the message."""
+    from artkit.errors import UsageError
+
+    target = Path(path)
+    if not (target.exists() or target.is_symlink()):
+        return
+    for source in inputs:
+        try:
+            same = os.path.samefile(target, source)
+        except (OSError, ValueError):
+            same = False
+        if same:
+            raise UsageError(
+                f"{target} is one of the inputs; writing there would replace it "
+                f"(choose another {option})"
+            )
+    if not written_by_artkit(target):
+        raise UsageError(
+            f"{target} exists and was not written by artkit; remove it or choose another {option}"
+        )
 
 
 def join(found: Any, items: list[Any]) -> Any:

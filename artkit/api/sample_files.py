@@ -34,22 +34,15 @@ def sample_name(seed: int, suffix: str) -> str:
     return f"{seed:06d}{suffix}"
 
 
-def written_by_artkit(path: Path, medium: Any) -> bool:
-    """Does ``path`` hold a file artkit wrote (provenance the medium can read back)?"""
-    if not path.is_file():
-        return False
-    try:
-        return medium.read_provenance(path) is not None
-    except Exception:  # unreadable or not in the medium's format: not ours to replace
-        return False
-
-
-def refuse_foreign(folder: Path, seeds: Iterable[int], suffix: str, medium: Any) -> None:
-    """A UsageError when a seed's target in ``folder`` exists and artkit did not write it.
+def refuse_foreign(folder: Path, seeds: Iterable[int], suffix: str) -> None:
+    """A UsageError when a seed's target in ``folder`` exists and artkit did not write it
+    (:func:`artkit.media.written_by_artkit`).
 
     The folder is listed once, so a million seeds into an empty or new folder cost
     nothing but the loop over their names.
     """
+    from artkit.media import written_by_artkit
+
     try:
         existing = {entry.name for entry in os.scandir(folder)}
     except (FileNotFoundError, NotADirectoryError):
@@ -58,7 +51,7 @@ def refuse_foreign(folder: Path, seeds: Iterable[int], suffix: str, medium: Any)
         return
     for seed in seeds:
         name = sample_name(seed, suffix)
-        if name in existing and not written_by_artkit(folder / name, medium):
+        if name in existing and not written_by_artkit(folder / name):
             raise UsageError(
                 f"{folder / name} exists and was not written by artkit; remove it or "
                 "choose another output folder"
@@ -129,7 +122,7 @@ def write_samples(
         raise UsageError(f"{out} is a file, not a folder; choose another output folder")
     checked = iter(seeds) is not seeds  # a collection, which can be read twice
     if checked:
-        refuse_foreign(out, seeds, suffix, medium)
+        refuse_foreign(out, seeds, suffix)
     out.mkdir(parents=True, exist_ok=True)
     count = max(1, min(MAX_WORKERS, workers or os.cpu_count() or 2))
     # the checks above ran on this call; the files are written as the caller reads
@@ -176,7 +169,7 @@ def _stream(
     with ThreadPoolExecutor(workers) as pool:
         for batch, items in model.batches(seeds, truncation, batch_size, **options):
             if check is not None:  # an iterator's seeds, a batch at a time
-                check(out, batch, suffix, medium)
+                check(out, batch, suffix)
             if on_batch is not None:
                 on_batch(items)
             pending.append(

@@ -271,7 +271,9 @@ def preview(
     from artkit import __version__
     from artkit.grid import make_grid
     from artkit.images import save_image
+    from artkit.media import refuse_foreign
 
+    refuse_foreign(out)  # before reading the dataset: never over a file artkit did not write
     if n < 1:
         raise UsageError(f"-n {n} must be at least 1")
     if out.suffix.lower() not in SAVE_SUFFIXES:

@@ -171,6 +171,9 @@ def encode(
         raise UsageError("--batch-size must be at least 1")
     if out.suffix.lower() != ".safetensors":
         raise UsageError(f"--out {str(out)!r}: latents are written as .safetensors")
+    from artkit.media import refuse_foreign
+
+    refuse_foreign(out)  # before any work: never over a file artkit did not write
     s = _Session(checkpoint, "encode")
     records = _records(images)
     means: dict[str, Any] = {}
@@ -220,6 +223,7 @@ def decode(
 
     from artkit.checkpoint import read_header, sha256_file
     from artkit.cli.context import say, warn
+    from artkit.media import refuse_foreign
     from artkit.records import OutputClosed, RecordWriter
 
     fmt = image_format(fmt)
@@ -229,17 +233,19 @@ def decode(
     sha = s.ckpt.get("checkpoint_sha256")
     if source_sha and sha and source_sha != sha:
         warn(f"{latents} was encoded with another checkpoint; the images will not match")
+    taken: set[str] = set()
+    targets = [out / _unique_name(key, s.suffix(fmt), taken) for key, _ in pairs]
+    for target in targets:  # all of them before any work
+        refuse_foreign(target, inputs=[latents])
     z = torch.stack([v for _, v in pairs])
     pictures = s.decode(z)
     provenance = s.provenance("decode", latents=latents.name, latents_sha256=sha256_file(latents))
     writer = RecordWriter(json=as_json, null=null)
     out.mkdir(parents=True, exist_ok=True)
-    taken: set[str] = set()
     say(f"decoding {len(pairs)} latents with {s.model.registry_name} -> {out}/")
     try:
-        for (key, _), picture in zip(pairs, pictures, strict=True):
-            path = out / _unique_name(key, s.suffix(fmt), taken)
-            path = s.save(picture, path, {**provenance, "key": key})
+        for (key, _), picture, target in zip(pairs, pictures, targets, strict=True):
+            path = s.save(picture, target, {**provenance, "key": key})
             writer.write(path, key=key)
     except OutputClosed:
         return
@@ -275,7 +281,7 @@ def reconstruct(
     from PIL import Image
 
     from artkit.cli.context import say
-    from artkit.media import is_image
+    from artkit.media import is_image, refuse_foreign
     from artkit.records import OutputClosed, RecordWriter
 
     fmt = image_format(fmt)
@@ -304,6 +310,8 @@ def reconstruct(
                     pair.paste(picture, (picture.width, 0))
                     picture = pair
                 path = out / _unique_name(record.path, s.suffix(fmt), taken)
+                # read a batch at a time from stdin, so checked one file at a time
+                refuse_foreign(path, inputs=[record.path])
                 path = s.save(picture, path, {**provenance, "source": record.path})
                 writer.write(path, source=record.path)
                 count += 1
@@ -362,15 +370,18 @@ def morph(
         raise UsageError("--frames must be at least 2")
     s = _Session(checkpoint, "encode")
     s.model.require("decode")
-    from artkit.media import is_image, require, walk_output, write_walk
+    from artkit.media import is_image, refuse_foreign, require, walk_output, write_walk
 
     medium = s.medium
     if not is_image(medium):  # one line before any work: the medium can join, -o fits it
         require(medium, "join", "way to join a walk's frames into one file (join)")
-        walk_output(medium, out, "morph")
+        target = walk_output(medium, out, "morph")
+    else:
+        target = out or Path("morph.gif")
     paths = [r.path for r in _records(images)]
     if len(paths) < 2:
         raise UsageError(f"morph needs at least two images, got {len(paths)}")
+    refuse_foreign(target, inputs=paths)
     mean, _ = s.encode([s.load(p) for p in paths])
     path_z = walk(mean, frames, slerp=slerp, loop=loop)
     pictures = s.decode(path_z)
@@ -382,8 +393,6 @@ def morph(
         say(f"{len(pictures)} frames through {len(paths)} inputs joined -> {written}")
         print(written, flush=True)
         return
-    written = write_animation(
-        pictures, out or Path("morph.gif"), fps=fps, loop=True, provenance=provenance
-    )
+    written = write_animation(pictures, target, fps=fps, loop=True, provenance=provenance)
     say(f"{len(pictures)} frames through {len(paths)} images -> {written}")
     print(written, flush=True)

@@ -122,7 +122,7 @@ def project(
         # checked as each picture comes up, before its search starts
         for record in records:
             stem = _stem(record.path)
-            picture = names(stem, f".{fmt}")
+            picture = names(stem, f".{fmt}", source=record.path)
             latents = picture.with_suffix(".safetensors")
             _check_targets(picture, latents, record.path)
             planned.append((picture, latents))

@@ -112,6 +112,10 @@ def sample(
     medium = medium_of(net)
     if audio:
         check_audio(medium)  # one line before anything is written
+    if grid is not None:
+        from artkit.media import refuse_foreign
+
+        refuse_foreign(grid, option="--grid")
     if ckpt.get("checkpoint"):
         # so `artkit reproduce` finds the weights again from the image alone
         ckpt["checkpoint_path"] = os.path.relpath(weights_file(checkpoint), out)
@@ -230,7 +234,7 @@ def interpolate(
     device = resolve_device(settings().device)
     precision = resolve_precision(settings().precision, device)
     model, ckpt = open_model(checkpoint, device)
-    from artkit.media import is_image, medium_of, require, walk_output, write_walk
+    from artkit.media import is_image, medium_of, refuse_foreign, require, walk_output, write_walk
     from artkit.model import LatentSampler  # torch is loaded by now
 
     if not isinstance(model, LatentSampler):
@@ -238,7 +242,9 @@ def interpolate(
     medium = medium_of(model)
     if not is_image(medium):  # one line before any work: the medium can join, -o fits it
         require(medium, "join", "way to join a walk's frames into one file (join)")
-        walk_output(medium, out, "walk")
+        refuse_foreign(walk_output(medium, out, "walk"), inputs=latents or ())
+    else:
+        refuse_foreign(out or Path("walk.gif"), inputs=latents or ())
     if latents:
         from artkit.api.latents import key_latents
         from artkit.cli.context import warn

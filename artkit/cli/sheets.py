@@ -212,7 +212,7 @@ def grid(
     from artkit.cli.context import say, warn
     from artkit.grid import make_grid
     from artkit.images import SAVE_SUFFIXES, save_image
-    from artkit.media import picture
+    from artkit.media import picture, refuse_foreign
 
     if cols is not None and cols < 1:
         raise UsageError(f"--cols must be at least 1, not {cols}")
@@ -228,6 +228,7 @@ def grid(
         ) from None
     label_spec = _parse_labels(labels)
     _check_out(out, SAVE_SUFFIXES, "contact sheet")
+    refuse_foreign(out)  # before reading any picture
 
     resample = Image.Resampling.LANCZOS
     box = thumb
@@ -286,6 +287,7 @@ def grid(
         "bg": bg,
         "thumb": box,
     }
+    refuse_foreign(out, inputs=paths)  # nor over one of its own pictures
     written = save_image(sheet, out, provenance=provenance)
     say(f"grid: {len(pictures)} images in {columns} columns -> {written}")
     _print_path(written, as_json)
@@ -324,7 +326,7 @@ def animate(
     from artkit import __version__
     from artkit.animation import SUPPORTED_SUFFIXES, ping_pong, write_animation
     from artkit.cli.context import say, warn
-    from artkit.media import picture
+    from artkit.media import picture, refuse_foreign
 
     if not fps > 0 or math.isinf(fps):
         raise UsageError(f"--fps must be a positive number, not {fps}")
@@ -333,6 +335,7 @@ def animate(
         from artkit.animation import require_ffmpeg
 
         require_ffmpeg()  # one line before any work when the optional package is missing
+    refuse_foreign(out)  # before reading any frame
 
     frames: list[Image.Image] = []
     paths: list[str] = []
@@ -361,6 +364,7 @@ def animate(
         "boomerang": boomerang,
         "frames": len(sequence),
     }
+    refuse_foreign(out, inputs=paths)  # nor over one of its own frames
     written = write_animation(sequence, out, fps=fps, loop=loop, provenance=provenance)
     say(f"animate: {len(sequence)} frames at {fps:g} fps -> {written}")
     _print_path(written, as_json)

@@ -128,6 +128,8 @@ def run_gatys(
         frames, durations, loop, anim_suffix = read_source_frames(record.path)
         results = []
         label = source_stem(record.path)
+        # named (and checked: never over its input or a file artkit did not write) first
+        path = names(label, anim_suffix or f".{fmt}", source=record.path)
         for index, frame in enumerate(frames):
             content, styles_now = prepare_colour(colour, frame.convert("RGB"), style_images)
             content_t = pil_to_tensor([content], 3)
@@ -145,10 +147,8 @@ def run_gatys(
                 torch.cuda.empty_cache()
         provenance = {**base_provenance, "content": record.path, **content_sha(record.path)}
         if anim_suffix is not None:
-            path = names(label, anim_suffix)
             write_animation(results, path, durations, loop, {**provenance, "frames": len(results)})
         else:
-            path = names(label, f".{fmt}")
             save_image(results[0], path, provenance=provenance)
         extra = {k: v for k, v in record.data.items() if k != "path"}
         writer.write(str(path), **{**extra, "content": record.path})
@@ -219,6 +219,9 @@ def run_fast(
     with ThreadPoolExecutor(workers) as pool:
         for record in records:
             frames, durations, loop, anim_suffix = read_source_frames(record.path)
+            label = source_stem(record.path)
+            # named (and checked: never over its input or a file artkit did not write) first
+            path = names(label, anim_suffix or f".{fmt}", source=record.path)
             frames = [resize_longest(f, size) for f in frames]
             results = []
             for start in range(0, len(frames), batch_size):
@@ -230,14 +233,11 @@ def run_fast(
                 for frame, image in zip(chunk, to_pil(styled.float().cpu()), strict=True):
                     results.append(restore_alpha(image, frame))
             count += len(results)
-            label = source_stem(record.path)
             provenance = {**provenance_base, "content": record.path, **content_sha(record.path)}
             if anim_suffix is not None:
-                path = names(label, anim_suffix)
                 meta = {**provenance, "frames": len(results)}
                 future = pool.submit(write_animation, results, path, durations, loop, meta)
             else:
-                path = names(label, f".{fmt}")
                 future = pool.submit(
                     save_image, results[0], path, provenance=provenance, durable=False
                 )

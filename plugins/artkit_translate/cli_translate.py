@@ -167,6 +167,9 @@ def translate(
                 failed += 1
                 warn(str(exc))
                 continue
+            # named (and checked: never over its input or a file artkit did not write)
+            # before the work
+            path = names(source_stem(record.path), f".{fmt}", source=record.path)
             image = resize_longest(original, size)
             channels = 3 if colorize else in_channels
             wanted = _MODES[channels]
@@ -192,7 +195,6 @@ def translate(
                 "tile": tile_size if use_tiles else None,
                 "overlap": overlap if use_tiles else None,
             }
-            path = names(source_stem(record.path), f".{fmt}")
             save_image(picture, path, provenance=provenance, durable=False)
             extra = {k: v for k, v in record.data.items() if k != "path"}
             writer.write(str(path), **{**extra, "source": record.path})
