@@ -196,3 +196,30 @@ def test_mp4_provenance_round_trips_through_its_comment_tag(tmp_path):
     assert read_mp4_provenance(bare) is None and not written_by_artkit(bare)
     os.replace(bare, tmp_path / "w.mp4")
     assert not written_by_artkit(tmp_path / "w.mp4")
+
+
+def test_a_new_run_never_replaces_or_appends_to_someone_elses_run_files(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    Image.new("RGB", (4, 4)).save(out / "photo.png")  # a file of another name is no matter
+    args = ["train", "mlp-gan:resolution=8,hidden=8", "--data", "shapes:count=16",
+            "--steps", "2", "-b", "4", "-o", out]  # fmt: skip
+    for name, text in (("config.json", '{"mine": 1}\n'), ("metrics.jsonl", "my diary\n")):
+        (out / name).write_text(text)
+        before = snapshot(tmp_path)
+        refused(cli(*args))
+        assert snapshot(tmp_path) == before
+        (out / name).unlink()
+    (out / "samples").mkdir()
+    Image.new("RGB", (4, 4)).save(out / "samples" / "step-000002.png")
+    refused(cli(*args))
+    (out / "samples" / "step-000002.png").unlink()
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert (out / "photo.png").is_file()
+    # an artkit run that stopped before its weights were written may be started again
+    (out / "weights.safetensors").unlink()
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    refused(cli("train", "mlp-gan:resolution=8,hidden=8", "--data", "shapes:count=16",
+                "--steps", "2", "-o", out / "photo.png"), "is a file, not a folder")  # fmt: skip

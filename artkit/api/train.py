@@ -44,6 +44,53 @@ def next_free(base: Path) -> Path:
     return Path(f"{base}-{i}")
 
 
+#: what a run writes at the top of its folder (``metrics.jsonl`` is appended to)
+RUN_FILES = ("config.json", "metrics.jsonl", "state.safetensors", "best.safetensors")
+#: the largest config.json read to see whose it is
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _run_file_is_ours(path: Path) -> bool:
+    """Did an artkit run write ``path`` (one of :data:`RUN_FILES`, or a sample grid)?"""
+    try:
+        if not path.is_file():
+            return False
+        if path.suffix == ".safetensors":
+            from artkit.checkpoint import read_header
+
+            return any(key.startswith("artkit.") for key in read_header(path).metadata)
+        if path.suffix == ".png":
+            from artkit.images import read_provenance
+
+            return (read_provenance(path) or {}).get("command") == "train"
+        with open(path, "rb") as handle:
+            head = handle.read(MAX_CONFIG_BYTES + 1)
+        if path.name == "metrics.jsonl":  # appended to: its first record says whose it is
+            first = head.split(b"\n", 1)[0]
+            return not head or isinstance(json.loads(first).get("step"), int)
+        if len(head) > MAX_CONFIG_BYTES:
+            return False
+        return "artkit_version" in json.loads(head)
+    except Exception:  # unreadable, or not what its name says
+        return False
+
+
+def refuse_foreign_run_files(out: Path) -> None:
+    """A one-line UsageError when a new run in ``out`` would replace, or append to, a file of
+    a name the trainer writes that artkit did not write (a folder of your own files is
+    fine as long as none is called ``config.json``, ``metrics.jsonl``, ...)."""
+    if not out.is_dir():
+        return
+    paths = [out / name for name in RUN_FILES]
+    if (out / "samples").is_dir():
+        paths += sorted((out / "samples").glob("step-*.png"))
+    for path in paths:
+        if (path.exists() or path.is_symlink()) and not _run_file_is_ours(path):
+            raise UsageError(
+                f"{path} exists and was not written by artkit; remove it or choose another --out"
+            )
+
+
 def last_metrics(run: Path) -> dict[str, Any]:
     """The run's latest value of every metric in ``metrics.jsonl`` ({} when there is none)."""
     merged: dict[str, Any] = {}
@@ -152,10 +199,14 @@ def run_training(
         options_dict = dict(given)
         if out is None:
             out = next_free(Path("runs") / model_name)
+        elif out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out} is a file, not a folder; choose another --out")
         elif weights_file(out).exists():
             raise UsageError(
                 f"{out} already holds a run; continue it with --resume {out}, or choose another --out"
             )
+        else:
+            refuse_foreign_run_files(out)
     if seed is not None:
         options_dict["seed"] = seed
     options_dict["device"], options_dict["precision"] = device, precision
