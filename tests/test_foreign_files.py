@@ -223,3 +223,24 @@ def test_a_new_run_never_replaces_or_appends_to_someone_elses_run_files(tmp_path
     assert result.exit_code == 0, result.stderr
     refused(cli("train", "mlp-gan:resolution=8,hidden=8", "--data", "shapes:count=16",
                 "--steps", "2", "-o", out / "photo.png"), "is a file, not a folder")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("config", "why"),
+    [
+        ('{"x": 1}', "lacks model, model_config or options"),
+        ('{"model": "dcgan", "model_config": [], "options": {}}', "lacks model"),
+        ("[1, 2]", "lacks model"),
+        ("not json {", "is not JSON"),
+        ("[" * 100_000 + "]" * 100_000, "is not JSON"),
+        ('{"model": "dcgan", "model_config": {}, "options": {}, "data": 7}', "names no dataset"),
+        (" " * (1 << 20) + "{}", "is larger than 1024 KiB"),
+    ],
+    ids=["keys", "types", "list", "broken", "deep", "data", "huge"],
+)
+def test_resume_reads_only_a_config_artkit_wrote(tmp_path, config, why):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(config)
+    line = refused(cli("train", "--resume", run), why)
+    assert str(run) in line

@@ -91,6 +91,38 @@ def refuse_foreign_run_files(out: Path) -> None:
             )
 
 
+def read_run_config(run: Path) -> dict[str, Any]:
+    """A run folder's ``config.json``, checked to be one artkit wrote (one-line UsageError)."""
+    path = run / "config.json"
+    if not path.is_file():
+        raise UsageError(f"--resume {run}: no config.json there; is it an artkit run folder?")
+
+    def wrong(why: str) -> UsageError:
+        return UsageError(f"--resume {run}: its config.json {why}; is it an artkit run folder?")
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        from artkit.errors import describe_os_error
+
+        raise UsageError(f"--resume {run}: {describe_os_error(exc)}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise wrong(f"is larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    try:
+        saved = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise wrong("is not JSON") from None
+    shapes = {"model": str, "model_config": dict, "options": dict}
+    if not isinstance(saved, dict) or any(
+        not isinstance(saved.get(k), t) for k, t in shapes.items()
+    ):
+        raise wrong("lacks model, model_config or options")
+    if not isinstance(saved.get("data", ""), str):
+        raise wrong("names no dataset")
+    return saved
+
+
 def last_metrics(run: Path) -> dict[str, Any]:
     """The run's latest value of every metric in ``metrics.jsonl`` ({} when there is none)."""
     merged: dict[str, Any] = {}
@@ -172,12 +204,7 @@ def run_training(
     from artkit.registry import parse_spec
 
     if resume is not None:
-        config_path = resume / "config.json"
-        if not config_path.exists():
-            raise UsageError(
-                f"--resume {resume}: no config.json there; is it an artkit run folder?"
-            )
-        saved = json.loads(config_path.read_text())
+        saved = read_run_config(resume)
         if model_spec is not None and parse_spec(model_spec)[0] != saved["model"]:
             raise UsageError(
                 f"--resume {resume}: that run trains {saved['model']!r}, not {model_spec!r}"
