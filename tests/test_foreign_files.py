@@ -9,6 +9,7 @@ them. Models are built, not trained: only the writing is under test.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -244,3 +245,22 @@ def test_resume_reads_only_a_config_artkit_wrote(tmp_path, config, why):
     (run / "config.json").write_text(config)
     line = refused(cli("train", "--resume", run), why)
     assert str(run) in line
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"batch_size": "x"}, "option batch_size='x': expected int"),
+        ({"betas": [0.5]}, "option betas=[0.5]: expected 2 numbers"),
+        ({"ema": 1}, "option ema=1: expected bool"),
+        ({"steps": 2.5}, "option steps=2.5: expected int or null"),
+        ({"lr": "fast"}, "option lr='fast': expected float"),
+    ],
+)
+def test_resume_refuses_saved_options_of_the_wrong_type(tmp_path, options, message):
+    run = tmp_path / "run"
+    run.mkdir()
+    config = {"model": "mlp-gan", "model_config": {"resolution": 8, "hidden": 8},
+              "options": options, "data": "shapes:count=16"}  # fmt: skip
+    (run / "config.json").write_text(json.dumps(config))
+    refused(cli("train", "--resume", run), message)

@@ -130,5 +130,51 @@ class TrainOptions:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrainOptions:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """Options from a dict (a run's config.json, ``artkit.train``'s keywords); unknown
+        keys are ignored, a value of the wrong type is a one-line UsageError."""
+        import typing
+
+        hints = typing.get_type_hints(cls)
+        picked = {k: v for k, v in data.items() if k in hints}
+        for name, value in picked.items():
+            if not _fits(value, hints[name]):
+                shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+                raise UsageError(f"option {name}={shown}: expected {_type_name(hints[name])}")
+        return cls(**picked)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Is ``value`` (as JSON gives it back) of type ``hint`` (an option's annotation)?"""
+    import numbers
+    import types
+    import typing
+
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:  # numbers.Integral: numpy's integers too, for notebook callers
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if hint is float:  # JSON writes 1.0 back as 1
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        return (
+            isinstance(value, list | tuple)
+            and len(value) == len(args)
+            and all(_fits(v, a) for v, a in zip(value, args, strict=True))
+        )
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _type_name(hint: Any) -> str:
+    import typing
+
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple:
+        return f"{len(args)} numbers"
+    names = [a.__name__ for a in args if a is not type(None)] or [getattr(hint, "__name__", "?")]
+    return " or ".join(names) + (" or null" if type(None) in args else "")
