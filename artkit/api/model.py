@@ -196,9 +196,9 @@ class Model:
         """
         from pathlib import Path
 
+        from artkit.api.output import image_format
         from artkit.api.sample_files import write_samples
         from artkit.api.seeds import parse_seed_ranges
-        from artkit.images import SAVE_SUFFIXES
         from artkit.media import ImageMedium, medium_of
 
         folder = Path(out)
@@ -206,10 +206,7 @@ class Model:
         seed_list = parse_seed_ranges(given, key="seeds")
         suffix = None
         if medium_of(self.net) is ImageMedium:
-            fmt = str(format).lower().lstrip(".").replace("jpeg", "jpg")
-            if f".{fmt}" not in SAVE_SUFFIXES:
-                raise UsageError(f"format {format!r}: use png, webp or jpg")
-            suffix = f".{fmt}"
+            suffix = "." + image_format(format, key="format")
         base = self.provenance(
             "sample", truncation=truncation, **({"options": options} if options else {})
         )

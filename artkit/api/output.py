@@ -18,6 +18,21 @@ if TYPE_CHECKING:
     from PIL import Image
 
 
+#: the still-image formats artkit writes (each can carry provenance)
+FORMATS = ("png", "webp", "jpg")
+
+
+def image_format(fmt: str, *, key: str = "--format") -> str:
+    """An output format normalised (``JPEG`` -> ``jpg``), or a one-line UsageError naming
+    ``key`` (``--format`` on the command line, ``format`` from Python)."""
+    from artkit.errors import UsageError
+
+    fmt = str(fmt).lower().lstrip(".").replace("jpeg", "jpg")
+    if fmt not in FORMATS:
+        raise UsageError(f"{key} {fmt!r}: use png, webp or jpg")
+    return fmt
+
+
 def attach_provenance(image: Image.Image, provenance: dict[str, Any]) -> Image.Image:
     """Store ``provenance`` in ``image.info["artkit"]`` (canonical JSON); returns the image."""
     import json

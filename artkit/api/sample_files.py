@@ -34,14 +34,11 @@ def sample_name(seed: int, suffix: str) -> str:
     return f"{seed:06d}{suffix}"
 
 
-def refuse_foreign(folder: Path, seeds: Iterable[int], suffix: str) -> None:
-    """A UsageError when a seed's target in ``folder`` exists and artkit did not write it
-    (:func:`artkit.media.written_by_artkit`).
-
-    The folder is listed once, so a million seeds into an empty or new folder cost
-    nothing but the loop over their names.
-    """
-    from artkit.media import written_by_artkit
+def check_targets(folder: Path, seeds: Iterable[int], suffix: str) -> None:
+    """:func:`artkit.media.refuse_foreign` for every seed's target that is already in
+    ``folder``. The folder is listed once, so a million seeds into an empty or new
+    folder cost nothing but the loop over their names."""
+    from artkit.media import refuse_foreign
 
     try:
         existing = {entry.name for entry in os.scandir(folder)}
@@ -51,11 +48,8 @@ def refuse_foreign(folder: Path, seeds: Iterable[int], suffix: str) -> None:
         return
     for seed in seeds:
         name = sample_name(seed, suffix)
-        if name in existing and not written_by_artkit(folder / name):
-            raise UsageError(
-                f"{folder / name} exists and was not written by artkit; remove it or "
-                "choose another output folder"
-            )
+        if name in existing:
+            refuse_foreign(folder / name, option="output folder")
 
 
 def _save_batch(
@@ -102,11 +96,12 @@ def write_samples(
 
     ``seeds``: a collection (a list, a ``range``, parsed seed ranges) is checked
     against the files already in the folder before anything is written
-    (:func:`refuse_foreign`); an iterator can be read only once, so its seeds are
-    checked a batch at a time. ``provenance`` goes into every file, with its ``seed``. ``suffix``: ``.png`` (``.webp``, ``.jpg``) for images, by default the
-    medium's first. ``on_batch`` sees each batch's items as they are generated (the
-    CLI keeps the first ones for a contact sheet). Other keyword arguments go to the
-    model's sampler, as for :meth:`Model.batches`.
+    (:func:`check_targets`); an iterator can be read only once, so its seeds are
+    checked a batch at a time. ``provenance`` goes into every file, with its ``seed``.
+    ``suffix``: ``.png`` (``.webp``, ``.jpg``) for images, by default the medium's
+    first. ``on_batch`` sees each batch's items as they are generated (the CLI keeps
+    the first ones for a contact sheet). Other keyword arguments go to the model's
+    sampler, as for :meth:`Model.batches`.
 
     The folder and the seeds are checked when this is called (one-line errors); the
     files are written as the returned iterator is read.
@@ -120,60 +115,32 @@ def write_samples(
     out = Path(folder)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file, not a folder; choose another output folder")
-    checked = iter(seeds) is not seeds  # a collection, which can be read twice
-    if checked:
-        refuse_foreign(out, seeds, suffix)
+    whole = iter(seeds) is not seeds  # a collection, which can be read twice
+    if whole:
+        check_targets(out, seeds, suffix)
     out.mkdir(parents=True, exist_ok=True)
     count = max(1, min(MAX_WORKERS, workers or os.cpu_count() or 2))
-    # the checks above ran on this call; the files are written as the caller reads
-    return _stream(
-        model,
-        seeds,
-        out,
-        provenance,
-        medium,
-        suffix,
-        truncation,
-        batch_size,
-        audio,
-        count,
-        None if checked else refuse_foreign,
-        on_batch,
-        options,
-    )
 
+    def stream() -> Generator[tuple[Path, int], None, None]:
+        # the checks above ran on the call; the files are written as the caller reads
+        from concurrent.futures import Future, ThreadPoolExecutor
 
-def _stream(
-    model: Model,
-    seeds: Iterable[int],
-    out: Path,
-    provenance: dict[str, Any],
-    medium: Any,
-    suffix: str,
-    truncation: float,
-    batch_size: int,
-    audio: bool,
-    workers: int,
-    check: Callable[..., None] | None,
-    on_batch: Callable[[list[Any]], None] | None,
-    options: dict[str, Any],
-) -> Generator[tuple[Path, int], None, None]:
-    from concurrent.futures import Future, ThreadPoolExecutor
+        pending: deque[Future] = deque()
 
-    pending: deque[Future] = deque()
+        def done(limit: int) -> Iterator[tuple[Path, int]]:
+            while len(pending) > limit:
+                yield from pending.popleft().result()
 
-    def done(limit: int) -> Iterator[tuple[Path, int]]:
-        while len(pending) > limit:
-            yield from pending.popleft().result()
+        with ThreadPoolExecutor(count) as pool:
+            for batch, items in model.batches(seeds, truncation, batch_size, **options):
+                if not whole:  # an iterator's seeds, a batch at a time
+                    check_targets(out, batch, suffix)
+                if on_batch is not None:
+                    on_batch(items)
+                pending.append(
+                    pool.submit(_save_batch, medium, items, batch, out, suffix, provenance, audio)
+                )
+                yield from done(count)  # bounded: generation runs ahead by a few batches
+            yield from done(0)
 
-    with ThreadPoolExecutor(workers) as pool:
-        for batch, items in model.batches(seeds, truncation, batch_size, **options):
-            if check is not None:  # an iterator's seeds, a batch at a time
-                check(out, batch, suffix)
-            if on_batch is not None:
-                on_batch(items)
-            pending.append(
-                pool.submit(_save_batch, medium, items, batch, out, suffix, provenance, audio)
-            )
-            yield from done(workers)  # bounded: generation runs ahead by a few batches
-        yield from done(0)
+    return stream()

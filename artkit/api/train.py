@@ -63,16 +63,26 @@ def _run_file_is_ours(path: Path) -> bool:
             from artkit.images import read_provenance
 
             return (read_provenance(path) or {}).get("command") == "train"
-        with open(path, "rb") as handle:
-            head = handle.read(MAX_CONFIG_BYTES + 1)
         if path.name == "metrics.jsonl":  # appended to: its first record says whose it is
-            first = head.split(b"\n", 1)[0]
-            return not head or isinstance(json.loads(first).get("step"), int)
-        if len(head) > MAX_CONFIG_BYTES:
-            return False
-        return "artkit_version" in json.loads(head)
+            with open(path, "rb") as handle:
+                first = handle.readline(MAX_CONFIG_BYTES)
+            return not first or isinstance(json.loads(first).get("step"), int)
+        return "artkit_version" in _config_json(path)
     except Exception:  # unreadable, or not what its name says
         return False
+
+
+def _config_json(path: Path) -> Any:
+    """``path`` read (at most :data:`MAX_CONFIG_BYTES`) and parsed; a ValueError saying
+    what is wrong ("is not JSON", ...), an OSError when it cannot be read."""
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ValueError(f"is larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ValueError("is not JSON") from None
 
 
 def refuse_foreign_run_files(out: Path) -> None:
@@ -101,18 +111,13 @@ def read_run_config(run: Path) -> dict[str, Any]:
         return UsageError(f"--resume {run}: its config.json {why}; is it an artkit run folder?")
 
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        saved = _config_json(path)
     except OSError as exc:
         from artkit.errors import describe_os_error
 
         raise UsageError(f"--resume {run}: {describe_os_error(exc)}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise wrong(f"is larger than {MAX_CONFIG_BYTES // 1024} KiB")
-    try:
-        saved = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise wrong("is not JSON") from None
+    except ValueError as exc:
+        raise wrong(str(exc)) from None
     shapes = {"model": str, "model_config": dict, "options": dict}
     if not isinstance(saved, dict) or any(
         not isinstance(saved.get(k), t) for k, t in shapes.items()

@@ -11,10 +11,9 @@ from typing import Annotated
 
 import typer
 
-from artkit.errors import UsageError
-
-#: the still-image formats commands write
-FORMATS = ("png", "webp", "jpg")
+# the still-image formats commands write, and the check of a ``--format`` value
+from artkit.api.output import FORMATS as FORMATS
+from artkit.api.output import image_format as image_format
 
 #: ``--format png|webp|jpg`` (check the value with :func:`image_format`)
 ImageFormat = Annotated[str, typer.Option("--format", help="png | webp | jpg")]
@@ -26,11 +25,3 @@ JsonLines = Annotated[bool, typer.Option("--json", help="One JSON object per lin
 JsonObject = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 #: ``-0``: NUL-separated paths, for ``xargs -0``
 NullSeparated = Annotated[bool, typer.Option("-0", "--null", help="NUL-separated paths.")]
-
-
-def image_format(fmt: str) -> str:
-    """``--format``'s value normalised (``JPEG`` -> ``jpg``), or a one-line usage error."""
-    fmt = fmt.lower().lstrip(".").replace("jpeg", "jpg")
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: use png, webp or jpg")
-    return fmt

@@ -107,11 +107,9 @@ def sample(
         if callable(class_index):  # a one-line error before anything is written
             class_index(label)
         options["label"] = label
-    from artkit.media import ImageMedium, check_audio, medium_of
+    from artkit.media import ImageMedium, medium_of
 
     medium = medium_of(net)
-    if audio:
-        check_audio(medium)  # one line before anything is written
     if grid is not None:
         from artkit.media import refuse_foreign
 
