@@ -261,6 +261,7 @@ def test_glyphs_contract(channels):
     _contract(ds, 4, 24, channels)
     assert ds.items == [(FONT, ch) for ch in "ABCD"] and ds.skipped == []
     assert ds.label(0).startswith("A ")
+    assert ds.model_defaults().get("grey", False) == (channels > 1)  # grey ink: a grey painter
     arr = ds.as_array()
     if channels == 4:  # white ink, coverage as alpha, transparent corners
         assert (arr[..., :3] == 255).all() and arr[:, 0, 0, 3].max() == 0

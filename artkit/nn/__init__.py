@@ -11,6 +11,7 @@ Plugins never import each other; what two model families share lives here:
 - :mod:`artkit.nn.gan_losses`: the GAN losses (``bce``, ``hinge``, ``lsgan``, ``wgan-gp``);
 - :mod:`artkit.nn.penalties`: WGAN-GP and R1 gradient penalties;
 - :mod:`artkit.nn.diffaugment`: DiffAugment;
+- :mod:`artkit.nn.grey`: a generator that paints grey pictures into RGB(A) for grey data;
 - :mod:`artkit.nn.adversarial`: what every adversarial model's training does alike
   (optimisers for G and D, one D call on real and fake, penalty checks);
 - :mod:`artkit.nn.small_conv`, :mod:`artkit.nn.upsample_conv`, :mod:`artkit.nn.glu`,

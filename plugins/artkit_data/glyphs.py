@@ -226,16 +226,20 @@ class GlyphsDataset(DecodedImages):
         return tuple(self.chars)
 
     def model_defaults(self) -> dict[str, Any]:
-        """Condition a model that can be (``classes``: fastgan, shapegan) on the characters.
+        """Condition a model that can be (``classes``: fastgan, shapegan) on the characters,
+        and have it paint grey (``grey``: fastgan, dcgan) where the glyphs come as RGB or RGBA.
 
         On 10 minutes of 2-core training on the 1,364 glyphs of 22 fonts, fastgan
         conditioned on them reached FD 1.11 in the glyph classifier's features where
         unconditioned it reached 5.64 (the textbook DCGAN: 6.55): its samples read as
-        letters, not as blends of two. ``classes=0`` trains without them.
+        letters, not as blends of two. ``classes=0`` trains without them. Glyphs are
+        grey ink, so colour in a sample is only ever an error (see :mod:`artkit.nn.grey`);
+        ``grey=false`` lets it paint colour.
         """
         from artkit.data import classes_to_condition_on
 
-        return classes_to_condition_on(self)
+        grey = {"grey": True} if self.channels in (3, 4) else {}
+        return {**classes_to_condition_on(self), **grey}
 
     def class_labels(self) -> Any:
         """The character of every image as its index in ``chars`` (int64 ``(N,)``).

@@ -251,10 +251,12 @@ class IdxDataset:
 
     def model_defaults(self) -> dict[str, Any]:
         """With label files, condition a model that can be (``classes``) on them: MNIST's
-        digits, Fashion-MNIST's garments, each drawn on request (``label=7``)."""
+        digits, Fashion-MNIST's garments, each drawn on request (``label=7``). Grey files
+        read as RGB or RGBA ask for a grey painter (``grey``: fastgan, dcgan), which cannot tint."""
         from artkit.data import classes_to_condition_on
 
-        return classes_to_condition_on(self)
+        grey = self.raw.shape[-1] == 1 and self.channels in (3, 4)
+        return {**classes_to_condition_on(self), **({"grey": True} if grey else {})}
 
     def class_labels(self) -> Any:
         """Each image's class from the label files (int64 ``(N,)``), or None without them."""

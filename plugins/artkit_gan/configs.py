@@ -44,6 +44,10 @@ CLASSES_HELP = (
     "0: unconditional; K: conditioned on the data's K class labels (glyphs: each character), "
     "each sample's class drawn from its seed"
 )
+GREY_HELP = (
+    "paint one grey channel copied to R, G and B (alpha kept): grey data without colour "
+    "fringes; grey datasets (glyphs, grey IDX files) turn it on"
+)
 
 
 def _check_fastgan_discriminator(cfg: Any, owner: str) -> None:
@@ -86,6 +90,7 @@ class DCGANConfig:
     d_norm: Literal["batch", "spectral", "none"] = option(
         "spectral", "discriminator normalisation: batch, spectral or none"
     )
+    grey: bool = option(False, GREY_HELP)
 
     def __post_init__(self) -> None:
         fits = pyramid_fits(DCGAN_RESOLUTIONS)
@@ -96,6 +101,7 @@ class DCGANConfig:
         require(ok, "dcgan", "width", self.width, "a number > 0 and <= 16 (e.g. 0.5, 1, 2)")
         ok = self.d_norm in ("batch", "spectral", "none")
         require(ok, "dcgan", "d_norm", self.d_norm, "batch, spectral or none")
+        require(isinstance(self.grey, bool), "dcgan", "grey", self.grey, "true or false")
 
 
 @dataclass
@@ -123,11 +129,13 @@ class FastGANConfig:
         "that G picks for it: flat areas and clean edges",
     )
     classes: int = option(0, CLASSES_HELP)
+    grey: bool = option(False, GREY_HELP)
 
     def __post_init__(self) -> None:
         fits = pyramid_fits(DCGAN_RESOLUTIONS)
         self.resolution = check_resolution(self.resolution, "fastgan", fits, DCGAN_SIZES)
         _check_common(self, "fastgan")
+        require(isinstance(self.grey, bool), "fastgan", "grey", self.grey, "true or false")
         _check_fastgan_discriminator(self, "fastgan")
         ok = int_in(self.palette, 0, 0) or int_in(self.palette, 2, 64)
         require(ok, "fastgan", "palette", self.palette, "0 (off) or an integer from 2 to 64")

@@ -27,6 +27,7 @@ from torch import nn
 from artkit.nn.batch_norm import BatchNorm2d
 from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size
 from artkit.nn.glu import GLU
+from artkit.nn.grey import colour_from_grey, grey_channels
 from artkit.nn.init import dcgan_init
 from artkit.nn.layout import leading_rows
 from artkit.nn.small_conv import SeedConvTranspose
@@ -117,7 +118,8 @@ class FastGANGenerator(nn.Module):
     """z -> ConvTranspose 4x4 + BN + GLU -> up blocks (SLE 4->32, 8->64, 16->128) -> image.
 
     The image comes from a conv 3x3 + tanh, or with ``palette=K`` from a
-    :class:`PaletteHead`.
+    :class:`PaletteHead`; with ``grey`` either paints one grey channel (plus alpha)
+    that becomes R, G and B (:mod:`artkit.nn.grey`).
     """
 
     def __init__(self, cfg: FastGANConfig):
@@ -125,6 +127,8 @@ class FastGANGenerator(nn.Module):
         # with classes the latent ends in a one-hot class: the first layer's weights
         # for those inputs are a learned embedding of each class
         self.z_dim = cfg.z_dim + cfg.classes
+        self.channels, self.grey = cfg.channels, bool(cfg.grey)
+        painted = grey_channels(cfg.channels) if self.grey else cfg.channels
         self.sides = pyramid_sides(cfg.resolution)
         ch = [plan_channels(s, cfg.width) for s in self.sides]
         self.init = nn.Sequential(
@@ -139,9 +143,9 @@ class FastGANGenerator(nn.Module):
             {str(8 * s): SkipExcitation(ch[i], ch[i + 3]) for i, s in enumerate(self.sides[:-3])}
         )
         if cfg.palette:
-            self.to_image = PaletteHead(ch[0], ch[-1], cfg.palette, cfg.channels)
+            self.to_image = PaletteHead(ch[0], ch[-1], cfg.palette, painted)
         else:
-            self.to_image = nn.Sequential(nn.Conv2d(ch[-1], cfg.channels, 3, 1, 1), nn.Tanh())
+            self.to_image = nn.Sequential(nn.Conv2d(ch[-1], painted, 3, 1, 1), nn.Tanh())
         dcgan_init(self)
         if isinstance(self.to_image, PaletteHead):
             self.to_image.reset_parameters()
@@ -155,8 +159,10 @@ class FastGANGenerator(nn.Module):
                 x = self.sle[str(side)](feats[side // 8], x)
             feats[side] = x
         if isinstance(self.to_image, PaletteHead):
-            return self.to_image(feats[4], x)
-        return self.to_image(x)
+            image = self.to_image(feats[4], x)
+        else:
+            image = self.to_image(x)
+        return colour_from_grey(image, self.channels) if self.grey else image
 
 
 class FastGANDiscriminator(nn.Module):
