@@ -264,3 +264,26 @@ def test_resume_refuses_saved_options_of_the_wrong_type(tmp_path, options, messa
               "options": options, "data": "shapes:count=16"}  # fmt: skip
     (run / "config.json").write_text(json.dumps(config))
     refused(cli("train", "--resume", run), message)
+
+
+@pytest.mark.parametrize(
+    ("model_config", "message"),
+    [
+        ({"hidden": "wide"}, "hidden='wide' is not a valid int"),
+        ({"hidden": 10**9}, "hidden=1000000000 is not allowed"),
+        ({"z_dim": 100_000}, "z_dim=100000 is not allowed"),
+        ({"resolution": [8, 8]}, "resolution=[8, 8] is not allowed"),
+        ({"nope": 1}, "unknown parameter 'nope'"),
+    ],
+)
+def test_resume_refuses_a_saved_model_config_the_model_would_not_take(
+    tmp_path, model_config, message
+):
+    """--resume builds the model from config.json: its values meet the model's own checks
+    before anything is allocated (hidden=10**9 tried 400 GB and raised a RuntimeError)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    config = {"model": "mlp-gan", "model_config": {"resolution": 8, "hidden": 8, **model_config},
+              "options": {}, "data": "shapes:count=16"}  # fmt: skip
+    (run / "config.json").write_text(json.dumps(config))
+    refused(cli("train", "--resume", run), message)

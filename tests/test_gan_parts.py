@@ -252,6 +252,8 @@ def test_parse_policy():
         (MLPGANConfig, {"channels": 2}),
         (MLPGANConfig, {"resolution": 1000}),
         (MLPGANConfig, {"hidden": 1}),
+        (MLPGANConfig, {"hidden": 8193}),
+        (DCGANConfig, {"grey": "yes"}),
     ],
 )
 def test_config_validation(cls, bad):

@@ -74,7 +74,10 @@ class MLPGANConfig:
         _check_common(self, "mlp-gan")
         ok = int_in(self.resolution, 4, 256)
         require(ok, "mlp-gan", "resolution", self.resolution, "an integer from 4 to 256")
-        require(int_in(self.hidden, 2), "mlp-gan", "hidden", self.hidden, "an integer >= 2")
+        # capped as shapegan's MLP is: an unchecked width was a traceback after trying to
+        # allocate it (hidden=10**9: 400 GB for the first layer)
+        ok = int_in(self.hidden, 2, 8192)
+        require(ok, "mlp-gan", "hidden", self.hidden, "an integer from 2 to 8192")
 
 
 @dataclass
