@@ -29,6 +29,11 @@ IMAGE_CHANNELS = (1, 3, 4)
 #: the largest latent a model takes (StyleGAN's is 512): a typo such as z_dim=100000
 #: would otherwise allocate gigabytes in the first layer before anything fails
 MAX_Z_DIM = 4096
+#: the ``grey`` option of image generators (fastgan, dcgan, vae): see :mod:`artkit.nn.grey`
+GREY_HELP = (
+    "paint one grey channel copied to R, G and B (alpha kept): grey data without colour "
+    "fringes; grey datasets (glyphs, grey IDX files) turn it on"
+)
 
 
 def option(default: Any, help: str, *, files: str | None = None) -> Any:

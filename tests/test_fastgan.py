@@ -217,6 +217,7 @@ def test_a_grey_generator_paints_red_green_and_blue_alike(channels, palette):
         ("fastgan:width=0.125,channels=1", False, False),  # one channel is grey already
         ("fastgan:width=0.125", True, False),  # colour files: colour
         ("dcgan:width=0.125,resolution=32", False, True),  # the classic paints grey too
+        ("vae:width=0.125,resolution=32", False, True),  # and so does the VAE's decoder
     ],
 )
 def test_grey_data_ask_for_a_grey_painter(tmp_path, spec, colour, grey):

@@ -252,7 +252,8 @@ class IdxDataset:
     def model_defaults(self) -> dict[str, Any]:
         """With label files, condition a model that can be (``classes``) on them: MNIST's
         digits, Fashion-MNIST's garments, each drawn on request (``label=7``). Grey files
-        read as RGB or RGBA ask for a grey painter (``grey``: fastgan, dcgan), which cannot tint."""
+        read as RGB or RGBA ask for a grey painter (``grey``: fastgan, dcgan, vae), which
+        cannot tint."""
         from artkit.data import classes_to_condition_on
 
         grey = self.raw.shape[-1] == 1 and self.channels in (3, 4)

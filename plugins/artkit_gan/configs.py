@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from artkit.config_checks import (
+    GREY_HELP,
     IMAGE_CHANNELS,
     MAX_Z_DIM,
     check_resolution,
@@ -43,10 +44,6 @@ MAX_CLASSES = 4096
 CLASSES_HELP = (
     "0: unconditional; K: conditioned on the data's K class labels (glyphs: each character), "
     "each sample's class drawn from its seed"
-)
-GREY_HELP = (
-    "paint one grey channel copied to R, G and B (alpha kept): grey data without colour "
-    "fringes; grey datasets (glyphs, grey IDX files) turn it on"
 )
 
 

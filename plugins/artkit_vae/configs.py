@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from artkit.config_checks import (
+    GREY_HELP,
     IMAGE_CHANNELS,
     MAX_Z_DIM,
     check_resolution,
@@ -53,6 +54,7 @@ class VAEConfig:
     prior_components: int = option(
         10, "Gaussians in the gmm prior (1 = one full-covariance Gaussian)"
     )
+    grey: bool = option(False, GREY_HELP)
 
     def __post_init__(self) -> None:
         o = self.owner
@@ -70,6 +72,7 @@ class VAEConfig:
         ok = number_in(self.free_bits, 0)
         require(ok, o, "free_bits", self.free_bits, "a number of nats >= 0 (0 = off)")
         require(self.prior in ("gmm", "normal"), o, "prior", self.prior, "gmm or normal")
+        require(isinstance(self.grey, bool), o, "grey", self.grey, "true or false")
         ok = int_in(self.prior_components, 1, 256)
         require(ok, o, "prior_components", self.prior_components, "an integer from 1 to 256")
         k, z = self.prior_components, self.z_dim

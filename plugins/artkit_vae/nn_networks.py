@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size, up_stack
+from artkit.nn.grey import colour_from_grey, grey_channels
 from artkit.nn.init import dcgan_init
 
 from .configs import VAEConfig
@@ -66,14 +67,21 @@ class VAEEncoder(nn.Module):
 
 
 class VAEDecoder(nn.Module):
-    """z -> dense 4x4 -> (ConvTranspose 4/2/1 + BN + LeakyReLU) x log2(res/4) -> conv 3x3 -> tanh."""
+    """z -> dense 4x4 -> (ConvTranspose 4/2/1 + BN + LeakyReLU) x log2(res/4) -> conv 3x3 -> tanh.
+
+    With ``grey`` the last conv paints one grey channel (plus alpha) that becomes
+    R, G and B (:mod:`artkit.nn.grey`).
+    """
 
     def __init__(self, cfg: VAEConfig):
         super().__init__()
         self.z_dim = cfg.z_dim
+        self.channels, self.grey = cfg.channels, bool(cfg.grey)
+        painted = grey_channels(cfg.channels) if self.grey else cfg.channels
         seed = seed_size(cfg.resolution)
-        self.net = nn.Sequential(*up_stack(cfg.z_dim, decoder_channels(cfg), cfg.channels, seed))
+        self.net = nn.Sequential(*up_stack(cfg.z_dim, decoder_channels(cfg), painted, seed))
         dcgan_init(self, norm_std=0)  # norm scales exactly 1
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        image = self.net(z)
+        return colour_from_grey(image, self.channels) if self.grey else image
