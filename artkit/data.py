@@ -45,6 +45,7 @@ __all__ = [
     "class_labels",
     "classes_to_condition_on",
     "describe",
+    "grey_to_paint",
     "image_size",
     "model_defaults",
     "model_hints",
@@ -106,6 +107,25 @@ def classes_to_condition_on(source: Any) -> dict[str, int]:
 
     k = int(labels.max()) + 1
     return {"classes": k} if k >= 2 and len(np.unique(labels)) == k else {}
+
+
+def grey_to_paint(images: Any, channels: int) -> dict[str, bool]:
+    """``{"grey": True}`` when RGB(A) images are all grey (R = G = B in every pixel), else ``{}``.
+
+    For a source's ``model_defaults``: a model with a ``grey`` field (fastgan, dcgan,
+    vae) then paints one grey channel and cannot tint (:mod:`artkit.nn.grey`). Checked
+    a block of images at a time, so a colour set stops at its first colourful block.
+    """
+    if channels not in (3, 4) or not len(images):
+        return {}
+    import numpy as np
+
+    for start in range(0, len(images), 256):
+        block = np.asarray(images[start : start + 256])
+        red = block[..., 0]
+        if not (np.array_equal(red, block[..., 1]) and np.array_equal(red, block[..., 2])):
+            return {}
+    return {"grey": True}
 
 
 def center_crop(array: Any, size: tuple[int, int]) -> Any:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import artkit
 from artkit.checkpoint import build_model, load_model
+from artkit.data import grey_to_paint
 from artkit.errors import UsageError
 from artkit_data.idx import write_idx
 from artkit_gan.configs import FastGANConfig
@@ -235,3 +237,31 @@ def test_grey_data_ask_for_a_grey_painter(tmp_path, spec, colour, grey):
         assert all(im.mode == "RGB" for im in drawn)
         pixels = np.stack([np.asarray(im) for im in drawn]).astype(int)
         assert (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all()
+
+
+def test_grey_to_paint_looks_at_every_picture():
+    pictures = np.repeat(np.random.default_rng(0).integers(0, 255, (300, 4, 4, 1)), 3, axis=-1)
+    assert grey_to_paint(pictures.astype(np.uint8), 3) == {"grey": True}
+    pictures[299, 1, 2, 0] += 1  # one pixel of the last block leans red
+    assert grey_to_paint(pictures.astype(np.uint8), 3) == {}
+    alpha = np.concatenate([pictures[:2, ..., :1].repeat(3, -1), pictures[:2, ..., :1] // 2], -1)
+    assert grey_to_paint(alpha.astype(np.uint8), 4) == {"grey": True}  # alpha is its own
+    assert grey_to_paint(pictures[..., :1].astype(np.uint8), 1) == {}  # one channel: nothing to tie
+
+
+@pytest.mark.parametrize("colourful", [False, True])
+def test_a_folder_of_grey_pictures_asks_for_a_grey_painter(tmp_path, colourful):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (40, 40), dtype=np.uint8), "L").save(
+            folder / f"{i}.png"
+        )
+    if colourful:
+        Image.new("RGB", (40, 40), (200, 30, 30)).save(folder / "red.png")
+    trained = artkit.train(
+        "fastgan:width=0.125", f"folder:path={folder}", steps=1, batch_size=4, sample_every=0,
+        out=tmp_path / "run", device="cpu", seed=0,
+    )  # fmt: skip
+    assert load_model(trained.weights).config.grey is not colourful

@@ -186,6 +186,13 @@ class FolderDataset(DecodedImages):
 
     # __len__, __getitem__, __iter__, as_array, fingerprint: DecodedImages
 
+    def model_defaults(self) -> dict[str, Any]:
+        """Grey pictures (scans, drawings, photographs in black and white) read as RGB or
+        RGBA ask a model that can (``grey``: fastgan, dcgan, vae) to paint grey."""
+        from artkit.data import grey_to_paint
+
+        return grey_to_paint(self.images, self.channels)
+
     def __repr__(self) -> str:
         return (
             f"FolderDataset(path={self.path!r}, images={len(self)}, skipped={len(self.skipped)}, "
