@@ -9,8 +9,9 @@ that paints grey cannot tint, and spends no weights on colour: trained so, three
 10-minute glyph runs scored 0.061-0.083 (median 0.067) on a day the textbook
 DCGAN scored 0.116-0.188 (``benchmarks/quality.py --repeats 3``).
 
-``grey_channels(C)`` is how many channels such a generator paints (grey, plus
-alpha for RGBA); :func:`colour_from_grey` spreads them back to ``C``.
+A generator builds its last layer for ``painted_channels(C, grey)`` channels and
+passes what it painted through :func:`colour_from_grey`, which spreads grey (plus
+alpha) back to ``C`` channels and leaves a full-colour picture as it is.
 """
 
 from __future__ import annotations
@@ -18,18 +19,22 @@ from __future__ import annotations
 import torch
 
 
-def grey_channels(channels: int) -> int:
-    """Channels a grey generator paints for a ``channels``-channel picture: 1, or 2 for RGBA."""
+def painted_channels(channels: int, grey: bool) -> int:
+    """Channels a generator paints for a ``channels``-channel picture: all of them, or
+    with ``grey`` one grey channel (two for RGBA: grey and alpha)."""
+    if not grey or channels == 1:
+        return channels
     return 2 if channels == 4 else 1
 
 
 def colour_from_grey(painted: torch.Tensor, channels: int) -> torch.Tensor:
-    """``(N, grey_channels(C), H, W)`` -> ``(N, C, H, W)``: grey into R, G and B; alpha kept.
+    """``(N, painted, H, W)`` -> ``(N, channels, H, W)``: grey into R, G and B, alpha kept;
+    a picture that already has ``channels`` channels is returned as it is.
 
     A copy, not a broadcast view, so whoever gets the picture may write into it;
     gradients of the three channels sum into the grey one.
     """
-    if channels == 1:
+    if painted.shape[1] == channels:
         return painted
     grey = painted[:, :1].repeat(1, 3, 1, 1)
     return grey if channels == 3 else torch.cat([grey, painted[:, 1:2]], dim=1)

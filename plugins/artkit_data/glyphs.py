@@ -227,7 +227,7 @@ class GlyphsDataset(DecodedImages):
 
     def model_defaults(self) -> dict[str, Any]:
         """Condition a model that can be (``classes``: fastgan, shapegan) on the characters,
-        and have it paint grey (``grey``: fastgan, dcgan, vae) where the glyphs come as RGB or RGBA.
+        and have it paint grey (``grey``: fastgan, dcgan, vae) where glyphs come as RGB(A).
 
         On 10 minutes of 2-core training on the 1,364 glyphs of 22 fonts, fastgan
         conditioned on them reached FD 1.11 in the glyph classifier's features where

@@ -27,7 +27,7 @@ from torch import nn
 from artkit.nn.batch_norm import BatchNorm2d
 from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size
 from artkit.nn.glu import GLU
-from artkit.nn.grey import colour_from_grey, grey_channels
+from artkit.nn.grey import colour_from_grey, painted_channels
 from artkit.nn.init import dcgan_init
 from artkit.nn.layout import leading_rows
 from artkit.nn.small_conv import SeedConvTranspose
@@ -127,8 +127,8 @@ class FastGANGenerator(nn.Module):
         # with classes the latent ends in a one-hot class: the first layer's weights
         # for those inputs are a learned embedding of each class
         self.z_dim = cfg.z_dim + cfg.classes
-        self.channels, self.grey = cfg.channels, bool(cfg.grey)
-        painted = grey_channels(cfg.channels) if self.grey else cfg.channels
+        self.channels = cfg.channels
+        painted = painted_channels(cfg.channels, cfg.grey)
         self.sides = pyramid_sides(cfg.resolution)
         ch = [plan_channels(s, cfg.width) for s in self.sides]
         self.init = nn.Sequential(
@@ -162,7 +162,7 @@ class FastGANGenerator(nn.Module):
             image = self.to_image(feats[4], x)
         else:
             image = self.to_image(x)
-        return colour_from_grey(image, self.channels) if self.grey else image
+        return colour_from_grey(image, self.channels)
 
 
 class FastGANDiscriminator(nn.Module):

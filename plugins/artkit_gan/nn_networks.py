@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from artkit.nn.dcgan import down_block, plan_channels, pyramid_sides, seed_size, up_stack
-from artkit.nn.grey import colour_from_grey, grey_channels
+from artkit.nn.grey import colour_from_grey, painted_channels
 from artkit.nn.init import dcgan_init
 from artkit.nn.spectral import spectral_norm_all
 
@@ -82,15 +82,14 @@ class DCGANGenerator(nn.Module):
     def __init__(self, cfg: DCGANConfig):
         super().__init__()
         self.z_dim = cfg.z_dim
-        self.channels, self.grey = cfg.channels, bool(cfg.grey)
-        painted = grey_channels(cfg.channels) if self.grey else cfg.channels
+        self.channels = cfg.channels
+        painted = painted_channels(cfg.channels, cfg.grey)
         ch = [plan_channels(s, cfg.width) for s in pyramid_sides(cfg.resolution)]
         self.net = nn.Sequential(*up_stack(cfg.z_dim, ch, painted, seed_size(cfg.resolution)))
         dcgan_init(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        image = self.net(z)
-        return colour_from_grey(image, self.channels) if self.grey else image
+        return colour_from_grey(self.net(z), self.channels)
 
 
 class DCGANDiscriminator(nn.Module):
