@@ -3,7 +3,7 @@
 A grey generator (``grey=true`` on fastgan, dcgan and the VAE's decoder) cannot
 tint: R, G and B are one painted channel. Sources that know or can see that
 their pictures are grey ask for it in ``model_defaults`` (``glyphs`` and grey
-``idx`` files by construction; ``folder`` by
+``idx`` files by construction; ``folder``, ``samples`` and ``single-image`` by
 looking, :func:`artkit.data.grey_to_paint`), and the user's ``grey=false`` wins.
 """
 
@@ -17,7 +17,10 @@ from PIL import Image
 import artkit
 from artkit.checkpoint import build_model, load_model
 from artkit.data import grey_to_paint
+from artkit_data import samples as samples_mod
 from artkit_data.idx import write_idx
+from artkit_data.samples import SamplesDataset
+from artkit_data.single_image import SingleImageDataset
 
 
 @pytest.mark.parametrize("palette", [0, 3])
@@ -98,3 +101,40 @@ def test_a_folder_of_grey_pictures_asks_for_a_grey_painter(tmp_path, colourful):
         out=tmp_path / "run", device="cpu", seed=0,
     )  # fmt: skip
     assert load_model(trained.weights).config.grey is not colourful
+
+
+@pytest.mark.parametrize("colourful", [False, True])
+def test_a_grey_picture_asks_single_image_for_a_grey_painter(tmp_path, colourful):
+    rng = np.random.default_rng(0)
+    picture = np.repeat(rng.integers(0, 255, (60, 80, 1), dtype=np.uint8), 3, axis=-1)
+    if colourful:
+        picture[7, 9, 1] ^= 1  # one pixel leaning green makes it a colour picture
+    Image.fromarray(picture, "RGB").save(tmp_path / "etching.png")
+    path = tmp_path / "etching.png"
+    ds = SingleImageDataset(resolution=32, channels=3, path=str(path), count=16, cache=False)
+    assert ds.model_defaults() == ({} if colourful else {"grey": True})
+    if not colourful:  # crops of a grey picture are grey: the promise grey painting keeps
+        crops = ds.as_array()
+        assert (crops[..., 0] == crops[..., 1]).all() and (crops[..., 1] == crops[..., 2]).all()
+        trained = artkit.train(
+            "fastgan:width=0.125", f"single-image:path={path},count=16", steps=1,
+            batch_size=4, sample_every=0, out=tmp_path / "run", device="cpu", seed=0,
+        )  # fmt: skip
+        assert load_model(trained.weights).config.grey is True
+    rgba = SingleImageDataset(resolution=32, channels=4, path=str(path), count=4, cache=False)
+    assert rgba.model_defaults() == ({} if colourful else {"grey": True})
+    one = SingleImageDataset(resolution=32, channels=1, path=str(path), count=4, cache=False)
+    assert one.model_defaults() == {}  # one channel is grey already
+
+
+@pytest.mark.skipif(
+    not samples_mod.installed(),
+    reason="scikit-image / scikit-learn not installed (pip install 'artkit[samples]')",
+)
+def test_grey_sample_photos_ask_for_a_grey_painter():
+    assert SamplesDataset(resolution=16, channels=3, names="camera/moon").model_defaults() == {
+        "grey": True
+    }
+    assert (
+        SamplesDataset(resolution=16, channels=3, names="camera/astronaut").model_defaults() == {}
+    )

@@ -249,6 +249,13 @@ class SamplesDataset(DecodedImages):
 
     # __len__, __getitem__, __iter__, as_array, fingerprint: DecodedImages
 
+    def model_defaults(self) -> dict[str, Any]:
+        """Grey photographs (``camera``, ``moon``, ...) read as RGB or RGBA ask a model
+        that can (``grey``: fastgan, dcgan, vae) to paint grey; one colour photo keeps colour."""
+        from artkit.data import grey_to_paint
+
+        return grey_to_paint(self.images, self.channels)
+
     def label(self, index: int) -> str:
         name, k = self.items[operator.index(index)]
         return name if k < 0 else f"{name} crop {k}"

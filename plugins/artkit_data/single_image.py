@@ -190,6 +190,16 @@ class SingleImageDataset:
     def fingerprint(self) -> str:
         return self._fingerprint
 
+    def model_defaults(self) -> dict[str, Any]:
+        """A grey picture read as RGB or RGBA asks a model that can (``grey``: fastgan,
+        dcgan, vae) to paint grey. Its crops are resampled band by band, so they are grey
+        exactly when the picture is: one look at the decoded picture, no crops drawn."""
+        import numpy as np
+
+        from artkit.data import grey_to_paint
+
+        return grey_to_paint(np.asarray(self.image)[None], self.channels)
+
     def label(self, index: int) -> str:
         return f"{Path(self.file).stem} crop {self._index(index)}"
 
