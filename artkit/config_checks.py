@@ -32,7 +32,8 @@ MAX_Z_DIM = 4096
 #: the ``grey`` option of image generators (fastgan, dcgan, vae): see :mod:`artkit.nn.grey`
 GREY_HELP = (
     "paint one grey channel copied to R, G and B (alpha kept): grey data without colour "
-    "fringes; grey data (glyphs, grey IDX files, a folder of grey pictures) turn it on"
+    "fringes; grey data (glyphs, grey IDX files, all-grey folder, samples or single-image "
+    "pictures) turn it on"
 )
 
 
