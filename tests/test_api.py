@@ -305,3 +305,44 @@ def test_save_samples_never_replaces_a_file_artkit_did_not_write(readme_run, tmp
     with Image.open(out / "000003.png") as im:
         assert im.size == (4, 4)
     assert not (out / "000004.png").exists()
+
+
+def test_save_never_replaces_a_file_artkit_did_not_write(tmp_path) -> None:
+    def colour(path: Path) -> tuple:
+        with Image.open(path) as im:
+            return im.convert("RGB").getpixel((0, 0))
+
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (4, 4), "blue").save(photo)  # a picture of the user's own
+    red = Image.new("RGB", (4, 4), "red")
+    message = r"photo.png exists and was not written by artkit; .*overwrite=True"
+    with pytest.raises(UsageError, match=message):
+        artkit.save(red, photo)
+    assert colour(photo) == (0, 0, 255)
+    artkit.save(red, photo, overwrite=True)  # asked for: replaced
+    assert colour(photo) == (255, 0, 0)
+    assert read_provenance(photo)["command"] == "save"  # now artkit's own file ...
+    artkit.save(Image.new("RGB", (4, 4), "lime"), photo)  # ... so saving there again is fine
+    assert colour(photo) == (0, 255, 0)
+
+    # save_images checks every target before it writes the first
+    out = tmp_path / "out"
+    out.mkdir()
+    Image.new("RGB", (4, 4), "blue").save(out / "000001.png")
+    with pytest.raises(UsageError, match=r"000001.png exists and was not written by artkit"):
+        artkit.save_images([red, red], out)
+    assert not (out / "000000.png").exists() and colour(out / "000001.png") == (0, 0, 255)
+    paths = artkit.save_images([red, red], out, overwrite=True)
+    assert [colour(p) for p in paths] == [(255, 0, 0)] * 2
+
+    # save_grid: not over a stranger's file, nor over the file one of its pictures came from
+    sheet = tmp_path / "sheet.png"
+    Image.new("RGB", (4, 4), "blue").save(sheet)
+    with pytest.raises(UsageError, match=r"sheet.png exists and was not written by artkit"):
+        artkit.save_grid([red, red], sheet)
+    assert colour(sheet) == (0, 0, 255)
+    with Image.open(paths[0]) as opened, pytest.raises(UsageError, match="one of the inputs"):
+        artkit.save_grid([opened, red], paths[0])
+    assert Image.open(paths[0]).size == (4, 4)
+    artkit.save_grid([red, red], sheet, overwrite=True)
+    assert read_provenance(sheet)["command"] == "grid"

@@ -42,3 +42,20 @@ def test_demo_trains_and_renders(tmp_path):
     # running it again must not overwrite the first demo
     again = artkit_subprocess("demo", "--minutes", "0.5", "-o", str(out))
     assert again.returncode == 2 and "already holds a demo" in again.stderr
+
+
+def test_demo_refuses_a_stranger_s_file_before_it_trains(tmp_path):
+    out = tmp_path / "demo"
+    (out / "series").mkdir(parents=True)
+    Image.new("RGB", (4, 4), "blue").save(out / "series" / "000007.png")
+    result = artkit_subprocess("demo", "--minutes", "0.5", "-o", str(out))
+    assert result.returncode == 2
+    assert "000007.png exists and was not written by artkit" in result.stderr
+    assert not (out / "run").exists()  # no minutes spent on a run it could not keep
+    (out / "series" / "000007.png").unlink()
+    (out / "walk.gif").write_bytes(b"GIF89a not ours")
+    result = artkit_subprocess("demo", "--minutes", "0.5", "-o", str(out))
+    assert (
+        result.returncode == 2 and "walk.gif exists and was not written by artkit" in result.stderr
+    )
+    assert not (out / "run").exists()

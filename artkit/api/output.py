@@ -5,6 +5,10 @@ provenance (the dict ``artkit sample`` / ``artkit post`` write) into
 ``image.info["artkit"]`` as JSON text, where :func:`artkit.images.read_provenance`
 finds it. :func:`save` (``artkit.save``) writes it into the file, so
 ``artkit info`` explains the picture and ``artkit reproduce`` renders it again.
+
+Like the commands, these never replace a file artkit did not write (a photo of your
+own at the same path) unless asked with ``overwrite=True``; a file artkit wrote is
+replaced, as re-running ``artkit sample`` replaces its own samples.
 """
 
 from __future__ import annotations
@@ -52,17 +56,40 @@ def provenance_of(image: Image.Image) -> dict[str, Any] | None:
     return read_provenance(image)
 
 
+def refuse_foreign_target(
+    path: str | os.PathLike[str], overwrite: bool, inputs: Sequence[str] = ()
+) -> None:
+    """A one-line UsageError when ``path`` holds a file artkit did not write, or one of
+    ``inputs`` (unless ``overwrite``): the API's guard, as
+    :func:`artkit.media.refuse_foreign` is the CLI's."""
+    if overwrite:
+        return
+    from artkit.media import refuse_foreign
+
+    refuse_foreign(path, inputs=inputs, option="path (or pass overwrite=True)")
+
+
 def save(
     image: Image.Image,
     path: str | os.PathLike[str],
     *,
     format: str | None = None,
     quality: int = 95,
+    overwrite: bool = False,
 ) -> Path:
-    """Write ``image`` atomically with the provenance it carries (PNG, WebP or JPEG by suffix)."""
+    """Write ``image`` atomically with the provenance it carries (PNG, WebP or JPEG by suffix).
+
+    ``overwrite=True`` replaces a file at ``path`` that artkit did not write; without
+    it that is a one-line :class:`artkit.errors.UsageError` and nothing is written.
+    An image that carries no provenance (a picture of your own) gets a minimal one
+    (``{"artkit": VERSION, "command": "save"}``), so saving it there again is allowed.
+    """
+    from artkit import __version__
     from artkit.images import save_image
 
-    return save_image(image, path, provenance=provenance_of(image), format=format, quality=quality)
+    refuse_foreign_target(path, overwrite)
+    provenance = provenance_of(image) or {"artkit": __version__, "command": "save"}
+    return save_image(image, path, provenance=provenance, format=format, quality=quality)
 
 
 def save_grid(
@@ -72,8 +99,13 @@ def save_grid(
     cols: int | None = None,
     labels: Sequence[str] | None = None,
     padding: int = 2,
+    overwrite: bool = False,
 ) -> Path:
-    """A contact sheet of ``images`` (``cols`` wide; labels under each cell) written to ``path``."""
+    """A contact sheet of ``images`` (``cols`` wide; labels under each cell) written to ``path``.
+
+    ``overwrite``: as for :func:`save`; without it ``path`` must not be the file one of
+    ``images`` was opened from either (a sheet over its own picture).
+    """
     from artkit import __version__
     from artkit.errors import UsageError
     from artkit.grid import make_grid
@@ -82,6 +114,8 @@ def save_grid(
     images = list(images)
     if not images:
         raise UsageError("save_grid: no images given")
+    opened_from = [im.filename for im in images if getattr(im, "filename", "")]
+    refuse_foreign_target(path, overwrite, opened_from)
     first = provenance_of(images[0]) or {}
     seeds = [(provenance_of(im) or {}).get("seed") for im in images]
     provenance = {
@@ -94,11 +128,20 @@ def save_grid(
     return save_image(sheet, path, provenance=provenance)
 
 
-def save_images(images: Sequence[Any], folder: str | os.PathLike[str]) -> list[Path]:
-    """Each image into ``folder`` as ``SEED.png`` (or ``N.png``) with its provenance."""
-    paths = []
+def save_images(
+    images: Sequence[Any], folder: str | os.PathLike[str], *, overwrite: bool = False
+) -> list[Path]:
+    """Each image into ``folder`` as ``SEED.png`` (or ``N.png``) with its provenance.
+
+    Every target is checked before the first file is written: a file artkit did not
+    write there is a one-line :class:`artkit.errors.UsageError` (``overwrite=True``
+    replaces it).
+    """
+    images = list(images)
+    targets = []
     for i, im in enumerate(images):
         seed = (provenance_of(im) or {}).get("seed")
         name = f"{seed:06d}.png" if isinstance(seed, int) else f"{i:06d}.png"
-        paths.append(save(im, Path(folder) / name))
-    return paths
+        targets.append(Path(folder) / name)
+        refuse_foreign_target(targets[-1], overwrite)
+    return [save(im, target, overwrite=True) for im, target in zip(images, targets, strict=True)]

@@ -42,6 +42,7 @@ def attach(app: typer.Typer) -> None:
         run = out / "run"
         if weights_file(run).exists():
             raise UsageError(f"{out} already holds a demo; remove it or choose another --out")
+        refuse_foreign_outputs(out)  # before minutes of training, not after
         # the classifier that scores the result trains once per cache (~10-20 s on 2
         # cores) and before the run, so the run gets what is left of the budget
         started = time.monotonic()
@@ -108,6 +109,21 @@ def prepare_classifier(say: Callable[[str], None]) -> None:
     build_classifier(data=CLASSIFIER_DATA, notice=say)
 
 
+#: the samples the demo renders as its series (seeds 0 .. SERIES - 1)
+SERIES = 64
+
+
+def refuse_foreign_outputs(out: Path) -> None:
+    """A one-line UsageError when ``out`` holds a file of someone else's where the demo
+    writes its series, contact sheet or walk (:func:`artkit.media.refuse_foreign`)."""
+    from artkit.api.sample_files import check_targets
+    from artkit.media import refuse_foreign
+
+    check_targets(out / "series", range(SERIES), ".png")
+    for name in ("contact-sheet.png", "walk.gif"):
+        refuse_foreign(out / name, option="--out")
+
+
 def render_pictures(model: Model, out: Path) -> None:
     """64 samples with their provenance, a contact sheet of them and a 100-frame latent
     walk through five seeds: ``artkit sample`` and ``artkit interpolate``'s work, through
@@ -116,7 +132,7 @@ def render_pictures(model: Model, out: Path) -> None:
     from artkit.api.output import save_grid
     from artkit.images import load_image
 
-    series = model.save_samples(range(64), out / "series")
+    series = model.save_samples(range(SERIES), out / "series")
     save_grid([load_image(p) for p in series], out / "contact-sheet.png")
     keys = [3, 14, 15, 92, 65]
     frames = model.walk(keys, frames=100)
