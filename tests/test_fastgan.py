@@ -52,6 +52,27 @@ def test_recon_weight_zero_builds_no_decoder():
         model.D(torch.zeros(1, 3, 32, 32), reconstruct=1)
 
 
+def test_d_width_widens_the_discriminator_alone():
+    plain = build_model("fastgan", {"width": 0.125})
+    wide = build_model("fastgan", {"width": 0.125, "d_width": 2})
+    for a, b in zip(plain.G.parameters(), wide.G.parameters(), strict=True):
+        assert a.shape == b.shape  # the generator is the same network
+
+    def convs(net):
+        return [m for m in net.D.modules() if isinstance(m, torch.nn.Conv2d)]
+
+    # every hidden layer (trunk and decoder) twice as wide; image and logit layers fixed
+    pairs = list(zip(convs(plain), convs(wide), strict=True))
+    assert [b.out_channels for _, b in pairs[:-1] if b.out_channels > 3] == [
+        2 * a.out_channels for a, _ in pairs[:-1] if a.out_channels > 3
+    ]
+    assert convs(wide)[-1].out_channels == 1
+    logits, recon = wide.D(torch.zeros(2, 3, 32, 32), reconstruct=1)
+    assert logits.shape == (2,) and recon.shape == (1, 3, 32, 32)
+    with pytest.raises(UsageError, match="width x d_width at most 16"):
+        FastGANConfig(width=8, d_width=4)
+
+
 @pytest.mark.parametrize(("palette", "rank"), [(2, 1), (3, 2)])
 def test_a_palette_generator_paints_each_image_from_its_k_colours(palette, rank):
     """Every pixel is a convex mix of K colours picked per image, so an image's pixels
@@ -89,6 +110,9 @@ def test_a_palette_generator_paints_each_image_from_its_k_colours(palette, rank)
         {"palette": 2.5},
         {"grey": 1},
         {"grey": "yes"},
+        {"d_width": 0},
+        {"d_width": 5},
+        {"d_width": "wide"},
     ],
 )
 def test_config_refuses_bad_values_in_one_line(bad):

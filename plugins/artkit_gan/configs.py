@@ -123,6 +123,9 @@ class FastGANConfig:
     recon_weight: float = option(
         1.0, "weight of D's L1 reconstruction of real images (0 drops the decoder)"
     )
+    d_width: float = option(
+        1.0, "the discriminator's channel counts relative to G's (2: twice as wide, up to 4)"
+    )
     palette: int = option(
         0,
         "0 paints each pixel's colour freely; K (2-64) paints each image from K colours "
@@ -137,6 +140,14 @@ class FastGANConfig:
         _check_common(self, "fastgan")
         require(isinstance(self.grey, bool), "fastgan", "grey", self.grey, "true or false")
         _check_fastgan_discriminator(self, "fastgan")
+        ok = number_in(self.d_width, 0, 4, lo_open=True) and self.width * self.d_width <= 16
+        require(
+            ok,
+            "fastgan",
+            "d_width",
+            self.d_width,
+            "a number > 0 and <= 4 (with width x d_width at most 16)",
+        )
         ok = int_in(self.palette, 0, 0) or int_in(self.palette, 2, 64)
         require(ok, "fastgan", "palette", self.palette, "0 (off) or an integer from 2 to 64")
 

@@ -2,8 +2,8 @@
 
 Both networks use the DCGAN channel plan keyed by feature-map side
 (:func:`artkit.nn.dcgan.plan_channels`: 4 px -> 512, 8 -> 256, 16 -> 128, 32 -> 64,
-64 and 128 -> 32 channels, all times ``width``), so a 64 px model is a 32 px one
-with one more stage.
+64 and 128 -> 32 channels, all times ``width``; D's also times ``d_width``), so a
+64 px model is a 32 px one with one more stage.
 
 - The generator upsamples with nearest neighbour + conv 3x3 + BatchNorm + GLU
   (no checkerboard artefacts, unlike transposed convolutions), and each map at
@@ -183,13 +183,15 @@ class FastGANDiscriminator(nn.Module):
     def __init__(self, cfg: FastGANConfig):
         super().__init__()
         sides = list(reversed(pyramid_sides(cfg.resolution)[:-1]))  # res/2, ..., 8, 4
-        ch = [cfg.channels] + [plan_channels(s, cfg.width) for s in sides]
+        # fastgan's d_width widens D alone (shapegan's width is D's own already)
+        width = cfg.width * getattr(cfg, "d_width", 1.0)
+        ch = [cfg.channels] + [plan_channels(s, width) for s in sides]
         blocks = [nn.Sequential(*down_block(a, b, batch_norm=False)) for a, b in pairwise(ch)]
         self.body = nn.Sequential(*blocks[:-1])  # res -> 8x8
         self.decoder = None
         if cfg.recon_weight > 0:
             # small on purpose: on a CPU, 3x3 convs at 32x32 cost more than all of D's trunk
-            c16 = plan_channels(16, cfg.width)
+            c16 = plan_channels(16, width)
             self.decoder = nn.Sequential(
                 nn.Upsample(scale_factor=2, mode="nearest"),
                 nn.Conv2d(ch[-2], c16, 3, 1, 1),
