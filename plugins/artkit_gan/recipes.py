@@ -57,6 +57,11 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   0.067 at 2e-3 (seed 1: 0.070), precision and recall level (0.93-0.94 / 0.73-0.74).
   The gain is near the seed-to-seed spread; the trend across the three rates is why
   it is taken. Measured on glyphs only, so unconditioned fastgan keeps 1e-3.
+- **Not taken yet: a wider D and twice the rates for unconditioned fastgan.** On
+  10-minute emoji, ``fastgan:d_width=2`` with 2e-3 / 4e-3 gave median FD 0.206 and
+  precision 0.75 over three seeds against this recipe's 0.226 and 0.69 (worst run
+  0.242 against 0.362), on about 6,000 steps instead of 8,500. The ``shapes``, glyph
+  and photo-crop cells were measured with this recipe and have not been run with it.
 """
 
 from __future__ import annotations
