@@ -66,7 +66,7 @@ def refuse_foreign_target(
         return
     from artkit.media import refuse_foreign
 
-    refuse_foreign(path, inputs=inputs, option="path (or pass overwrite=True)")
+    refuse_foreign(path, inputs=inputs, option="path, or pass overwrite=True")
 
 
 def save(
