@@ -60,8 +60,10 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
 - **Not taken yet: a wider D and twice the rates for unconditioned fastgan.** On
   10-minute emoji, ``fastgan:d_width=2`` with 2e-3 / 4e-3 gave median FD 0.206 and
   precision 0.75 over three seeds against this recipe's 0.226 and 0.69 (worst run
-  0.242 against 0.362), on about 6,000 steps instead of 8,500. The ``shapes``, glyph
-  and photo-crop cells were measured with this recipe and have not been run with it.
+  0.242 against 0.362), on about 6,000 steps instead of 8,500. But the same pair
+  hurt elsewhere (one run each): 3-minute emoji FD 0.551 against 0.440, and
+  10-minute glyphs drew fewer styles (random-conv FD 0.098 against 0.067, recall
+  0.56 against 0.74). So the rates stay, and ``d_width`` is the user's option.
 """
 
 from __future__ import annotations
