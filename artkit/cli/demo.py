@@ -74,8 +74,8 @@ def attach(app: typer.Typer) -> None:
         say(
             f"series:        {out / 'series'}/ (64 images, provenance inside: artkit info {out / 'series' / '000000.png'})"
         )
-        say(f"contact sheet: {out / 'contact-sheet.png'}")
-        say(f"latent walk:   {out / 'walk.gif'}")
+        say(f"contact sheet: {out / SHEET}")
+        say(f"latent walk:   {out / WALK}")
         say(f"weights:       {weights}  (more: artkit sample {weights} -n 100 -o more/)")
         quality = score(model, out / "quality.json")
         classified = quality["classifier"]
@@ -89,8 +89,8 @@ def attach(app: typer.Typer) -> None:
             f"{classified['precision']:.2f}, recall {classified['recall']:.2f} (features of a "
             "classifier trained to tell the shapes apart)"
         )
-        print(out / "contact-sheet.png")
-        print(out / "walk.gif")
+        print(out / SHEET)
+        print(out / WALK)
 
 
 #: samples scored at the end of the demo (a few seconds on a CPU)
@@ -111,6 +111,8 @@ def prepare_classifier(say: Callable[[str], None]) -> None:
 
 #: the samples the demo renders as its series (seeds 0 .. SERIES - 1)
 SERIES = 64
+#: the contact sheet and the latent walk, in ``--out``
+SHEET, WALK = "contact-sheet.png", "walk.gif"
 
 
 def refuse_foreign_outputs(out: Path) -> None:
@@ -120,7 +122,7 @@ def refuse_foreign_outputs(out: Path) -> None:
     from artkit.media import refuse_foreign
 
     check_targets(out / "series", range(SERIES), ".png")
-    for name in ("contact-sheet.png", "walk.gif"):
+    for name in (SHEET, WALK):
         refuse_foreign(out / name, option="--out")
 
 
@@ -133,12 +135,12 @@ def render_pictures(model: Model, out: Path) -> None:
     from artkit.images import load_image
 
     series = model.save_samples(range(SERIES), out / "series")
-    save_grid([load_image(p) for p in series], out / "contact-sheet.png")
+    save_grid([load_image(p) for p in series], out / SHEET)
     keys = [3, 14, 15, 92, 65]
     frames = model.walk(keys, frames=100)
     about = {"seeds": keys, "frames": len(frames), "slerp": True, "loop": True}
     provenance = model.provenance("interpolate", **about, truncation=1.0)
-    write_animation(frames, out / "walk.gif", fps=24, loop=True, provenance=provenance)
+    write_animation(frames, out / WALK, fps=24, loop=True, provenance=provenance)
 
 
 def score(model: Model, report: Path) -> dict:
