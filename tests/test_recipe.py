@@ -122,7 +122,8 @@ def test_no_recipe_keeps_the_plain_defaults(tmp_path):
 def test_fastgan_takes_its_own_rates_and_dcgan_keeps_its():
     from artkit_gan.recipes import dcgan_recipe, fastgan_recipe
 
-    args = dict(model_options={"resolution": 32}, given=frozenset({"width"}), minutes=3.0,
+    # a budget too short for the wider discriminator (below), which brings its own rates
+    args = dict(model_options={"resolution": 32}, given=frozenset({"width"}), minutes=0.05,
                 images=8192, machine=CPU)  # fmt: skip
     fast = fastgan_recipe(model="fastgan", **args).options
     assert (fast["lr"], fast["lr_d"]) == (1e-3, 2e-3)
@@ -134,6 +135,54 @@ def test_fastgan_takes_its_own_rates_and_dcgan_keeps_its():
     labelled = fastgan_recipe(model="fastgan", **{**args, "model_options": {"resolution": 32,
                               "classes": 3}}).options  # fmt: skip
     assert (labelled["lr"], labelled["lr_d"]) == (2e-3, 4e-3)
+
+
+def test_fastgan_takes_a_wider_discriminator_and_its_rates_when_the_budget_buys_the_steps(
+    monkeypatch,
+):
+    import artkit_gan.recipes as recipes
+
+    timed = []
+
+    def steps_per_second(model, model_options, machine, *, compile=False):
+        # the timing itself is tested above; here: what is timed and what is chosen
+        width, d_width = model_options["width"], model_options.get("d_width", 1.0)
+        timed.append((width, d_width))
+        return 12.0 * 0.1875 / width / (1.0 if d_width == 1.0 else 4 / 3)
+
+    monkeypatch.setattr(recipes, "steps_per_second", steps_per_second)
+    args = dict(model="fastgan", model_options={"resolution": 32}, given=frozenset(),
+                images=1823, machine=CPU)  # fmt: skip
+    long = recipes.fastgan_recipe(minutes=10.0, **args)  # 9 steps/s with it: 5,400 steps
+    assert long.model_options == {"width": 0.1875, "d_width": recipes.WIDE_D}
+    assert timed[-1] == (0.1875, recipes.WIDE_D)  # timed at the width the budget chose
+    assert (long.options["lr"], long.options["lr_d"]) == recipes.WIDE_D_RATES
+    assert long.estimated_steps == long.options["steps"] == 5400  # the wider D's pace
+    assert "12.0 steps/s measured at width 0.1875, 9.0 with d-width 2" in long.line()
+    short = recipes.fastgan_recipe(minutes=3.0, **args)  # 1,620 steps with it: not enough
+    assert short.model_options == {"width": 0.1875}
+    assert (short.options["lr"], short.options["lr_d"]) == (1e-3, 2e-3)
+    assert short.estimated_steps == 12 * 180
+    # what the user gives stands: their d_width (nothing more timed), their rate
+    timed.clear()
+    given = {"model_options": {"resolution": 32, "d_width": 1.5}, "given": frozenset({"d_width"})}
+    mine = recipes.fastgan_recipe(minutes=10.0, **{**args, **given})
+    assert "d_width" not in mine.model_options and all(d == 1.5 for _, d in timed)
+    assert (mine.options["lr"], mine.options["lr_d"]) == (1e-3, 2e-3)
+    rate = recipes.fastgan_recipe(minutes=10.0, **{**args, "given": frozenset({"lr"})})
+    assert rate.model_options["d_width"] == recipes.WIDE_D
+    assert "lr" not in rate.options and "lr_d" not in rate.options
+    # a class-conditioned fastgan keeps its D (it drew fewer styles with the wider one)
+    timed.clear()
+    labelled = recipes.fastgan_recipe(
+        minutes=10.0, **{**args, "model_options": {"resolution": 32, "classes": 3}}
+    )
+    assert "d_width" not in labelled.model_options and all(d == 1.0 for _, d in timed)
+    # a width whose doubled D would pass fastgan's ceiling is not tried
+    timed.clear()
+    given = {"model_options": {"resolution": 32, "width": 10.0}, "given": frozenset({"width"})}
+    wide = recipes.fastgan_recipe(minutes=10.0, **{**args, **given})
+    assert "d_width" not in wide.model_options and timed == [(10.0, 1.0)]
 
 
 def test_shapegan_compiles_where_it_can_and_times_compiled_steps(monkeypatch):
