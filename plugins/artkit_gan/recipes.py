@@ -60,20 +60,26 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
 - **A discriminator twice as wide, at twice the rates, once the budget buys the steps**
   (``d_width=2``, 2e-3 / 4e-3, for an unconditioned fastgan when a step timed with it
   still buys :data:`WIDE_D_FROM_STEPS` steps). At width 0.1875 D has 24, 48 and 96
-  channels and its hinge loss stayed at 1.2-1.6 (of 2) in every 10-minute emoji run: it
+  channels and its hinge loss stayed above 1.0 (of 2) in every 10-minute emoji run: it
   hardly told 1,823 drawings from fakes. With the wider D a step costs about a third
-  more (9.7 against 12.7 steps/s alone). On 10-minute emoji (about 6,000 steps instead of
-  8,500) three seeds gave median FD 0.206 and precision 0.75 against the old recipe's
-  0.226 and 0.69, the worst run 0.242 against 0.362; each change alone mended the bad
-  seed but not the median. On 10-minute photo crops (``samples:crops=100``, seed 0,
-  same day) FD 0.151 against 0.186 (5,337 steps against 7,633; precision 0.47 against
-  0.44, recall 0.77 against 0.79); on 10-minute ``shapes`` (seed 0) level: random-conv /
+  more (9.7 against 12.7 steps/s alone). On 10-minute emoji (about 5,400-6,300 steps
+  instead of 7,500-8,800) four runs (seeds 0-2 with the options, seed 3 through this
+  recipe) gave median FD 0.201 and precision 0.76 against the old recipe's 0.226 and
+  0.69 (three runs), the worst run 0.242 against 0.362; each change alone mended the bad
+  seed but not the median. On 10-minute photo crops (``samples:crops=100``, seed 0, same
+  day) FD 0.151 against 0.186 (5,337 steps against 7,633; precision 0.47 against 0.44,
+  recall 0.77 against 0.79); on 10-minute ``shapes`` (seed 0) level: random-conv /
   classifier FD 0.351 / 0.477 against 0.321 / 0.470 on 4,457 steps against 7,214,
   precision 0.87 against 0.85. Where steps are scarce it hurt: 3-minute emoji (1,991
-  steps) FD 0.551 against 0.440. The threshold sits between the 2,000 steps that
-  hurt and the 4,500 that did not; a class-conditioned fastgan keeps its D, since on
-  10-minute glyphs the wider one drew fewer styles (random-conv FD 0.098 against
-  0.067, recall 0.56 against 0.74).
+  steps) FD 0.551 against 0.440, and 5-minute emoji (seed 0, 2,578 steps against 3,794)
+  FD 0.373 against 0.325, though precision 0.73 against 0.69 and recall 0.64 against
+  0.58. The threshold sits between the 2,600 steps that lost on FD and the 4,500 that
+  did not. The wider D's hinge loss (its reconstruction term aside) ends a 10-minute
+  emoji run at 0.64-0.68, the narrow one's at 1.12-1.15; DiffAugment on top (seed 0)
+  kept it at 1.58 and gave FD 0.324 against 0.242; ``d_width=3`` (seed 0, 3,439 steps)
+  gave 0.303, precision 0.79. A class-conditioned fastgan keeps its D, since on
+  10-minute glyphs the wider one drew fewer styles (random-conv FD 0.098 against 0.067,
+  recall 0.56 against 0.74).
 """
 
 from __future__ import annotations
