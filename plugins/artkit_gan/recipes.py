@@ -79,9 +79,9 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   kept it at 1.58 and gave FD 0.324 against 0.242; ``d_width=3`` (seed 0, 3,439 steps)
   gave 0.303, precision 0.79. A wider G with it (``width=0.25,d_width=2``, not yet
   taken: two runs on emoji only) gave 0.176 and 0.186 (seeds 0, 1; 4,589 and 4,478
-  steps, precision 0.79) against 0.242 and 0.190. A class-conditioned fastgan keeps its D, since on
-  10-minute glyphs the wider one drew fewer styles (random-conv FD 0.098 against 0.067,
-  recall 0.56 against 0.74).
+  steps, precision 0.79) against 0.242 and 0.190. A class-conditioned fastgan keeps
+  its D, since on 10-minute glyphs the wider one drew fewer styles (random-conv FD
+  0.098 against 0.067, recall 0.56 against 0.74).
 """
 
 from __future__ import annotations
