@@ -261,13 +261,16 @@ def gan_recipe(
 def _wide_discriminator(
     model: str, model_options: dict[str, Any], machine: Machine, compiled: bool
 ) -> float | None:
-    """Steps per second with ``d_width`` :data:`WIDE_D`; None where the width does not allow it."""
+    """Steps per second with ``d_width`` :data:`WIDE_D`; None where the config refuses it
+    (fastgan's ceiling on D's width, ``width x d_width <= 16``)."""
+    from artkit.errors import UsageError
     from artkit.plugins import get_registry
 
-    bound = get_registry("models").get(model).bind(model_options)  # typed, defaults in
-    if bound["width"] * WIDE_D > 16:  # fastgan's ceiling on D's width
-        return None
     wide = {**model_options, "d_width": WIDE_D}
+    try:  # the config's own checks, so the ceiling lives in one place
+        get_registry("models").get(model).bind(wide)
+    except UsageError:
+        return None
     return steps_per_second(model, wide, machine, compile=compiled)
 
 
