@@ -77,9 +77,11 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   did not. The wider D's hinge loss (its reconstruction term aside) ends a 10-minute
   emoji run at 0.64-0.68, the narrow one's at 1.12-1.15; DiffAugment on top (seed 0)
   kept it at 1.58 and gave FD 0.324 against 0.242; ``d_width=3`` (seed 0, 3,439 steps)
-  gave 0.303, precision 0.79. A wider G with it (``width=0.25,d_width=2``, not yet
-  taken: two runs on emoji only) gave 0.176 and 0.186 (seeds 0, 1; 4,589 and 4,478
-  steps, precision 0.79) against 0.242 and 0.190. A class-conditioned fastgan keeps
+  gave 0.303, precision 0.79. A wider G with it (``width=0.25,d_width=2``, twice the
+  rates) is not taken: on 10-minute emoji seeds 0-3 it gave 0.176, 0.186, 0.225 and
+  0.190 (median 0.188 against 0.201; 4,193-4,589 steps, precision 0.79), but on
+  ``shapes`` (seed 0, 3,935 steps) classifier FD 1.027 against 0.477 and on the photo
+  crops 0.185 against 0.151 (3,933 steps). A class-conditioned fastgan keeps
   its D, since on 10-minute glyphs the wider one drew fewer styles (random-conv FD
   0.098 against 0.067, recall 0.56 against 0.74).
 """
