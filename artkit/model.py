@@ -277,14 +277,16 @@ class ArtModel(nn.Module):
         """
         return False
 
-    def after_training(self, images: Iterator[Tensor], ctx: StepContext) -> None:
+    def after_training(self, images: Iterator[Tensor], ctx: StepContext) -> dict[str, float] | None:
         """Once after the last step, before the final checkpoint: fit what needs the trained
         networks (a VAE's latent prior); a no-op by default.
 
         ``images``: the training split once, in a seeded random order, as batches
         in [-1, 1]; take as many as needed. Whatever this sets must live in
-        tensors the checkpoint saves (registered buffers).
+        tensors the checkpoint saves (registered buffers). Numbers returned (what was
+        chosen or measured) go to ``metrics.jsonl`` with the last step.
         """
+        return None
 
     def refuse_unread_options(self, given: Any) -> None:
         """A one-line UsageError for an option of :data:`ADVERSARIAL_OPTIONS` in ``given``

@@ -151,6 +151,8 @@ def test_prior_options_are_checked():
         build_model("vae", {"prior": "uniform"})
     with pytest.raises(UsageError, match=r"^vae: prior_components=0 is not allowed"):
         build_model("vae", {"prior_components": 0})
+    with pytest.raises(UsageError, match=r"^vae: prior_copy_test=3 is not allowed; use true or"):
+        build_model("vae", {"prior_copy_test": 3})
 
     # the covariances (K x z_dim^2 numbers) are checked before anything is allocated
     with pytest.raises(UsageError, match=r"^vae: a gmm prior of 10 components at z_dim 4096 "
@@ -160,6 +162,26 @@ def test_prior_options_are_checked():
     # prior=normal holds no covariances: not even an identity of z_dim^2 is built
     net = build_model("vae", {"z_dim": 4096, "prior": "normal", "resolution": 32, "width": 0.125})
     assert tuple(net.prior_chol.shape) == (0, 4096, 4096)
+
+
+def test_the_copying_test_halves_a_prior_that_copies_and_keeps_one_that_does_not():
+    from artkit_vae.nn_prior_size import COPIES_BELOW, size_by_copying, sizes_to_try
+
+    assert sizes_to_try(256) == [256, 128, 64] and sizes_to_try(2) == [2, 1]
+    # codes that are their own images and features: four blobs in 8 dimensions
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(4, 8, generator=g) * 4
+    codes = centres[torch.arange(400) % 4] + torch.randn(400, 8, generator=g)
+    same = lambda x: x  # noqa: E731 -- decode and embed: the identity
+    # one Gaussian per code draws the codes back: it copies, so it is halved, twice,
+    # and the last size tried is kept however it scores
+    size, score = size_by_copying(codes, codes, 400, same, same, seed=0)
+    assert size == 100 and score < COPIES_BELOW
+    # four Gaussians for four blobs draw new points as the held-out ones are: kept
+    size, score = size_by_copying(codes, codes, 4, same, same, seed=0)
+    assert size == 4 and score > COPIES_BELOW
+    # too few codes to hold a fifth out: the size stands, untested
+    assert size_by_copying(codes[:50], codes[:50], 64, same, same) == (50, None)
 
 
 @pytest.mark.parametrize(

@@ -821,7 +821,9 @@ class Trainer:
             self._log({"step": self.step, "stop_reason": reason, "stop_message": message})
             if not self.quiet:
                 print(message, file=sys.stderr, flush=True)
-        self.model.after_training(self._training_images(), self.ctx)
+        fitted = self.model.after_training(self._training_images(), self.ctx)
+        if fitted:
+            self._log({"step": self.step, **fitted})
         self.save_checkpoint()
         self.write_samples()
         seconds = time.perf_counter() - t0

@@ -54,6 +54,11 @@ class VAEConfig:
     prior_components: int = option(
         10, "Gaussians in the gmm prior (1 = one full-covariance Gaussian)"
     )
+    prior_copy_test: bool = option(
+        False,
+        "halve prior_components (up to twice) while the prior's samples copy the training "
+        "images: the data-copying test against a held-out fifth of them, after training",
+    )
     grey: bool = option(False, GREY_HELP)
 
     def __post_init__(self) -> None:
@@ -73,6 +78,8 @@ class VAEConfig:
         require(ok, o, "free_bits", self.free_bits, "a number of nats >= 0 (0 = off)")
         require(self.prior in ("gmm", "normal"), o, "prior", self.prior, "gmm or normal")
         require(isinstance(self.grey, bool), o, "grey", self.grey, "true or false")
+        ok = isinstance(self.prior_copy_test, bool)
+        require(ok, o, "prior_copy_test", self.prior_copy_test, "true or false")
         ok = int_in(self.prior_components, 1, 256)
         require(ok, o, "prior_components", self.prior_components, "an integer from 1 to 256")
         k, z = self.prior_components, self.z_dim

@@ -120,8 +120,9 @@ BATCH = 64
 #: the KL weight and reconstruction loss ``vae`` trains with under a recipe (see above)
 BETA = 0.1
 LOSS = "l1"
-#: training images per Gaussian of the fitted prior, and the most Gaussians (see above)
-CODES_PER_COMPONENT = 16
+#: training images per Gaussian of the fitted prior before the data-copying test, which
+#: halves the Gaussians (at most twice: to one per 16) while the samples copy (see above)
+CODES_PER_COMPONENT = 4
 MAX_PRIOR_COMPONENTS = 256
 #: the model's own default, the fewest the recipe chooses
 MIN_PRIOR_COMPONENTS: int = VAEConfig.prior_components
@@ -130,9 +131,9 @@ PRIOR_NUMBERS = MAX_PRIOR_COMPONENTS * 128 * 128
 
 
 def prior_components(images: int, z_dim: int = 128) -> int:
-    """How many Gaussians the ``vae`` recipe fits to ``images`` training codes of
-    ``z_dim`` numbers: one per :data:`CODES_PER_COMPONENT`, within
-    :data:`PRIOR_NUMBERS`, never fewer than the model's default."""
+    """How many Gaussians the ``vae`` recipe offers ``images`` training codes of ``z_dim``
+    numbers: one per :data:`CODES_PER_COMPONENT`, within :data:`PRIOR_NUMBERS`, never
+    fewer than the model's default (the copying test may then halve them)."""
     from artkit_vae.torch_model import PRIOR_FIT_IMAGES
 
     codes = min(images, PRIOR_FIT_IMAGES)
@@ -167,7 +168,7 @@ def vae_recipe(
 ) -> Recipe:
     """The width a ``minutes`` budget trains best on this machine (unless the user gave
     one); for ``vae``, absolute error, a lighter KL weight and a prior sized to the
-    dataset (each unless given)."""
+    dataset, tested for copying after training (each unless given)."""
     why = f"{minutes:.3g} min, {images:,} images, {machine}"
     chosen: dict[str, Any] = {}
     options: dict[str, Any] = {}
@@ -182,6 +183,8 @@ def vae_recipe(
             bound = get_registry("models").get(model).bind(model_options)  # typed, defaults in
             if bound["prior"] == "gmm":  # N(0, I) has no components to size
                 chosen["prior_components"] = prior_components(images, bound["z_dim"])
+                if "prior_copy_test" not in given:
+                    chosen["prior_copy_test"] = True
     if "width" in given:
         return Recipe(model_options=chosen, options=options, why=why)
     width, speed = widest_in_budget(

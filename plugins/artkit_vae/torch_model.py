@@ -90,30 +90,55 @@ class VAE(GaussianVAE):
     @torch.no_grad()
     def fit_prior(
         self, images: Iterable[torch.Tensor], seed: int = 0, limit: int = PRIOR_FIT_IMAGES
-    ) -> None:
+    ) -> dict[str, float] | None:
         """Fit the mixture prior to the posterior means of up to ``limit`` of ``images`` (batches).
 
         Fewer images than components fit fewer components; the rest keep weight 0.
+        With ``prior_copy_test`` the size is the largest that passes the data-copying
+        test (:mod:`artkit_vae.nn_prior_size`); returns what it chose and the test's C_T.
         """
         if self.config.prior != "gmm":
-            return
-        codes, count = [], 0
+            return None
+        embed = None
+        if self.config.prior_copy_test:
+            from artkit.eval.random_conv import build_random_conv
+
+            embed = build_random_conv(device=self.device).embed
+        codes, features, count = [], [], 0
         for batch in images:
-            codes.append(self.encode(batch[: limit - count])[0].cpu())
+            batch = batch[: limit - count]
+            codes.append(self.encode(batch)[0].cpu())
+            if embed is not None:
+                features.append(embed(batch.to(self.device)).cpu())
             count += len(codes[-1])
             if count >= limit:
                 break
         z = torch.cat(codes)
-        weights, means, chol = fit_gmm(z, min(len(self.prior_weights), len(z)), seed)
+        most = min(len(self.prior_weights), len(z))
+        if embed is None:
+            size, report = most, None
+        else:
+            from artkit_vae.nn_prior_size import size_by_copying
+
+            size, score = size_by_copying(
+                z, torch.cat(features), most, self.decode, lambda x: embed(x).cpu(), seed=seed
+            )
+            report = {"prior_components": size}
+            if score is not None:
+                report["prior_copying_z"] = round(score, 3)
+        weights, means, chol = fit_gmm(z, size, seed)
         k = len(weights)
         self.prior_weights.zero_()[:k] = weights
         self.prior_means.zero_()[:k] = means
         self.prior_chol[:k] = chol
         self.prior_fitted.fill_(True)
+        return report
 
-    def after_training(self, images: Iterator[torch.Tensor], ctx: StepContext) -> None:
+    def after_training(
+        self, images: Iterator[torch.Tensor], ctx: StepContext
+    ) -> dict[str, float] | None:
         """Fit the latent prior to the trained encoder's codes (``prior=gmm``)."""
-        self.fit_prior(images, seed=ctx.options.seed)
+        return self.fit_prior(images, seed=ctx.options.seed)
 
     def _loss_fn(self, loss: Any) -> Any:
         if loss is None:
