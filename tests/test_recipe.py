@@ -250,21 +250,26 @@ def test_the_vae_recipe_times_real_steps_for_its_width():
     args = dict(model="vae", model_options={"resolution": 32, "z_dim": 8}, given=frozenset(),
                 images=8192, machine=CPU, widths=(0.125, 0.25))  # fmt: skip
     short = vae_recipe(**args, minutes=0.01)
-    # 8,192 images: one Gaussian of the prior per 4 of them, at most 256, tested for copying
-    tested = {"prior_components": 256, "prior_copy_test": True}
-    assert short.model_options == {"width": 0.125, "beta": 0.1, **tested}
+    # 8,192 images: one Gaussian of the prior per 4 of them, at most 256; one per 32 is
+    # coarser than one per 16, which copied on no dataset: not tested
+    untested = {"prior_components": 256}
+    assert short.model_options == {"width": 0.125, "beta": 0.1, **untested}
     assert short.estimated_steps is not None and short.estimated_steps < MIN_STEPS
     long = vae_recipe(**args, minutes=10_000)
-    assert long.model_options == {"width": 0.25, "beta": 0.1, **tested}
+    assert long.model_options == {"width": 0.25, "beta": 0.1, **untested}
     assert long.estimated_steps > MIN_STEPS
     assert "steps/s measured at width 0.25" in long.line()
     # absolute error, and a constant rate: the decay did not pay (see artkit_vae.recipes)
     assert long.options == {"loss": "l1"}
     mine = vae_recipe(**{**args, "given": frozenset({"width"})}, minutes=10_000)
-    assert mine.model_options == {"beta": 0.1, **tested}
+    assert mine.model_options == {"beta": 0.1, **untested}
     assert mine.estimated_steps is None  # nothing timed
     few = vae_recipe(**{**args, "given": frozenset({"width"}), "images": 1000}, minutes=1)
-    assert few.model_options["prior_components"] == 250  # 1,000 // 4
+    assert few.model_options["prior_components"] == 250  # 1,000 // 4: finer than 1 per 16
+    assert few.model_options["prior_copy_test"] is True
+    edge = vae_recipe(**{**args, "given": frozenset({"width"}), "images": 4096}, minutes=1)
+    assert edge.model_options["prior_components"] == 256  # one per 16: not tested
+    assert "prior_copy_test" not in edge.model_options
     tiny = vae_recipe(**{**args, "given": frozenset({"width"}), "images": 40}, minutes=1)
     assert tiny.model_options["prior_components"] == 10  # never fewer than the model's default
     wide = {**args, "model_options": {**args["model_options"], "z_dim": 512}}
@@ -276,10 +281,8 @@ def test_the_vae_recipe_times_real_steps_for_its_width():
     given = frozenset({"width", "beta", "loss", "prior_components"})
     untouched = vae_recipe(**{**args, "given": given}, minutes=10_000)
     assert (untouched.model_options, untouched.options) == ({}, {})
-    no_test = frozenset({"width", "prior_copy_test"})
-    assert (
-        "prior_copy_test" not in vae_recipe(**{**args, "given": no_test}, minutes=1).model_options
-    )
+    no_test = {"given": frozenset({"width", "prior_copy_test"}), "images": 1000}
+    assert "prior_copy_test" not in vae_recipe(**{**args, **no_test}, minutes=1).model_options
     beta_vae = vae_recipe(**{**args, "model": "beta-vae", "given": frozenset({"width"})}, minutes=1)
     assert (beta_vae.model_options, beta_vae.options) == ({}, {})  # its KL weight is its point
 
@@ -326,5 +329,6 @@ def test_train_vae_with_only_a_budget_takes_the_recipes_width(tmp_path):
     # the copying test kept 64, 32 or 16 of them; the last line of metrics.jsonl says which
     last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["prior_components"] in (64, 32, 16) and "prior_copying_z" in last
+    assert f"after training: prior components {last['prior_components']}, prior" in result.stderr
     net = artkit.load(str(run)).net  # the prior was fitted with that many
     assert bool(net.prior_fitted) and int((net.prior_weights > 0).sum()) == last["prior_components"]

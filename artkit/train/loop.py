@@ -824,6 +824,9 @@ class Trainer:
         fitted = self.model.after_training(self._training_images(), self.ctx)
         if fitted:
             self._log({"step": self.step, **fitted})
+            if not self.quiet and self.world.is_main:
+                said = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in fitted.items())
+                print(f"after training: {said}", file=sys.stderr, flush=True)
         self.save_checkpoint()
         self.write_samples()
         seconds = time.perf_counter() - t0
