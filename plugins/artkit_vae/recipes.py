@@ -39,10 +39,9 @@ vae``, prior samples, random-conv / shapes-classifier FD):
   recipe (seeds 1 and 0, width 0.25, 8,449 and 8,108 steps) ended at 1.13 / 1.13 and
   0.97 / 0.92; the same weights with 10 components gave 2.19 / 2.29 and 1.67 / 1.90
   (the weights of one seed vary more from run to run than the prior's size does).
-  The recipe offers one Gaussian per
-  :data:`CODES_PER_COMPONENT` training images, at least the model's 10 and at most
-  :data:`MAX_PRIOR_COMPONENTS`, and the copying test below may halve them; the price is
-  checkpoint size (at z_dim 128, 256 full
+  The recipe offers one Gaussian per :data:`CODES_PER_COMPONENT` training images, at
+  least the model's 10 and at most :data:`MAX_PRIOR_COMPONENTS`, and the copying test
+  below may halve them; the price is checkpoint size (at z_dim 128, 256 full
   covariances are 16.8 MB) and about 3 s of fitting after training. On OpenMoji
   (1,823 images, seed 0, 8,447 steps, random-conv FD) 10, 56, 113 and 227 components
   gave 1.40, 1.06, 0.88 and 0.57: smaller Gaussians keep scoring better, down to the
@@ -61,8 +60,9 @@ vae``, prior samples, random-conv / shapes-classifier FD):
   Seed 1's run: 256 components -1.94 / -1.46 (share 0.037), 512 -4.20 / -4.23
   (0.095). So FD's gains past one Gaussian per 16 images are bought by drawing
   nearer the training images than new data lies, and a prior no finer than that
-  (:data:`UNTESTED_CODES_PER_COMPONENT`) is not tested. OpenMoji tolerates more: trained on 1,500 of its
-  emoji (``emoji:count=1500``, 3 minutes, seed 0, the recipe's width 0.5, 3,863
+  (:data:`UNTESTED_CODES_PER_COMPONENT`) is not tested. OpenMoji tolerates more:
+  trained on 1,500 of its emoji (``emoji:count=1500``, 3 minutes, seed 0, the
+  recipe's width 0.5, 3,863
   steps) and tested against the other 323, 23, 47, 93 (the recipe's), 187, 375 and
   1,500 components gave FD 1.52, 1.32, 0.96, 0.73, 0.41 and 0.07 and C_T +3.57,
   +3.01, +1.84, +0.44, -1.89 and -9.4: one Gaussian per 4 emoji still does not
@@ -93,8 +93,9 @@ vae``, prior samples, random-conv / shapes-classifier FD):
   held-out split is still the measure that would.
 - **The size tested per run** (``prior_copy_test``, :mod:`artkit_vae.nn_prior_size`):
   the copying test against a held-out fifth of the training images, which the VAE saw
-  and the mixture does not, agrees with the test on unseen images. On the same two runs each mixture was fitted to 80%
-  of the training codes, 2,000 samples decoded, and the copying test run in
+  and the mixture does not, agrees with the test on unseen images. On the same two
+  runs each mixture was fitted to 80% of the training codes, 2,000 samples decoded,
+  and the copying test run in
   random-conv features against the other 20% of the training images (seen by the VAE,
   not by the mixture); beside it, the mixture fitted to all codes against unseen
   images (the other 323 emoji; 1,000 new shapes). Emoji, 16, 8, 4 and 2 codes per
