@@ -81,7 +81,9 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   rates) is not taken: on 10-minute emoji seeds 0-3 it gave 0.176, 0.186, 0.225 and
   0.190 (median 0.188 against 0.201; 4,193-4,589 steps, precision 0.79), but on
   ``shapes`` (seed 0, 3,935 steps) classifier FD 1.027 against 0.477 and on the photo
-  crops 0.185 against 0.151 (3,933 steps). A class-conditioned fastgan keeps
+  crops 0.185 against 0.151 (3,933 steps). Rates higher still with the wide D (3e-3 /
+  6e-3, emoji seeds 0 and 2, about 5,150 steps) gave 0.208 and 0.216 against 0.242 and
+  0.206: no gain. A class-conditioned fastgan keeps
   its D, since on 10-minute glyphs the wider one drew fewer styles (random-conv FD
   0.098 against 0.067, recall 0.56 against 0.74).
 """
