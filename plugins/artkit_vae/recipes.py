@@ -140,15 +140,15 @@ MIN_PRIOR_COMPONENTS: int = VAEConfig.prior_components
 PRIOR_NUMBERS = MAX_PRIOR_COMPONENTS * 128 * 128
 
 
-def prior_components(images: int, z_dim: int = 128) -> int:
+def prior_components(images: int, z_dim: int = 128, per: int = CODES_PER_COMPONENT) -> int:
     """How many Gaussians the ``vae`` recipe offers ``images`` training codes of ``z_dim``
-    numbers: one per :data:`CODES_PER_COMPONENT`, within :data:`PRIOR_NUMBERS`, never
-    fewer than the model's default (the copying test may then halve them)."""
+    numbers: one per ``per`` of them, within :data:`PRIOR_NUMBERS`, never fewer than the
+    model's default (the copying test may then halve them)."""
     from artkit_vae.torch_model import PRIOR_FIT_IMAGES
 
     codes = min(images, PRIOR_FIT_IMAGES)
     most = min(MAX_PRIOR_COMPONENTS, PRIOR_NUMBERS // (z_dim * z_dim))
-    return max(MIN_PRIOR_COMPONENTS, min(most, codes // CODES_PER_COMPONENT))
+    return max(MIN_PRIOR_COMPONENTS, min(most, codes // per))
 
 
 def steps_per_second(model: str, model_options: dict[str, Any], machine: Machine) -> float:
@@ -189,13 +189,12 @@ def vae_recipe(
             options["loss"] = LOSS
         if "prior_components" not in given:
             from artkit.plugins import get_registry
-            from artkit_vae.torch_model import PRIOR_FIT_IMAGES
 
             bound = get_registry("models").get(model).bind(model_options)  # typed, defaults in
             if bound["prior"] == "gmm":  # N(0, I) has no components to size
                 k = chosen["prior_components"] = prior_components(images, bound["z_dim"])
-                safe = min(images, PRIOR_FIT_IMAGES) // UNTESTED_CODES_PER_COMPONENT
-                if "prior_copy_test" not in given and k > max(MIN_PRIOR_COMPONENTS, safe):
+                safe = prior_components(images, bound["z_dim"], UNTESTED_CODES_PER_COMPONENT)
+                if "prior_copy_test" not in given and k > safe:
                     chosen["prior_copy_test"] = True
     if "width" in given:
         return Recipe(model_options=chosen, options=options, why=why)

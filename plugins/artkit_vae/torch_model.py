@@ -103,13 +103,14 @@ class VAE(GaussianVAE):
         if self.config.prior_copy_test:
             from artkit.eval.random_conv import build_random_conv
 
-            embed = build_random_conv(device=self.device).embed
+            extractor = build_random_conv(device=self.device)
+            embed = lambda x: extractor.embed(x.to(self.device)).cpu()  # noqa: E731
         codes, features, count = [], [], 0
         for batch in images:
             batch = batch[: limit - count]
             codes.append(self.encode(batch)[0].cpu())
             if embed is not None:
-                features.append(embed(batch.to(self.device)).cpu())
+                features.append(embed(batch))
             count += len(codes[-1])
             if count >= limit:
                 break
@@ -121,7 +122,7 @@ class VAE(GaussianVAE):
             from artkit_vae.nn_prior_size import size_by_copying
 
             size, score = size_by_copying(
-                z, torch.cat(features), most, self.decode, lambda x: embed(x).cpu(), seed=seed
+                z, torch.cat(features), most, self.decode, embed, seed=seed
             )
             report = {"prior_components": size}
             if score is not None:
