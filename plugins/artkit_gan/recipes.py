@@ -93,8 +93,10 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   timings), where widening D with G (``d_width=2`` kept, 7.0) cost over a third more.
   On 10-minute emoji (seeds 0-3, 5,113-5,509 steps) FD 0.169, 0.205, 0.199 and 0.191,
   median 0.195 against the wide D's 0.201, precision 0.775 against 0.76; on ``shapes``
-  (seed 0, 4,970 steps) random-conv / classifier FD 0.291 / 0.441 against 0.351 /
-  0.477; on the photo crops level (0.151 both, 5,371 steps). Width 0.25 with ``d_width=2``
+  random-conv / classifier FD 0.291 / 0.441 against 0.351 / 0.477 (seed 0, 4,970
+  steps) and 0.285 / 0.565 against 0.332 / 0.379 (seed 1, same day): random-conv
+  better, the classifier mixed; on the photo crops level (0.151 both, 5,371 steps).
+  Width 0.25 with ``d_width=2``
   had lost where it got about 3,900 steps (``shapes`` classifier FD 1.027, crops
   0.185), so the threshold sits between that and the 4,970 that did not lose.
 """
