@@ -66,7 +66,7 @@ class Recipe:
     def line(self) -> str:
         chosen = {**self.model_options, **self.options}
         fitted = chosen.pop("fit_steps", False)
-        parts = ", ".join(f"{k.replace('_', '-')} {_show(v)}" for k, v in chosen.items())
+        parts = options_text(chosen)
         planned = self.estimated_steps and "steps" not in self.options  # else it is in parts
         steps = f"; about {self.estimated_steps:,} steps" if planned else ""
         steps += "; steps refitted to the run's own speed as it goes" if fitted else ""
@@ -79,6 +79,11 @@ class Recipe:
             "why": self.why,
             "estimated_steps": self.estimated_steps,
         }
+
+
+def options_text(options: dict[str, Any]) -> str:
+    """``{"d_width": 1.5, "lr_d": 4e-3}`` as the recipe line shows it: ``d-width 1.5, lr-d 0.004``."""
+    return ", ".join(f"{k.replace('_', '-')} {_show(v)}" for k, v in options.items())
 
 
 def _show(value: Any) -> str:

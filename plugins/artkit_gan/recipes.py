@@ -96,10 +96,10 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   random-conv / classifier FD 0.291 / 0.441 against 0.351 / 0.477 (seed 0, 4,970
   steps) and 0.285 / 0.565 against 0.332 / 0.379 (seed 1, same day): random-conv
   better, the classifier mixed; on the photo crops level (0.151 both, 5,371 steps).
-  Width 0.25 with ``d_width=2``
-  had lost where it got about 3,900 steps (``shapes`` classifier FD 1.027, crops
-  0.185), so the threshold sits above that, under the 4,970-5,509 steps measured here
-  (where the one loss, ``shapes`` seed 1's classifier FD, came at 5,307).
+  Width 0.25 with ``d_width=2`` had lost where it got about 3,900 steps (``shapes``
+  classifier FD 1.027, crops 0.185), so the threshold sits above that, under the
+  4,970-5,509 steps measured here (where the one loss, ``shapes`` seed 1's classifier
+  FD, came at 5,307).
 """
 
 from __future__ import annotations
@@ -107,7 +107,14 @@ from __future__ import annotations
 from typing import Any
 
 from artkit.config_checks import image_size
-from artkit.train.recipe import Machine, Recipe, probe_settings, time_steps, widest_in_budget
+from artkit.train.recipe import (
+    Machine,
+    Recipe,
+    options_text,
+    probe_settings,
+    time_steps,
+    widest_in_budget,
+)
 
 #: the fewest steps a budget must buy at the chosen width
 MIN_STEPS = 6000
@@ -269,9 +276,7 @@ def gan_recipe(
             change, wide = widened
             chosen.update(change)
             speed = wide if speed else None  # the user's steps stay the user's
-            why += f", {wide:.1f} with " + ", ".join(
-                f"{k.replace('_', '-')} {v:g}" for k, v in change.items()
-            )
+            why += f", {wide:.1f} with {options_text(change)}"
             if "lr" not in given:
                 options["lr"] = WIDE_D_RATES[0]
                 if "lr_d" not in given:
