@@ -344,5 +344,8 @@ def test_train_vae_with_only_a_budget_takes_the_recipes_width(tmp_path):
     last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["prior_components"] in (64, 32, 16) and "prior_copying_z" in last
     assert f"after training: prior components {last['prior_components']}, prior" in result.stderr
+    # a prior kept though its samples still copy is one warning line, only then
+    still_copies = "artkit: warning: the VAE's prior still copies at" in result.stderr
+    assert still_copies == (last["prior_copying_z"] < -3)
     net = artkit.load(str(run)).net  # the prior was fitted with that many
     assert bool(net.prior_fitted) and int((net.prior_weights > 0).sum()) == last["prior_components"]
