@@ -110,6 +110,7 @@ from artkit.config_checks import image_size
 from artkit.train.recipe import (
     Machine,
     Recipe,
+    buys_steps,
     options_text,
     probe_settings,
     time_steps,
@@ -303,7 +304,8 @@ def _wider_networks(
     :data:`WIDE_G` wider and D at :data:`WIDE_D` times the chosen width (``widen_g``: the
     recipe chose G's width), else D alone :data:`WIDE_D` wider; None where neither buys
     them or the config refuses them (fastgan's ceiling on D's width, ``width x d_width
-    <= 16``). Stops timing at the first that fits."""
+    <= 16``). Stops timing at the first that fits; one that falls short is timed
+    twice (:func:`artkit.train.recipe.buys_steps`)."""
     from artkit.errors import UsageError
     from artkit.plugins import get_registry
 
@@ -318,8 +320,10 @@ def _wider_networks(
             get_registry("models").get(model).bind(wide)
         except UsageError:
             continue
-        speed = steps_per_second(model, wide, machine, compile=compiled)
-        if speed * seconds >= fewest:
+        fits, speed = buys_steps(
+            lambda w=wide: steps_per_second(model, w, machine, compile=compiled), seconds, fewest
+        )
+        if fits:
             return change, speed
     return None
 
