@@ -150,8 +150,8 @@ def buys_steps(
 
     A timing that falls short is taken once more and the faster kept: other work on a
     shared machine only ever slows a timing. On 2 cores the same fastgan pair timed
-    7.7-9.4 steps/s in fresh processes, and three of six 10-minute runs in one day
-    refused it (under 7.5), one where D alone, timed next, ran 10.7.
+    7.7-9.4 steps/s in fresh processes, and two of six 10-minute emoji runs in one day
+    refused it (under 7.5), one while D alone, timed next, ran 10.7.
     """
     speed = steps_per_second()
     if speed * seconds < min_steps:
