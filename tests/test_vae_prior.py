@@ -188,6 +188,21 @@ def test_the_copying_test_halves_a_prior_that_copies_and_keeps_one_that_does_not
     assert size_by_copying(codes[:50], codes[:50], 64, same, same) == (50, None)
 
 
+def test_a_run_whose_prior_still_copies_says_so_in_one_warning_line(tmp_path, monkeypatch):
+    import artkit_vae.nn_prior_size as prior_size
+
+    monkeypatch.setattr(prior_size, "COPIES_BELOW", float("inf"))  # every size "copies"
+    monkeypatch.setattr(prior_size, "SAMPLES", 250)  # what is tested here is the message
+    run = tmp_path / "run"
+    spec = "vae:resolution=32,z_dim=8,width=0.25,prior_components=64,prior_copy_test=true"
+    result = run_cli(["--device", "cpu", "train", spec, "--data", "shapes:count=256",
+                      "--steps", "3", "--sample-every", "0", "-o", str(run)])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    warned = [ln for ln in result.stderr.splitlines() if ln.startswith("artkit: warning:")]
+    assert len(warned) == 1 and "the VAE's prior still copies at 16 Gaussians" in warned[0]
+    assert "after training: prior components 16, prior copying z" in result.stderr  # kept
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
