@@ -298,6 +298,24 @@ def test_eval_density_and_coverage_fall_for_a_dropped_mode(folders):
     assert "coverage (k=3)" in text and "recall (k=3)" in text
 
 
+def test_eval_fdinf_takes_the_small_sample_bias_out_of_fd(tmp_path, folders):
+    """400 shapes against 400 others of the same kind: much of their FD is bias, which
+    the extrapolation removes; blurred shapes stay far. 32 images are too few to fit."""
+    save_shapes(tmp_path / "a400", 400, seed=0)
+    save_shapes(tmp_path / "b400", 400, seed=1)
+    save_shapes(tmp_path / "blur400", 400, seed=1, blur=1)
+    args = ["--ref", str(tmp_path / "a400"), "--metrics", "fd,fdinf"]
+    same = json.loads(evaluate(str(tmp_path / "b400"), *args, "--json").stdout)
+    blurred = json.loads(evaluate(str(tmp_path / "blur400"), *args, "--json").stdout)
+    assert same["fd_bias"] > 0.5 * same["fd"] and same["fd_inf"] < 0.5 * same["fd"]
+    assert blurred["fd_inf"] > 2 * max(same["fd_inf"], 0.1)
+    text = evaluate(str(tmp_path / "b400"), *args).stdout
+    assert "FD (random-conv) extrapolated" in text and "bias at these counts" in text
+    few = evaluate(str(folders / "a"), "--ref", str(folders / "b"), "--metrics", "fdinf")
+    assert few.exit_code == 2
+    assert "fdinf needs at least 397 images in each set" in one_error_line(few.stderr)
+
+
 def test_eval_against_a_dataset_spec_caches_the_reference(folders):
     args = [str(folders / "a"), "--ref", "shapes:count=48", "--json", "--metrics", "fd,pr"]
     first = json.loads(evaluate(*args).stdout)
@@ -365,7 +383,7 @@ def test_python_evaluate_is_what_the_cli_prints_and_takes_images_in_memory(folde
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--metrics", "fid"], "--metrics 'fid': use some of fd, kid, pr, dc, copy"),
+        (["--metrics", "fid"], "--metrics 'fid': use some of fd, fdinf, kid, pr, dc, copy"),
         (["--features", "nope"], "unknown extractor 'nope'"),
         (["-n", "1"], "-n must be at least 2"),
         (["--features", "inception"], "no FID Inception weights"),

@@ -24,7 +24,7 @@ from artkit.errors import UsageError
 
 #: what :func:`evaluate` can measure: Fréchet distance, kernel inception distance,
 #: precision/recall, density/coverage, the data-copying test
-METRICS = ("fd", "kid", "pr", "dc", "copy")
+METRICS = ("fd", "fdinf", "kid", "pr", "dc", "copy")
 
 
 def parse_metrics(metrics: str | Sequence[str]) -> list[str]:
@@ -62,7 +62,8 @@ def evaluate(
     adds the ``copy`` metric with ``ref`` as the whole training set. ``n`` caps every
     set. ``features`` names an extractor (``artkit list extractors``); ``"auto"`` is
     the FID Inception where its weights are found, else ``random-conv`` (said through
-    ``notice``). The report has the metrics' values (``fd``, ``kid`` and ``kid_std``,
+    ``notice``). The report has the metrics' values (``fd``, ``fd_inf`` and ``fd_bias``,
+    ``kid`` and ``kid_std``,
     ``precision``, ``recall``, ``density``, ``coverage``, ``copying_z`` ...), the
     ``features`` and their ``fd_label`` (``FID`` only with the verified weights), the
     image counts and whether the reference statistics came from the cache.

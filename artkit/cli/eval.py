@@ -10,7 +10,9 @@ REFERENCE is a folder, a records file (one path or JSON record a line), ``-`` fo
 the records on stdin (then SAMPLES are arguments), or a dataset spec
 (``shapes:count=2000``, ``folder:path=art/``) rendered at the samples' size.
 
-Metrics: ``fd`` (Fréchet distance), ``kid`` (kernel inception distance, mean and
+Metrics: ``fd`` (Fréchet distance), ``fdinf`` (the Fréchet distance extrapolated
+to unlimited images, and the bias of ``fd`` at these counts; see
+:func:`artkit.eval.metrics.frechet_distance_unbiased`), ``kid`` (kernel inception distance, mean and
 std over subsets), ``pr`` (precision and recall, k-NN manifolds), ``dc`` (density
 and coverage), ``copy`` (the data-copying test: with ``--held-out NEW`` and REFERENCE
 the whole training set, are the samples nearer the training images than new
@@ -64,7 +66,8 @@ def eval_command(
     metrics: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: fd, kid, pr (precision/recall), dc (density/coverage), "
+            help="Comma-separated: fd, fdinf (FD extrapolated to unlimited images), kid, "
+            "pr (precision/recall), dc (density/coverage), "
             "copy (data copying; needs --held-out)."
         ),
     ] = "fd,kid,pr",
@@ -128,6 +131,14 @@ def _table(report: dict[str, Any]) -> str:
     ]
     if "fd" in report:
         rows.append((report["fd_label"], f"{report['fd']:.4f}"))
+    if "fd_inf" in report:
+        rows.append(
+            (
+                f"{report['fd_label']} extrapolated",
+                f"{report['fd_inf']:.4f}  (unlimited images; bias at these counts "
+                f"{report['fd_bias']:.4f})",
+            )
+        )
     if "kid" in report:
         rows.append(("KID", f"{report['kid']:.5f} ± {report['kid_std']:.5f}"))
     if "precision" in report:

@@ -8,6 +8,9 @@
   complex and needs no ``eps * I`` retry when a covariance is singular -- which it
   always is with fewer images than feature dimensions: tiny negative eigenvalues
   from rounding are clamped to 0.
+- :func:`frechet_distance_unbiased`: that distance extrapolated to unlimited images
+  (after Chong & Forsyth 2020): on a few thousand images FD is biased upward by an
+  amount that can match the distances being compared.
 - :func:`kernel_inception_distance`: the unbiased MMD^2 with the cubic polynomial
   kernel ``(x.y / d + 1)^3`` (Binkowski et al. 2018), mean and standard deviation
   over random subsets (100 subsets of 1000 by default, as published KIDs use).
@@ -84,6 +87,62 @@ def frechet_distance_of(a: Tensor, b: Tensor) -> float:
         - 2 * trace_sqrt
     )
     return float(value.clamp_min(0))
+
+
+#: shares of both sets whose FD :func:`frechet_distance_unbiased` fits against 1 / share
+FD_INF_SHARES = (0.5, 0.625, 0.75, 0.875, 1.0)
+#: random subsets drawn per share below 1 (their FDs are averaged)
+FD_INF_DRAWS = 2
+#: the smallest subsets need at least this many images per feature dimension: below it
+#: FD's bias no longer falls as 1 / n (two sets of 100-200 emoji, 1,984 random-conv
+#: dimensions, gave -0.13 to 0.78 where the truth is 0; 450 gave 0.05-0.10)
+FD_INF_ROWS_PER_DIMENSION = 0.1
+
+
+def frechet_distance_unbiased(
+    a: Tensor,
+    b: Tensor,
+    *,
+    shares: tuple[float, ...] = FD_INF_SHARES,
+    draws: int = FD_INF_DRAWS,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """``(fd_inf, bias)``: the Fréchet distance extrapolated to unlimited images, and how
+    much the FD of the whole sets overstates it.
+
+    A Fréchet distance measured on n and m images is biased upward by about
+    ``c (1/n + 1/m)``: finite sets never fit their covariances exactly, so two halves
+    of one dataset are apart by an FD that halves when the sets double. On small
+    datasets the bias is of the size of the distances compared (1,823 emoji in
+    random-conv features: two halves 0.20 apart), and it is shared by every model
+    scored against the same reference, which squeezes their ratios toward 1. Like
+    Chong & Forsyth's FID-infinity (2020), which varies the generated set, this
+    fits ``FD(s) = fd_inf + bias / s`` by least squares to the FDs of random subsets
+    holding a share ``s`` of each set (both sets shrink, so the reference's part of the
+    bias is removed too); ``fd_inf`` is the intercept and may come out slightly below
+    zero where the sets are within their sampling noise of each other. The fit keeps
+    the bias's leading term only: two halves of the 1,823 emoji (911 each, true distance
+    0) read FD 0.17-0.42 and ``fd_inf`` 0.05-0.25, so it removes most of the bias, not
+    all. Callers check the sets are large enough (:data:`FD_INF_ROWS_PER_DIMENSION`).
+    """
+    if len(shares) < 2 or not all(0 < s <= 1 for s in shares) or draws < 1:
+        raise ValueError("need at least two shares in (0, 1] and one draw")
+    gen = torch.Generator().manual_seed(seed)
+    xs, ys = [], []
+    for share in shares:
+        n, m = round(len(a) * share), round(len(b) * share)
+        if min(n, m) < 2:
+            raise ValueError(f"a share of {share:g} leaves fewer than 2 images in a set")
+        values = []
+        for _ in range(1 if share == 1 else draws):
+            pick_a = torch.randperm(len(a), generator=gen)[:n]
+            pick_b = torch.randperm(len(b), generator=gen)[:m]
+            values.append(frechet_distance_of(a[pick_a], b[pick_b]))
+        xs.append(1 / share)
+        ys.append(sum(values) / len(values))
+    x, y = torch.tensor(xs, dtype=torch.float64), torch.tensor(ys, dtype=torch.float64)
+    slope = float(((x - x.mean()) * (y - y.mean())).sum() / (x - x.mean()).square().sum())
+    return float(y.mean() - slope * x.mean()), slope
 
 
 def _poly_kernel(x: Tensor, y: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ so scoring many runs against one dataset extracts its features once.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from torch import Tensor
 
 from artkit.errors import ArtkitError, UsageError
 
-#: rows of features kept for KID and precision/recall (mean/cov use every image)
+#: rows of features kept for KID, precision/recall and fdinf (mean/cov use every image)
 KEEP = 10_000
 #: bump when what is cached changes meaning
 CACHE_VERSION = "2"
@@ -182,16 +183,19 @@ def compare(
     kid_subset_size: int = 1000,
     held_out: SetStats | None = None,
 ) -> dict[str, float]:
-    """The requested metrics (``fd``, ``kid``, ``pr``, ``dc``, ``copy``) of ``samples`` against ``reference``.
+    """The requested metrics (``fd``, ``fdinf``, ``kid``, ``pr``, ``dc``, ``copy``) of ``samples`` against ``reference``.
 
     ``copy`` (the data-copying test) takes ``reference`` as the set the model learnt
     from, all of it, and needs ``held_out``: new images of the same kind.
     """
     from artkit.eval.metrics import (
+        FD_INF_ROWS_PER_DIMENSION,
+        FD_INF_SHARES,
         data_copying,
         density_coverage,
         frechet_distance,
         frechet_distance_of,
+        frechet_distance_unbiased,
         kernel_inception_distance,
         precision_recall,
     )
@@ -206,6 +210,22 @@ def compare(
             out["fd"] = frechet_distance_of(samples.features, reference.features)  # n x m SVD
         else:
             out["fd"] = frechet_distance(samples.mu, samples.cov, reference.mu, reference.cov)
+    if "fdinf" in wanted:
+        if len(samples.features) < samples.count or len(reference.features) < reference.count:
+            raise UsageError(
+                f"fdinf resamples the images' features, kept for at most {KEEP:,} images a "
+                f"set: give -n {KEEP}"
+            )
+        dims, fewest = samples.features.shape[1], min(samples.count, reference.count)
+        needed = max(8, math.ceil(dims * FD_INF_ROWS_PER_DIMENSION / min(FD_INF_SHARES)))
+        if fewest < needed:
+            raise UsageError(
+                f"fdinf needs at least {needed:,} images in each set with {dims:,}-dimensional "
+                f"features (it extrapolates from subsets of half as many); got {fewest:,}"
+            )
+        out["fd_inf"], out["fd_bias"] = frechet_distance_unbiased(
+            samples.features, reference.features
+        )
     if "kid" in wanted:
         if min(len(samples.features), len(reference.features)) < 4:
             raise UsageError("KID needs at least 4 images in each set")
