@@ -22,8 +22,9 @@ from typing import Any
 
 from artkit.errors import UsageError
 
-#: what :func:`evaluate` can measure: Fréchet distance, kernel inception distance,
-#: precision/recall, density/coverage, the data-copying test
+#: what :func:`evaluate` can measure: Fréchet distance, the same extrapolated to
+#: unlimited images, kernel inception distance, precision/recall, density/coverage,
+#: the data-copying test
 METRICS = ("fd", "fdinf", "kid", "pr", "dc", "copy")
 
 
