@@ -107,9 +107,6 @@ def test_fd_on_image_features_grows_for_blurred_and_shifted_copies():
     assert frechet_distance_of(feats, shift12) > frechet_distance_of(feats, shift4) > 0.001
 
 
-# -- KID ----------------------------------------------------------------------------------------
-
-
 def test_fd_extrapolated_to_unlimited_images_removes_the_small_sample_bias():
     """Gaussian features in 32 dimensions, 1,000 and 800 rows, four draws: FD of one
     distribution with itself is about 0.7, not 0, and a mean shift of length 1 reads
@@ -133,6 +130,9 @@ def test_fd_extrapolated_to_unlimited_images_removes_the_small_sample_bias():
     assert all(bias == pytest.approx(gap, abs=0.2) for bias, gap in biases)
     with pytest.raises(ValueError, match="two shares"):
         frechet_distance_unbiased(a, b, shares=(1.0,))
+
+
+# -- KID ----------------------------------------------------------------------------------------
 
 
 def test_kid_is_unbiased_for_one_distribution_and_positive_for_two():
