@@ -314,6 +314,10 @@ def test_eval_fdinf_takes_the_small_sample_bias_out_of_fd(tmp_path, folders):
     few = evaluate(str(folders / "a"), "--ref", str(folders / "b"), "--metrics", "fdinf")
     assert few.exit_code == 2
     assert "fdinf needs at least 397 images in each set" in one_error_line(few.stderr)
+    # refused from the counts, before any features: the reference was never extracted
+    spec = [str(folders / "a"), "--ref", "shapes:count=40", "--json", "--metrics"]
+    assert evaluate(*spec, "fd,fdinf").exit_code == 2
+    assert json.loads(evaluate(*spec, "fd").stdout)["reference_cached"] is False
 
 
 def test_eval_against_a_dataset_spec_caches_the_reference(folders):

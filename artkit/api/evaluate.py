@@ -122,6 +122,16 @@ def evaluate(
     extractor = get_features(
         features, weights=os.fspath(weights) if weights else None, device=where, notice=notice
     )
+    if "fdinf" in chosen and isinstance(sample_set, ImageSet):
+        from artkit.eval.embedder import feature_dimension
+        from artkit.eval.stats import fdinf_refusal
+
+        # from the counts, before any set's features: a refusal should cost no extraction
+        refused = fdinf_refusal(
+            feature_dimension(extractor, where), counts=(len(sample_set), len(ref_set))
+        )
+        if refused:
+            raise UsageError(refused)
     sample_stats, _ = set_statistics(
         sample_set, extractor, where, batch_size, cache=False, about="samples"
     )

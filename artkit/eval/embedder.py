@@ -7,6 +7,8 @@ importing one another.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -56,3 +58,11 @@ class Embedder(nn.Module):
     @torch.no_grad()
     def embed(self, images: Tensor) -> Tensor:
         return self(self.prepare(images.float())).float()
+
+
+@torch.no_grad()
+def feature_dimension(extractor: Any, device: Any) -> int:
+    """How many features ``extractor.embed`` gives an image: one blank image through it."""
+    height, width = extractor.input_hw
+    blank = torch.zeros(1, 3, height, width, device=device)
+    return int(extractor.embed(blank).shape[1])

@@ -173,6 +173,32 @@ METRIC_KEYS = {
 }
 
 
+def fdinf_refusal(
+    dims: int, *, counts: tuple[int, int], kept: tuple[int, int] | None = None
+) -> str | None:
+    """Why ``fdinf`` cannot be had for two sets of ``counts`` images in ``dims``-dimensional
+    features (``kept`` rows of them held), as a one-line message; None where it can.
+
+    It resamples the held rows, so every image's must be held, and its 1/n fit needs the
+    half-size subsets to hold :data:`~artkit.eval.metrics.FD_INF_ROWS_PER_DIMENSION` rows
+    per dimension. Counts alone decide, so a caller can ask before extracting anything."""
+    from artkit.eval.metrics import FD_INF_ROWS_PER_DIMENSION, FD_INF_SHARES
+
+    kept = kept if kept is not None else (min(counts[0], KEEP), min(counts[1], KEEP))
+    if kept[0] < counts[0] or kept[1] < counts[1]:
+        return (
+            f"fdinf resamples the images' features, kept for at most {KEEP:,} images a "
+            f"set: give -n {KEEP}"
+        )
+    needed = max(8, math.ceil(dims * FD_INF_ROWS_PER_DIMENSION / min(FD_INF_SHARES)))
+    if min(counts) < needed:
+        return (
+            f"fdinf needs at least {needed:,} images in each set with {dims:,}-dimensional "
+            f"features (it extrapolates from subsets of half as many); got {min(counts):,}"
+        )
+    return None
+
+
 def compare(
     samples: SetStats,
     reference: SetStats,
@@ -189,8 +215,6 @@ def compare(
     from, all of it, and needs ``held_out``: new images of the same kind.
     """
     from artkit.eval.metrics import (
-        FD_INF_ROWS_PER_DIMENSION,
-        FD_INF_SHARES,
         data_copying,
         density_coverage,
         frechet_distance,
@@ -211,18 +235,13 @@ def compare(
         else:
             out["fd"] = frechet_distance(samples.mu, samples.cov, reference.mu, reference.cov)
     if "fdinf" in wanted:
-        if len(samples.features) < samples.count or len(reference.features) < reference.count:
-            raise UsageError(
-                f"fdinf resamples the images' features, kept for at most {KEEP:,} images a "
-                f"set: give -n {KEEP}"
-            )
-        dims, fewest = samples.features.shape[1], min(samples.count, reference.count)
-        needed = max(8, math.ceil(dims * FD_INF_ROWS_PER_DIMENSION / min(FD_INF_SHARES)))
-        if fewest < needed:
-            raise UsageError(
-                f"fdinf needs at least {needed:,} images in each set with {dims:,}-dimensional "
-                f"features (it extrapolates from subsets of half as many); got {fewest:,}"
-            )
+        why = fdinf_refusal(
+            samples.features.shape[1],
+            counts=(samples.count, reference.count),
+            kept=(len(samples.features), len(reference.features)),
+        )
+        if why:
+            raise UsageError(why)
         out["fd_inf"], out["fd_bias"] = frechet_distance_unbiased(
             samples.features, reference.features
         )
