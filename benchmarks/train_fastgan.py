@@ -32,6 +32,7 @@ from artkit.nn.small_conv import stock_layers
 from artkit.plugins import get_registry
 from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
+from artkit_gan.recipes import MODE_SEEKING
 
 
 def run(args: argparse.Namespace, stock: bool) -> list[float]:
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace, stock: bool) -> list[float]:
         lr=1e-3,
         lr_d=2e-3,
         betas=(0.0, 0.99),
-        mode_seeking=0.1 if args.classes else 0.0,
+        mode_seeking=MODE_SEEKING if args.classes else 0.0,  # as the recipe
         sample_every=0,
         checkpoint_every=10**9,
         log_every=args.interval,
