@@ -243,9 +243,9 @@ def evaluate(samples: Path, data: str, n: int, features: str) -> dict | None:
     try:
         try:
             return score(samples, data, n=n, features=features, metrics="fd,fdinf,kid,pr,dc")
-        # too few images to extrapolate FD: the rest still counts (refused from the
-        # counts before any features are extracted, so nothing is extracted twice)
         except UsageError as error:
+            # too few images to extrapolate FD: the rest still counts (refused from the
+            # counts before any features are extracted, so nothing is extracted twice)
             if not str(error).startswith("fdinf needs"):
                 raise
             print(f"{features}: {error}; FD_inf skipped", file=sys.stderr)

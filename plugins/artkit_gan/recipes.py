@@ -55,7 +55,8 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   of each on one day: median recall 0.73 / 0.73 against 0.70 / 0.70 (random-conv /
   the glyph classifier), FD 0.068 / 0.82 against 0.065 / 0.84, precision 0.92 / 0.82
   against 0.95 / 0.85; the dropped faces came back a little (ExtraLight 0.37-0.55 of
-  its glyphs reached, against 0.34-0.39).
+  its glyphs reached, against 0.34-0.39). One run at 0.2 turned to blotches (FD 0.189):
+  0.15 sits nearer that edge than 0.1 did; four of four runs at it were clean.
 - **A class-conditioned fastgan takes twice the rates, 2e-3 / 4e-3**: 10-minute glyph
   runs at about 10,000 steps reached random-conv FD 0.090 at 5e-4, 0.071 at 1e-3 and
   0.067 at 2e-3 (seed 1: 0.070), precision and recall level (0.93-0.94 / 0.73-0.74).
