@@ -19,7 +19,11 @@ non-negative integer class per image (an int64 array ``(N,)``), or None when it
 does not know them this time (``shapes``: the kind of the biggest shape; ``idx``:
 a label file). Optional, so not part of the protocol; read it with
 :func:`class_labels`. ``label(i)``, where present, is something else: a name for
-image ``i`` in messages.
+image ``i`` in messages. A source may also know a second thing its images vary by,
+across classes: ``style_labels()``, one non-negative integer style per image in the
+same form (``glyphs``: the font), read with :func:`style_labels`, and their
+``style_names``. A model that learns styles (fastgan's ``styles=S``) is not told
+which style to draw; it is paid for drawing each as often as the data has it.
 
 A source whose arrays mean something only with a setting the model also has may
 name it in ``model_hints``: a dict of model-config fields and the values the data
@@ -50,6 +54,8 @@ __all__ = [
     "model_defaults",
     "model_hints",
     "resolution_value",
+    "style_labels",
+    "styles_to_learn",
 ]
 
 
@@ -75,7 +81,16 @@ class ImageSource(Protocol):
 
 def class_labels(source: Any) -> Any:
     """The source's ``class_labels()`` checked (one int64 class >= 0 per image), or None."""
-    get = getattr(source, "class_labels", None)
+    return _checked_labels(source, "class_labels", "class")
+
+
+def style_labels(source: Any) -> Any:
+    """The source's ``style_labels()`` checked (one int64 style >= 0 per image), or None."""
+    return _checked_labels(source, "style_labels", "style")
+
+
+def _checked_labels(source: Any, method: str, what: str) -> Any:
+    get = getattr(source, method, None)
     labels = get() if callable(get) else None
     if labels is None:
         return None
@@ -86,10 +101,20 @@ def class_labels(source: Any) -> Any:
         from artkit.errors import ArtkitError
 
         raise ArtkitError(
-            f"{type(source).__name__}.class_labels() gives {labels.dtype} {labels.shape}, "
-            f"not one class >= 0 per image ({len(source)})"
+            f"{type(source).__name__}.{method}() gives {labels.dtype} {labels.shape}, "
+            f"not one {what} >= 0 per image ({len(source)})"
         )
     return labels.astype(np.int64, copy=False)
+
+
+def _every_one_used(labels: Any) -> int:
+    """K where ``labels`` use every number 0..K-1 and K >= 2; else 0."""
+    if labels is None or not len(labels):
+        return 0
+    import numpy as np
+
+    k = int(labels.max()) + 1
+    return k if k >= 2 and len(np.unique(labels)) == k else 0
 
 
 def classes_to_condition_on(source: Any) -> dict[str, int]:
@@ -100,13 +125,18 @@ def classes_to_condition_on(source: Any) -> dict[str, int]:
     one by name. A class without pictures would be drawn from an untrained
     embedding, so labels with gaps condition nothing.
     """
-    labels = class_labels(source)
-    if labels is None or not len(labels):
-        return {}
-    import numpy as np
+    k = _every_one_used(class_labels(source))
+    return {"classes": k} if k else {}
 
-    k = int(labels.max()) + 1
-    return {"classes": k} if k >= 2 and len(np.unique(labels)) == k else {}
+
+def styles_to_learn(source: Any) -> dict[str, int]:
+    """``{"styles": S}`` when the source's style labels use every style 0..S-1 (S >= 2), else ``{}``.
+
+    For a source's ``model_defaults``: a model with a ``styles`` field (fastgan) then
+    learns to draw every style as often as the data has it.
+    """
+    s = _every_one_used(style_labels(source))
+    return {"styles": s} if s else {}
 
 
 def grey_to_paint(images: Any, channels: int) -> dict[str, bool]:

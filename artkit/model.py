@@ -154,6 +154,12 @@ class StepContext(Protocol):
     #: the class of each image in this step's batch (int64 ``(N,)`` on ``device``) for a
     #: model with :attr:`ArtModel.num_classes` > 0; None for every other model
     labels: Tensor | None
+    #: the style of each image in this step's batch (int64 ``(N,)`` on ``device``) for a
+    #: model with :attr:`ArtModel.num_styles` > 0; None for every other model
+    styles: Tensor | None
+    #: each style's share of the training images (float32 ``(num_styles,)``, summing to 1)
+    #: for a model with :attr:`ArtModel.num_styles` > 0; None for every other model
+    style_shares: Tensor | None
 
     def net(self, name: str, *, sync: bool = True) -> nn.Module:
         """The network to call; ``sync=False`` skips DDP for weights whose gradients aren't wanted."""
@@ -264,6 +270,17 @@ class ArtModel(nn.Module):
         Above 0 the trainer reads the data's class labels (:func:`artkit.data.class_labels`)
         and hands each batch's to the step as ``ctx.labels``; data without labels, or
         with a class at or above this number, is a one-line error before the first step.
+        """
+        return 0
+
+    @property
+    def num_styles(self) -> int:
+        """How many styles the model learns to draw in the data's shares; 0 (the default): none.
+
+        Above 0 the trainer reads the data's style labels (:func:`artkit.data.style_labels`)
+        and hands each batch's to the step as ``ctx.styles``, and their shares over the
+        training images as ``ctx.style_shares``; data without them, or with a style at or
+        above this number, is a one-line error before the first step.
         """
         return 0
 

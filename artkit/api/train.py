@@ -309,6 +309,8 @@ def run_training(
         classes = int(getattr(net, "num_classes", 0))
         what = f"{len(source)} images, {cfg.resolution}px, {cfg.channels} ch"
         what += f", conditioned on {classes} classes" if classes else ""
+        styles = int(getattr(net, "num_styles", 0))
+        what += f", learning {styles} styles" if styles else ""
         say(f"training {model_name} on {dname} ({what}) -> {out}")
     trainer = Trainer(
         net,

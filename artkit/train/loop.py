@@ -94,6 +94,10 @@ class TrainContext:
         self.channels_last: bool = trainer.channels_last
         #: this step's class labels, for a model with ``num_classes`` (set before each step)
         self.labels: torch.Tensor | None = None
+        #: this step's style labels, for a model with ``num_styles`` (set before each step)
+        self.styles: torch.Tensor | None = None
+        #: each style's share of the training images, for a model with ``num_styles``
+        self.style_shares: torch.Tensor | None = trainer.style_shares
 
     def net(self, name: str, *, sync: bool = True) -> torch.nn.Module:
         """The network to call in the step: DDP-wrapped and/or compiled when enabled.
@@ -148,7 +152,8 @@ class TrainContext:
 class Batches:
     """Seeded per-epoch order over an in-memory uint8 tensor, sharded by rank.
 
-    ``labels`` (int64, one per image), when given, are batched in the same order.
+    ``labels`` and ``styles`` (int64, one per image), when given, are batched in the
+    same order.
     """
 
     def __init__(
@@ -158,8 +163,10 @@ class Batches:
         world: World,
         seed: int,
         labels: torch.Tensor | None = None,
+        styles: torch.Tensor | None = None,
     ):
-        self.images, self.batch_size, self.labels = images, batch_size, labels
+        self.images, self.batch_size = images, batch_size
+        self.labels, self.styles = labels, styles
         self.sampler = DistributedSampler(
             range(len(images)),
             num_replicas=world.size,
@@ -176,8 +183,8 @@ class Batches:
             )
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
 
-    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Step ``step``'s images in [-1, 1], and their labels (None without labels)."""
+    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Step ``step``'s images in [-1, 1], their labels and their styles (None without)."""
         epoch, index = divmod(step, self.per_epoch)
         if epoch != self._epoch:
             self.sampler.set_epoch(epoch)
@@ -187,7 +194,8 @@ class Batches:
             self.images.device
         )
         labels = None if self.labels is None else self.labels.index_select(0, idx)
-        return from_uint8(self.images.index_select(0, idx)), labels
+        styles = None if self.styles is None else self.styles.index_select(0, idx)
+        return from_uint8(self.images.index_select(0, idx)), labels, styles
 
 
 class Trainer:
@@ -255,10 +263,15 @@ class Trainer:
         from artkit.train.schedule import parse_schedule
 
         self.schedule = parse_schedule(self.options.lr_schedule, self.options.warmup)
-        data, labels = self._load_data(), self._load_labels()
-        data, self.holdout, labels = self._split_holdout(data, labels)
+        data, labels, styles = self._load_data(), self._load_labels(), self._load_styles()
+        data, self.holdout, (labels, styles) = self._split_holdout(data, labels, styles)
+        #: each style's share of the training split (``ctx.style_shares``), or None
+        self.style_shares: torch.Tensor | None = None
+        if styles is not None:
+            counts = torch.bincount(styles, minlength=int(self.model.num_styles))
+            self.style_shares = (counts / counts.sum()).float()
         self.batches = Batches(
-            data, self.options.batch_size, self.world, self.options.seed, labels=labels
+            data, self.options.batch_size, self.world, self.options.seed, labels, styles
         )
         if self.resume:
             self._load_checkpoint()
@@ -350,23 +363,45 @@ class Trainer:
                 self.model.class_names = tuple(named)
         return torch.from_numpy(labels).to(self.device)
 
+    def _load_styles(self) -> torch.Tensor | None:
+        """The data's style labels for a model that learns styles; None for the others."""
+        styles = int(getattr(self.model, "num_styles", 0))
+        if styles <= 0:
+            return None
+        from artkit.data import style_labels
+
+        name = self.model.registry_name
+        labels = style_labels(self.source)
+        if labels is None:
+            raise UsageError(
+                f"model {name!r} learns {styles} styles (styles={styles}) but this data has no "
+                f"style labels; use styles=0, or data that has them (glyphs: its fonts)"
+            )
+        top = int(labels.max()) if len(labels) else -1
+        if top >= styles:
+            raise UsageError(
+                f"model {name!r} has styles={styles} but the data's styles go up to {top}: "
+                f"give styles={top + 1} or more"
+            )
+        return torch.from_numpy(labels).to(self.device)
+
     def _split_holdout(
-        self, data: torch.Tensor, labels: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        self, data: torch.Tensor, *per_image: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[torch.Tensor | None, ...]]:
         """Set aside a seeded held-out split when the model evaluates (``holdout_fraction``).
 
-        Returns the training images, the held-out ones (or None) and the training
-        images' labels (or None without labels).
+        Returns the training images, the held-out ones (or None) and, for each of
+        ``per_image`` (labels, styles: one per image, or None), the training images'.
         """
         fraction = float(self.model.holdout_fraction)
         if fraction <= 0 or len(data) < 20:
-            return data, None, labels
+            return data, None, per_image
         count = max(1, min(512, round(len(data) * fraction)))
         order = torch.randperm(
             len(data), generator=torch.Generator().manual_seed(self.options.seed + 99991)
         )
         hold, train = order[:count].sort().values, order[count:].sort().values
-        kept = None if labels is None else labels[train.to(labels.device)]
+        kept = tuple(None if t is None else t[train.to(t.device)] for t in per_image)
         return data[train.to(data.device)], data[hold.to(data.device)], kept
 
     def _training_images(self) -> Iterator[torch.Tensor]:
@@ -751,7 +786,7 @@ class Trainer:
                         reason = "interrupted" if self._stop_signal else reason
                         break
                     self._set_lr(total)
-                    images, self.ctx.labels = self.batches.get(self.step)
+                    images, self.ctx.labels, self.ctx.styles = self.batches.get(self.step)
                     batch = augment_batch(images, self.data_ops, opts.seed, self.step)
                     try:
                         metrics = self.model.training_step(batch, self.step, self.ctx)

@@ -225,9 +225,26 @@ class GlyphsDataset(DecodedImages):
         """What :meth:`class_labels` numbers: the characters, in ``chars`` order."""
         return tuple(self.chars)
 
+    @property
+    def style_names(self) -> tuple[str, ...]:
+        """What :meth:`style_labels` numbers: the fonts used (file names without suffix), by path."""
+        return tuple(Path(path).stem for path in self._fonts_used())
+
+    def style_labels(self) -> Any:
+        """The font of every image as its index among the fonts used, sorted by path
+        (int64 ``(N,)``)."""
+        import numpy as np
+
+        index = {path: k for k, path in enumerate(self._fonts_used())}
+        return np.array([index[path] for path, _ in self.items], np.int64)
+
+    def _fonts_used(self) -> list[str]:
+        return sorted({path for path, _ in self.items})
+
     def model_defaults(self) -> dict[str, Any]:
         """Condition a model that can be (``classes``: fastgan, shapegan) on the characters,
-        and have it paint grey (``grey``: fastgan, dcgan, vae) where glyphs come as RGB(A).
+        have it learn the fonts (``styles``: fastgan) and paint grey (``grey``: fastgan,
+        dcgan, vae) where glyphs come as RGB(A).
 
         On 10 minutes of 2-core training on the 1,364 glyphs of 22 fonts, fastgan
         conditioned on them reached FD 1.11 in the glyph classifier's features where
@@ -236,10 +253,10 @@ class GlyphsDataset(DecodedImages):
         grey ink, so colour in a sample is only ever an error (see :mod:`artkit.nn.grey`);
         ``grey=false`` lets it paint colour.
         """
-        from artkit.data import classes_to_condition_on
+        from artkit.data import classes_to_condition_on, styles_to_learn
 
         grey = {"grey": True} if self.channels in (3, 4) else {}
-        return {**classes_to_condition_on(self), **grey}
+        return {**classes_to_condition_on(self), **styles_to_learn(self), **grey}
 
     def class_labels(self) -> Any:
         """The character of every image as its index in ``chars`` (int64 ``(N,)``).

@@ -46,6 +46,12 @@ CLASSES_HELP = (
     "each sample's class drawn from its seed"
 )
 
+STYLES_HELP = (
+    "0: off; S: D also learns the data's S styles (glyphs: each font) and G is paid for "
+    "drawing each as often as the data has it (G is not told which to draw)"
+)
+STYLE_WEIGHT_HELP = "weight of G's term for drawing the styles in the data's shares (styles=S)"
+
 
 def _check_fastgan_discriminator(cfg: Any, owner: str) -> None:
     """``width``, ``recon_weight`` and ``classes``: the fastgan discriminator's fields
@@ -132,6 +138,8 @@ class FastGANConfig:
         "that G picks for it: flat areas and clean edges",
     )
     classes: int = option(0, CLASSES_HELP)
+    styles: int = option(0, STYLES_HELP)
+    style_weight: float = option(1.0, STYLE_WEIGHT_HELP)
     grey: bool = option(False, GREY_HELP)
 
     def __post_init__(self) -> None:
@@ -150,6 +158,10 @@ class FastGANConfig:
         )
         ok = int_in(self.palette, 0, 0) or int_in(self.palette, 2, 64)
         require(ok, "fastgan", "palette", self.palette, "0 (off) or an integer from 2 to 64")
+        ok = int_in(self.styles, 0, MAX_CLASSES)
+        require(ok, "fastgan", "styles", self.styles, f"0 (off) or an integer up to {MAX_CLASSES}")
+        ok = number_in(self.style_weight, 0, 100)
+        require(ok, "fastgan", "style_weight", self.style_weight, "a number from 0 to 100")
 
 
 @dataclass

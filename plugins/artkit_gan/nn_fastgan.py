@@ -19,6 +19,7 @@ Both networks use the DCGAN channel plan keyed by feature-map side
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -178,6 +179,11 @@ class FastGANDiscriminator(nn.Module):
     Koyama 2018): the logit gains the dot product of a learned class embedding with
     D's pooled 4x4 features, so D asks "is this a real picture of class y", not only
     "is this real".
+
+    With ``styles=S``, ``D(x, styles=True)`` also gives the logits of a linear style
+    classifier on the same pooled features, ``(what it gives otherwise, (N, S + 1))``:
+    trained to tell the real images' styles apart and fakes as a class of their own
+    (the last), it tells G which styles its fakes pass for.
     """
 
     def __init__(self, cfg: FastGANConfig):
@@ -211,21 +217,33 @@ class FastGANDiscriminator(nn.Module):
         if self.embed is not None:  # small: the projection starts near the plain logit
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
         spectral_norm_all(self)  # after init: the power iteration starts from these weights
+        # a plain classifier (no spectral norm, PyTorch's own init): its logits must be
+        # free to grow as confident as the features allow
+        styles = getattr(cfg, "styles", 0)
+        self.style_head = nn.Linear(ch[-1], styles + 1) if styles else None
 
     def forward(
-        self, x: torch.Tensor, reconstruct: int = 0, labels: torch.Tensor | None = None
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        self,
+        x: torch.Tensor,
+        reconstruct: int = 0,
+        labels: torch.Tensor | None = None,
+        styles: bool = False,
+    ) -> Any:
         feat8 = self.body(x)
-        if self.embed is None:
-            logits = self.head(feat8).view(x.shape[0])
-        else:
+        feat4 = self.head[0](feat8)
+        logits = self.head[1](feat4).view(x.shape[0])
+        pooled = feat4.sum((2, 3)) if self.embed is not None or styles else None
+        if self.embed is not None:
             if labels is None:
                 raise ValueError("a class-conditioned discriminator needs labels")
-            feat4 = self.head[0](feat8)
-            projection = (self.embed(labels).to(feat4.dtype) * feat4.sum((2, 3))).sum(1)
-            logits = self.head[1](feat4).view(x.shape[0]) + projection
-        if reconstruct <= 0:
-            return logits
-        if self.decoder is None:
-            raise ValueError("this discriminator has no decoder (recon_weight=0)")
-        return logits, self.decoder(leading_rows(feat8, reconstruct))
+            logits = logits + (self.embed(labels).to(feat4.dtype) * pooled).sum(1)
+        out: Any = logits
+        if reconstruct > 0:
+            if self.decoder is None:
+                raise ValueError("this discriminator has no decoder (recon_weight=0)")
+            out = (logits, self.decoder(leading_rows(feat8, reconstruct)))
+        if not styles:
+            return out
+        if self.style_head is None:
+            raise ValueError("this discriminator learns no styles (styles=0)")
+        return out, self.style_head(pooled.float())

@@ -98,14 +98,16 @@ class GAN(LatentModel):
         fake: torch.Tensor,
         labels: torch.Tensor | None = None,
         fake_labels: torch.Tensor | None = None,
+        styles: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """D's logits for real and fake, plus extra D loss terms by name (none here).
 
         ``labels``: the class of each real image, and of the fake made for it (a
         model with classes); ``fake_labels``: the fakes' classes where they differ
-        (``--mode-seeking`` pairs them). The hook for a discriminator that learns more than
-        real vs fake (FastGAN's reconstruction): the terms join the D loss and are
-        logged under their names.
+        (``--mode-seeking`` pairs them); ``styles``: the real images' styles (a model
+        with ``num_styles``). The hook for a discriminator that learns more than
+        real vs fake (FastGAN's reconstruction and styles): the terms join the D loss
+        and are logged under their names.
         """
         fake_labels = labels if fake_labels is None else fake_labels
         classes = None if labels is None else (labels, fake_labels)
@@ -113,6 +115,16 @@ class GAN(LatentModel):
             D, real, fake, separate=self._d_has_batch_norm, labels=classes
         )
         return real_logits, fake_logits, {}
+
+    def judge_fakes(
+        self, D: nn.Module, fake: torch.Tensor, labels: torch.Tensor | None, ctx: StepContext
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's logits for the fakes in G's step, plus extra G loss terms by name (none here).
+
+        The hook for a generator paid for more than fooling D (fastgan's styles): the
+        terms join the G loss and are logged under their names.
+        """
+        return self.judge(D, fake, labels), {}
 
     def after_training(self, images: Iterator[torch.Tensor], ctx: StepContext) -> None:
         """Give G_ema BatchNorm statistics of its own weights (see :mod:`artkit.nn.batch_norm`).
@@ -163,6 +175,7 @@ class GAN(LatentModel):
         G, D = ctx.net("G"), ctx.net("D")
         n = real.shape[0]
         labels = ctx.labels if self.num_classes else None
+        styles = ctx.styles if self.num_styles else None
         # --mode-seeking (MSGAN): fake i and fake i + n//2 form a pair of one class
         seeking = opts.mode_seeking > 0 and n >= 2
         half = n // 2
@@ -187,7 +200,7 @@ class GAN(LatentModel):
                 if ctx.channels_last:  # a painter's NCHW pictures: converted once, not per use
                     fake = fake.contiguous(memory_format=torch.channels_last)
                 real_logits, fake_logits, extra = self.discriminate(
-                    D, aug(real_in), aug(fake.detach()), labels, fake_labels
+                    D, aug(real_in), aug(fake.detach()), labels, fake_labels, styles
                 )
                 d_loss = loss_fn.d_loss(real_logits, fake_logits) + sum(extra.values())
             if needs_gp:
@@ -211,8 +224,8 @@ class GAN(LatentModel):
         ctx.raw("D").requires_grad_(False)
         D_local = ctx.net("D", sync=False)
         with ctx.autocast():
-            g_logits = self.judge(D_local, aug(fake), fake_labels)
-            g_loss = loss_fn.g_loss(g_logits, real_logits.detach())
+            g_logits, g_extra = self.judge_fakes(D_local, aug(fake), fake_labels, ctx)
+            g_loss = loss_fn.g_loss(g_logits, real_logits.detach()) + sum(g_extra.values())
             if seeking:
                 spread = self.pair_spread(fake, z, half)
                 g_loss = g_loss + opts.mode_seeking / (spread + 1e-5)
@@ -220,6 +233,7 @@ class GAN(LatentModel):
         ctx.step_optimizer("G", g_loss)
         ctx.raw("D").requires_grad_(True)
         out["g_loss"] = g_loss.item()
+        out.update({k: v.item() for k, v in g_extra.items()})
         return out
 
 

@@ -1,0 +1,198 @@
+"""Styles: a second thing the pictures vary by, which fastgan learns to draw in the data's shares.
+
+A source may say each picture's style (``style_labels()``; glyphs: the font) beside its
+class. ``fastgan:styles=S`` gives D a style classifier on its pooled features, trained on
+the reals, and pays G for fakes whose styles, as D reads them, are spread as the data's
+are. G is never told which style to draw. These tests pin the data contract, the
+discriminator's outputs, the one-line errors and, on a short real run, that D learns
+the styles and G draws both.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import artkit
+from artkit.checkpoint import build_model, load_model
+from artkit.data import DecodedImages, classes_to_condition_on, style_labels, styles_to_learn
+from artkit.errors import ArtkitError, UsageError
+from artkit.testing import plugin_registered
+from artkit_gan.configs import FastGANConfig
+from tests.test_datasets_more import FONT, needs_font
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+#: the ink of each style: dim and bright
+INK = (90, 240)
+
+
+class LitHalves(DecodedImages):
+    """64 grey 32 px pictures: class 0 lights the left half, class 1 the right; style 0
+    lights it dim, style 1 bright. One picture in four is bright (``bright`` shares)."""
+
+    kind = "lit-halves"
+
+    def __init__(self, resolution: int = 32, channels: int = 1, *, styles: bool = True):
+        rng = np.random.default_rng(0)
+        n = 64
+        self.resolution, self.channels = resolution, channels
+        self.classes = np.arange(n) % 2
+        self.styles = (np.arange(n) // 2 % 4 == 0).astype(np.int64)  # a quarter bright
+        images = rng.integers(0, 30, (n, resolution, resolution, channels), dtype=np.uint8)
+        half = resolution // 2
+        for image, c, s in zip(images, self.classes, self.styles, strict=True):
+            image[:, half * c : half * (c + 1)] = INK[s]
+        self.images = images
+        self._fingerprint = f"lit-halves-{resolution}-{channels}"
+        self._styles = styles
+
+    def class_labels(self):
+        return self.classes
+
+    def style_labels(self):
+        return self.styles if self._styles else None
+
+    def model_defaults(self):
+        return {**classes_to_condition_on(self), **styles_to_learn(self)}
+
+
+class LitHalvesPlugin:
+    @artkit.hookimpl
+    def register_datasets(self, register):
+        register(
+            "lit-halves",
+            lambda resolution=32, channels=1, styles=True, **_: LitHalves(
+                resolution, channels, styles=styles in (True, "true", "1")
+            ),
+            description="Left- or right-lit pictures, dim or bright.",
+            test_channels=(1,),
+        )
+
+
+@pytest.fixture
+def lit_halves():
+    with plugin_registered(LitHalvesPlugin(), name="lit-halves"):
+        yield
+
+
+def test_style_labels_are_read_checked_and_counted():
+    ds = LitHalves()
+    assert style_labels(ds).dtype == np.int64 and styles_to_learn(ds) == {"styles": 2}
+    assert style_labels(LitHalves(styles=False)) is None
+    assert styles_to_learn(LitHalves(styles=False)) == {}
+
+    class Broken(LitHalves):
+        def style_labels(self):
+            return np.array([-1] * len(self))
+
+    with pytest.raises(ArtkitError, match=r"style_labels\(\) gives int64 \(64,\), not one style"):
+        style_labels(Broken())
+
+
+@needs_font
+def test_glyphs_number_their_fonts_as_styles(tmp_path):
+    from artkit_data.glyphs import GlyphsDataset
+
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    for name in ("b-font.ttf", "a-font.ttf"):
+        (fonts / name).write_bytes(Path(FONT).read_bytes())
+    ds = GlyphsDataset(resolution=16, channels=1, fonts=str(fonts), chars="AB", cache=False)
+    assert ds.style_names == ("a-font", "b-font")  # by path
+    assert ds.style_labels().tolist() == [0, 0, 1, 1]
+    assert ds.model_defaults() == {"classes": 2, "styles": 2}
+    one = GlyphsDataset(resolution=16, channels=1, fonts=FONT, chars="AB", cache=False)
+    assert "styles" not in one.model_defaults()  # one font is no choice to learn
+
+
+def test_the_discriminator_also_classifies_styles():
+    torch.manual_seed(0)
+    net = build_model("fastgan", {"width": 0.125, "z_dim": 16, "classes": 2, "styles": 3})
+    assert net.num_styles == 3 and net.num_classes == 2
+    images = net.G(net.latents(4))
+    labels = torch.tensor([0, 1, 0, 1])
+    net.D.eval()  # spectral norm's power iteration would move between calls in training
+    logits, styles = net.D(images, labels=labels, styles=True)
+    assert logits.shape == (4,) and styles.shape == (4, 4)  # 3 styles and fake
+    assert torch.equal(logits, net.D(images, labels=labels))  # the logits do not change
+    (logits2, recon), _ = net.D(images, reconstruct=2, labels=labels, styles=True)
+    assert torch.equal(logits2, logits) and recon.shape == (2, 3, 32, 32)
+    # a plain classifier: not spectral-normalised as the rest of D is
+    keys = net.D.state_dict()
+    assert "style_head.weight" in keys and not any("style_head.parametrizations" in k for k in keys)
+    plain = build_model("fastgan", {"width": 0.125, "z_dim": 16})
+    assert plain.num_styles == 0 and plain.D.style_head is None
+    with pytest.raises(ValueError, match="learns no styles"):
+        plain.D(images, styles=True)
+    assert build_model("shapegan", {"width": 0.125}).num_styles == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("styles", -1), ("styles", 4097), ("styles", 2.5), ("style_weight", -1.0)],
+)
+def test_config_refuses_bad_styles_in_one_line(field, bad):
+    with pytest.raises(UsageError, match=field) as info:
+        FastGANConfig(**{field: bad})
+    assert "\n" not in str(info.value)
+
+
+def _train(tmp_path, model: str, data: str, steps: int = 200):
+    return artkit.train(
+        model,
+        data,
+        steps=steps,
+        batch_size=16,
+        lr=2e-3,
+        lr_d=4e-3,
+        betas=(0.0, 0.99),
+        loss="hinge",
+        sample_every=0,
+        out=tmp_path / "run",
+        device="cpu",
+        precision="fp32",
+        seed=0,
+    )
+
+
+def test_a_run_learns_the_styles_and_draws_each(tmp_path, lit_halves):
+    """The data's defaults turn styles on; D learns dim from bright, G draws both, in
+    about the data's shares (a quarter bright)."""
+    model = "fastgan:resolution=32,channels=1,width=0.125,z_dim=16"
+    trained = _train(tmp_path, model, "lit-halves")
+    assert trained.reason == "done"
+    config = json.loads((trained.path / "config.json").read_text())
+    assert config["model_config"]["styles"] == 2 and config["model_config"]["classes"] == 2
+    rows = [json.loads(line) for line in (trained.path / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in rows if "style_loss" in r]
+    assert logged and all("style_gap" in r for r in logged)
+    net = load_model(trained.weights).eval()
+    assert net.num_styles == 2 and net.D.style_head is not None
+    data = LitHalves()
+    real = torch.from_numpy(data.images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    _, read = net.D(real, labels=torch.from_numpy(data.classes), styles=True)
+    told = (read[:, :2].argmax(1) == torch.from_numpy(data.styles)).float().mean().item()
+    assert told >= 0.9, told  # D tells dim from bright in the real pictures
+    z = net.latents_for_seeds(list(range(64)))
+    images = net.generate(z)  # [-1, 1]
+    classes = z[:, -2:].argmax(1)
+    pairs = zip(images, classes.tolist(), strict=True)
+    lit = torch.stack([img[..., 16 * c : 16 * (c + 1)].mean() for img, c in pairs])
+    ink = (lit + 1) * 127.5
+    bright = (ink > sum(INK) / 2).float().mean().item()
+    assert 0.05 <= bright <= 0.6, ink  # both styles drawn, bright the rarer
+
+
+def test_styles_without_style_labels_are_a_one_line_error(tmp_path, lit_halves):
+    model = "fastgan:resolution=32,channels=1,width=0.125,z_dim=16,styles=2"
+    with pytest.raises(UsageError, match="has no style labels; use styles=0") as info:
+        _train(tmp_path, model, "lit-halves:styles=false", steps=2)
+    assert "\n" not in str(info.value)
+    with pytest.raises(UsageError, match="the data's styles go up to 1: give styles=2"):
+        _train(tmp_path, model.replace("styles=2", "styles=1"), "lit-halves", steps=2)
+    assert not (tmp_path / "run" / "weights.safetensors").exists()
