@@ -181,9 +181,8 @@ class FastGANDiscriminator(nn.Module):
     "is this real".
 
     With ``styles=S``, ``D(x, styles=True)`` also gives the logits of a linear style
-    classifier on the same pooled features, ``(what it gives otherwise, (N, S + 1))``:
-    trained to tell the real images' styles apart and fakes as a class of their own
-    (the last), it tells G which styles its fakes pass for.
+    classifier on the same pooled features, ``(what it gives otherwise, (N, S))``:
+    trained on the real images' styles, it tells G which styles its fakes look like.
     """
 
     def __init__(self, cfg: FastGANConfig):
@@ -220,7 +219,7 @@ class FastGANDiscriminator(nn.Module):
         # a plain classifier (no spectral norm, PyTorch's own init): its logits must be
         # free to grow as confident as the features allow
         styles = getattr(cfg, "styles", 0)
-        self.style_head = nn.Linear(ch[-1], styles + 1) if styles else None
+        self.style_head = nn.Linear(ch[-1], styles) if styles else None
 
     def forward(
         self,
