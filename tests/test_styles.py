@@ -105,30 +105,29 @@ def test_glyphs_number_their_fonts_as_styles(tmp_path):
     ds = GlyphsDataset(resolution=16, channels=1, fonts=str(fonts), chars="AB", cache=False)
     assert ds.style_names == ("a-font", "b-font")  # by path
     assert ds.style_labels().tolist() == [0, 0, 1, 1]
-    assert ds.model_defaults() == {"classes": 2, "styles": 2}
+    assert styles_to_learn(ds) == {"styles": 2}
+    assert "styles" not in ds.model_defaults()  # opt-in: fastgan:styles=2
     one = GlyphsDataset(resolution=16, channels=1, fonts=FONT, chars="AB", cache=False)
-    assert "styles" not in one.model_defaults()  # one font is no choice to learn
+    assert styles_to_learn(one) == {}  # one font is no choice to learn
 
 
-def test_the_discriminator_also_classifies_styles():
+def test_the_discriminator_hands_its_pooled_features_to_a_style_head():
     torch.manual_seed(0)
     net = build_model("fastgan", {"width": 0.125, "z_dim": 16, "classes": 2, "styles": 3})
     assert net.num_styles == 3 and net.num_classes == 2
     images = net.G(net.latents(4))
     labels = torch.tensor([0, 1, 0, 1])
     net.D.eval()  # spectral norm's power iteration would move between calls in training
-    logits, styles = net.D(images, labels=labels, styles=True)
-    assert logits.shape == (4,) and styles.shape == (4, 3)
+    logits, pooled = net.D(images, labels=labels, features=True)
+    assert logits.shape == (4,) and net.D.style_head(pooled).shape == (4, 3)
     assert torch.equal(logits, net.D(images, labels=labels))  # the logits do not change
-    (logits2, recon), _ = net.D(images, reconstruct=2, labels=labels, styles=True)
+    (logits2, recon), _ = net.D(images, reconstruct=2, labels=labels, features=True)
     assert torch.equal(logits2, logits) and recon.shape == (2, 3, 32, 32)
     # a plain classifier: not spectral-normalised as the rest of D is
     keys = net.D.state_dict()
     assert "style_head.weight" in keys and not any("style_head.parametrizations" in k for k in keys)
     plain = build_model("fastgan", {"width": 0.125, "z_dim": 16})
     assert plain.num_styles == 0 and plain.D.style_head is None
-    with pytest.raises(ValueError, match="learns no styles"):
-        plain.D(images, styles=True)
     assert build_model("shapegan", {"width": 0.125}).num_styles == 0
 
 
@@ -175,7 +174,8 @@ def test_a_run_learns_the_styles_and_draws_each(tmp_path, lit_halves):
     assert net.num_styles == 2 and net.D.style_head is not None
     data = LitHalves()
     real = torch.from_numpy(data.images).permute(0, 3, 1, 2).float() / 127.5 - 1
-    _, read = net.D(real, labels=torch.from_numpy(data.classes), styles=True)
+    _, pooled = net.D(real, labels=torch.from_numpy(data.classes), features=True)
+    read = net.D.style_head(pooled)
     told = (read.argmax(1) == torch.from_numpy(data.styles)).float().mean().item()
     assert told >= 0.9, told  # D tells dim from bright in the real pictures
     z = net.latents_for_seeds(list(range(64)))

@@ -243,20 +243,21 @@ class GlyphsDataset(DecodedImages):
 
     def model_defaults(self) -> dict[str, Any]:
         """Condition a model that can be (``classes``: fastgan, shapegan) on the characters,
-        have it learn the fonts (``styles``: fastgan) and paint grey (``grey``: fastgan,
-        dcgan, vae) where glyphs come as RGB(A).
+        and have it paint grey (``grey``: fastgan, dcgan, vae) where glyphs come as RGB(A).
 
         On 10 minutes of 2-core training on the 1,364 glyphs of 22 fonts, fastgan
         conditioned on them reached FD 1.11 in the glyph classifier's features where
         unconditioned it reached 5.64 (the textbook DCGAN: 6.55): its samples read as
         letters, not as blends of two. ``classes=0`` trains without them. Glyphs are
         grey ink, so colour in a sample is only ever an error (see :mod:`artkit.nn.grey`);
-        ``grey=false`` lets it paint colour.
+        ``grey=false`` lets it paint colour. The fonts are :meth:`style_labels`, which
+        ``fastgan:styles=N`` (N fonts) learns; not a default, see
+        :mod:`artkit_gan.torch_fastgan`.
         """
-        from artkit.data import classes_to_condition_on, styles_to_learn
+        from artkit.data import classes_to_condition_on
 
         grey = {"grey": True} if self.channels in (3, 4) else {}
-        return {**classes_to_condition_on(self), **styles_to_learn(self), **grey}
+        return {**classes_to_condition_on(self), **grey}
 
     def class_labels(self) -> Any:
         """The character of every image as its index in ``chars`` (int64 ``(N,)``).

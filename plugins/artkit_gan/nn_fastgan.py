@@ -180,9 +180,9 @@ class FastGANDiscriminator(nn.Module):
     D's pooled 4x4 features, so D asks "is this a real picture of class y", not only
     "is this real".
 
-    With ``styles=S``, ``D(x, styles=True)`` also gives the logits of a linear style
-    classifier on the same pooled features, ``(what it gives otherwise, (N, S))``:
-    trained on the real images' styles, it tells G which styles its fakes look like.
+    ``D(x, features=True)`` also gives those pooled features, ``(what it gives
+    otherwise, (N, C))``. With ``styles=S`` D holds ``style_head``, a linear classifier
+    of S styles on them (see :mod:`artkit_gan.torch_fastgan`).
     """
 
     def __init__(self, cfg: FastGANConfig):
@@ -226,12 +226,12 @@ class FastGANDiscriminator(nn.Module):
         x: torch.Tensor,
         reconstruct: int = 0,
         labels: torch.Tensor | None = None,
-        styles: bool = False,
+        features: bool = False,
     ) -> Any:
         feat8 = self.body(x)
         feat4 = self.head[0](feat8)
         logits = self.head[1](feat4).view(x.shape[0])
-        pooled = feat4.sum((2, 3)) if self.embed is not None or styles else None
+        pooled = feat4.sum((2, 3)) if self.embed is not None or features else None
         if self.embed is not None:
             if labels is None:
                 raise ValueError("a class-conditioned discriminator needs labels")
@@ -241,8 +241,4 @@ class FastGANDiscriminator(nn.Module):
             if self.decoder is None:
                 raise ValueError("this discriminator has no decoder (recon_weight=0)")
             out = (logits, self.decoder(leading_rows(feat8, reconstruct)))
-        if not styles:
-            return out
-        if self.style_head is None:
-            raise ValueError("this discriminator learns no styles (styles=0)")
-        return out, self.style_head(pooled.float())
+        return (out, pooled) if features else out
