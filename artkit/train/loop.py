@@ -348,12 +348,7 @@ class Trainer:
                 f"this data has no class labels; use classes=0, or labelled data (glyphs, "
                 f"shapes, idx with a label file)"
             )
-        top = int(labels.max()) if len(labels) else -1
-        if top >= classes:
-            raise UsageError(
-                f"model {name!r} has classes={classes} but the data's labels go up to {top}: "
-                f"give classes={top + 1} or more"
-            )
+        self._check_label_range(labels, classes, "classes", "labels")
         names = getattr(self.source, "class_names", None)
         if isinstance(names, list | tuple) and 0 < len(names) <= classes:
             # classes the data leaves unnamed go by their numbers; names a checkpoint could
@@ -365,7 +360,7 @@ class Trainer:
 
     def _load_styles(self) -> torch.Tensor | None:
         """The data's style labels for a model that learns styles; None for the others."""
-        styles = int(getattr(self.model, "num_styles", 0))
+        styles = int(self.model.num_styles)
         if styles <= 0:
             return None
         from artkit.data import style_labels
@@ -377,13 +372,18 @@ class Trainer:
                 f"model {name!r} learns {styles} styles (styles={styles}) but this data has no "
                 f"style labels; use styles=0, or data that has them (glyphs: its fonts)"
             )
-        top = int(labels.max()) if len(labels) else -1
-        if top >= styles:
-            raise UsageError(
-                f"model {name!r} has styles={styles} but the data's styles go up to {top}: "
-                f"give styles={top + 1} or more"
-            )
+        self._check_label_range(labels, styles, "styles", "styles")
         return torch.from_numpy(labels).to(self.device)
+
+    def _check_label_range(self, labels: Any, count: int, field: str, what: str) -> None:
+        """A one-line error where the data's ``labels`` reach ``count`` or more (the model's
+        ``field``: classes or styles, ``what`` the data calls them)."""
+        top = int(labels.max()) if len(labels) else -1
+        if top >= count:
+            raise UsageError(
+                f"model {self.model.registry_name!r} has {field}={count} but the data's {what} "
+                f"go up to {top}: give {field}={top + 1} or more"
+            )
 
     def _split_holdout(
         self, data: torch.Tensor, *per_image: torch.Tensor | None
