@@ -44,6 +44,15 @@ SAVE_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")
 DATASET_HELP = (
     "Dataset spec, e.g. shapes, folder:path=art/ or glyphs:chars=a-z (see `artkit list datasets`)."
 )
+#: the size and channels ``info`` and ``preview`` build a dataset at
+BuildResolution = Annotated[
+    str,
+    typer.Option("--resolution", "-r", help="Side (64) or HEIGHTxWIDTH (32x64) to build it at."),
+]
+BuildChannels = Annotated[
+    int,
+    typer.Option("--channels", help="1 (grey), 3 (RGB) or 4 (RGBA); tracks for piano rolls."),
+]
 
 
 def attach(app: typer.Typer) -> None:
@@ -168,16 +177,8 @@ def _label(source: Any, index: int) -> str:
 
 def info(
     dataset: Annotated[str, typer.Argument(help=DATASET_HELP)],
-    resolution: Annotated[
-        str,
-        typer.Option(
-            "--resolution", "-r", help="Side (64) or HEIGHTxWIDTH (32x64) to build it at."
-        ),
-    ] = "64",
-    channels: Annotated[
-        int,
-        typer.Option("--channels", help="1 (grey), 3 (RGB) or 4 (RGBA); tracks for piano rolls."),
-    ] = 3,
+    resolution: BuildResolution = "64",
+    channels: BuildChannels = 3,
     skipped: Annotated[
         int, typer.Option("--skipped", help="How many skipped files to list (with reasons).")
     ] = SHOW_SKIPPED,
@@ -239,16 +240,8 @@ def preview(
     dataset: Annotated[str, typer.Argument(help=DATASET_HELP)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Sheet file: .png, .webp or .jpg.")],
     n: Annotated[int, typer.Option("-n", help="How many items to show.")] = 64,
-    resolution: Annotated[
-        str,
-        typer.Option(
-            "--resolution", "-r", help="Side (64) or HEIGHTxWIDTH (32x64) to build it at."
-        ),
-    ] = "64",
-    channels: Annotated[
-        int,
-        typer.Option("--channels", help="1 (grey), 3 (RGB) or 4 (RGBA); tracks for piano rolls."),
-    ] = 3,
+    resolution: BuildResolution = "64",
+    channels: BuildChannels = 3,
     shuffle: Annotated[
         bool, typer.Option("--shuffle", help="Seeded random items instead of the first n.")
     ] = False,
