@@ -174,9 +174,11 @@ def steps_per_second(
 
     The probe is the plain GAN step: fastgan's D does not decode the real half here.
     That gap is smaller than the probe's own wander: five 10-minute emoji runs with the
-    pair given (session 35) were timed at 7.2-9.1 steps/s and then ran 8.8-9.3. The
-    thresholds above were set from this probe's figures, and the run fits its steps to
-    its own speed (``fit_steps``), so the probe stays as it is.
+    pair given (session 35) were timed at 7.2-9.1 steps/s and then ran 8.8-9.3 (within
+    one process a step took a steady 104 or 130 ms, from one process to the next: the
+    machine's pace, not the probe's warm-up). The run fits its steps to its own speed
+    (``fit_steps``), and a reading that falls short of a threshold is taken twice
+    (:func:`artkit.train.recipe.buys_steps`), so the probe stays as it is.
 
     ``compile``: as ``--compile`` will; the warm-up step pays the compilation, the
     timed ones do not (and the compiler's on-disk cache makes the run's own
