@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from artkit.checkpoint import load_tensors
 
@@ -53,3 +54,12 @@ def train_tiny_dcgan(out: Path, *, seed: int = 0) -> Path:
     loss = get_registry("losses").get("bce").create()
     Trainer(net, data, options, out, quiet=True, loss=loss).run()
     return out
+
+
+def read_image(path: Path | str) -> Image.Image:
+    """An image file read whole and closed: a bare ``Image.open(path).size`` leaves the
+    file open until garbage collection, which then warns (ResourceWarning) in whatever
+    test happens to be running."""
+    with Image.open(path) as im:
+        im.load()
+    return im

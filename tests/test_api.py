@@ -16,6 +16,7 @@ import artkit
 from artkit.errors import ArtkitError, CapabilityError, UsageError
 from artkit.images import read_provenance
 from artkit.testing import run_cli
+from tests.helpers import read_image
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SPEC = "dcgan:resolution=32,width=0.25"
@@ -343,6 +344,6 @@ def test_save_never_replaces_a_file_artkit_did_not_write(tmp_path) -> None:
     assert colour(sheet) == (0, 0, 255)
     with Image.open(paths[0]) as opened, pytest.raises(UsageError, match="one of the inputs"):
         artkit.save_grid([opened, red], paths[0])
-    assert Image.open(paths[0]).size == (4, 4)
+    assert read_image(paths[0]).size == (4, 4)
     artkit.save_grid([red, red], sheet, overwrite=True)
     assert read_provenance(sheet)["command"] == "grid"

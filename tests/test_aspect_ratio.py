@@ -22,7 +22,7 @@ from artkit.plugins import get_registry
 from artkit.testing import run_cli
 from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
-from tests.helpers import one_error_line
+from tests.helpers import one_error_line, read_image
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -32,7 +32,7 @@ def cli(*args: object):
 
 
 def sizes(paths) -> set[tuple[int, int]]:
-    return {Image.open(p).size for p in paths}
+    return {read_image(p).size for p in paths}
 
 
 def test_dcgan_trains_samples_reproduces_renders_grids_and_walks_at_32x64(tmp_path, monkeypatch):
@@ -72,7 +72,7 @@ def test_dcgan_trains_samples_reproduces_renders_grids_and_walks_at_32x64(tmp_pa
 
     result = cli("grid", *made, "-o", "sheet.png")
     assert result.exit_code == 0, result.output
-    w, h = Image.open("sheet.png").size
+    w, h = read_image("sheet.png").size
     assert 2 * 64 <= w < 2 * 64 + 16 and 32 <= h < 32 + 16  # two cells side by side
 
     result = cli(

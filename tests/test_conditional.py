@@ -13,7 +13,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 import artkit
 from artkit.checkpoint import CLASS_NAMES_KEY, build_model, load_model, load_tensors, save_tensors
@@ -23,7 +22,7 @@ from artkit.testing import run_cli
 from artkit_data.idx import write_idx
 from artkit_data.shapes import ShapesDataset
 from artkit_gan.configs import FastGANConfig, ShapeGANConfig
-from tests.helpers import one_error_line, train_tiny_dcgan
+from tests.helpers import one_error_line, read_image, train_tiny_dcgan
 from tests.test_classifier_features import idx_labels
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -236,7 +235,7 @@ def test_sample_label_by_name_is_recorded_and_batched_like_one_by_one(named_run,
     assert read_provenance(files[0])["options"] == {"label": "ring"}
     model = artkit.load(named_run, device="cpu")
     alone = model.sample([2], label="ring")[0]
-    assert Image.open(files[2]).tobytes() == alone.tobytes()
+    assert read_image(files[2]).tobytes() == alone.tobytes()
 
 
 @pytest.mark.parametrize(
@@ -332,7 +331,7 @@ def test_a_series_sweeps_labels_and_reproduce_replays_one(named_run, tmp_path):
     assert result.exit_code == 0, result.output
     ring = tmp_path / "renders" / "ring.png"
     api = artkit.load(named_run, device="cpu").sample([3], label="ring")[0]
-    assert Image.open(ring).tobytes() == api.tobytes()
-    assert Image.open(tmp_path / "renders" / "disc.png").tobytes() != api.tobytes()
+    assert read_image(ring).tobytes() == api.tobytes()
+    assert read_image(tmp_path / "renders" / "disc.png").tobytes() != api.tobytes()
     same = run_cli(["--device", "cpu", "reproduce", str(ring)])
     assert same.exit_code == 0 and same.stdout.strip().endswith(": identical"), same.output

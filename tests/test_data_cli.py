@@ -11,6 +11,7 @@ from PIL import Image
 
 from artkit.images import read_provenance
 from artkit.testing import run_cli
+from tests.helpers import read_image
 from tests.test_startup import heavy_modules_after
 
 
@@ -88,7 +89,7 @@ def test_preview_writes_a_sheet_with_provenance(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(out)
-    im = Image.open(out)
+    im = read_image(out)
     assert im.size == (3 * 17 + 1, 3 * 17 + 1)
     meta = read_provenance(out)
     assert meta["command"] == "data preview" and meta["dataset"] == "shapes:count=30"
@@ -154,7 +155,7 @@ def test_preview_more_than_available_labels_and_json(art, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"path": str(out)}
     assert read_provenance(out)["shown"] == 3
-    assert Image.open(out).height > 24 + 4  # a label band under the cells
+    assert read_image(out).height > 24 + 4  # a label band under the cells
 
 
 def test_preview_usage_errors(tmp_path):

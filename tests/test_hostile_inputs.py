@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from artkit.testing import run_cli
-from tests.helpers import one_error_line
+from tests.helpers import one_error_line, read_image
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -45,7 +45,7 @@ def test_a_244_character_file_name_can_be_post_processed(tmp_path):
     result = run_cli(["post", "invert", "-i", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.stderr
     out = Path(result.stdout.strip())
-    assert out.name == "b" * 244 + ".png" and Image.open(out).getpixel((0, 0)) == (245, 235, 225)
+    assert out.name == "b" * 244 + ".png" and read_image(out).getpixel((0, 0)) == (245, 235, 225)
     assert [p.name for p in (tmp_path / "out").iterdir()] == [out.name]  # no temp file left
 
 

@@ -27,7 +27,7 @@ from artkit.plugins import get_registry
 from artkit.testing import run_cli
 from artkit.train.loop import Trainer
 from artkit.train.options import TrainOptions
-from tests.helpers import one_error_line
+from tests.helpers import one_error_line, read_image
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -211,7 +211,7 @@ def test_reconstruct_in_a_real_pipe(ckpt, pictures, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["out/shape0.png", "out/shape2.png"]
-    assert Image.open(tmp_path / "out/shape2.png").size == (32, 32)
+    assert read_image(tmp_path / "out/shape2.png").size == (32, 32)
 
 
 def test_side_by_side_is_original_then_reconstruction(ckpt, pictures, tmp_path):

@@ -34,7 +34,7 @@ from artkit.errors import UsageError
 from artkit.media import ImageMedium, medium, medium_for_path, to_items
 from artkit.model import LatentModel
 from artkit.testing import plugin_registered, run_cli
-from tests.helpers import one_error_line
+from tests.helpers import one_error_line, read_image
 
 RAMP = " .:-=+*#%@"
 DIGITS = "0123456789"  # the ramp AsciiModel's config names: to_items was given the model
@@ -527,7 +527,7 @@ def test_render_writes_a_series_in_a_plugin_medium(tmp_path, ascii_plugin):
     assert [p.name for p in arts] == ["s0.txt", "s1.txt", "s2.txt"]
     assert all(len(_art(p)) == 6 and p.with_suffix(".beep").is_file() for p in arts)
     assert AsciiMedium.read_provenance(arts[1])["command"] == "render"
-    assert Image.open(out / "sheet.png").size[0] > 3 * 24  # three previews side by side
+    assert read_image(out / "sheet.png").size[0] > 3 * 24  # three previews side by side
     assert len(_art(out / "walk.txt")) == 3 * 6  # the walk's frames joined
     before = {p: p.stat().st_mtime_ns for p in out.glob("s[0-9].*")}
     assert len(before) == 6  # the art and its "sound"

@@ -11,6 +11,7 @@ from PIL import Image
 
 from artkit.checkpoint import build_model, save_model
 from artkit.images import read_provenance
+from tests.helpers import read_image
 
 
 def test_sample_post_grid_pipeline(tmp_path):
@@ -40,7 +41,7 @@ def test_sample_post_grid_pipeline(tmp_path):
     prov = read_provenance(posted[0])
     assert prov["command"] == "sample" and prov["seed"] == 0
     assert [step.split(":")[0] for step in prov["post"]] == ["palette", "upscale"]
-    assert Image.open(posted[0]).size == (32, 32)
+    assert read_image(posted[0]).size == (32, 32)
     assert len(Image.open(posted[0]).convert("RGB").getcolors(256)) <= 4
     sheet = read_provenance(tmp_path / "sheet.png")
     assert sheet["command"] == "grid" and sheet["source_count"] == 6

@@ -20,6 +20,7 @@ from PIL import Image
 
 from artkit.images import read_provenance, save_image
 from artkit.testing import run_cli
+from tests.helpers import read_image
 
 SUB_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "NO_COLOR": "1"}
 
@@ -83,7 +84,7 @@ def test_recorded_chain_replays_to_the_same_pixels(tmp_path):
     recorded = read_provenance(lines(first.stdout)[0])["post"][1:]
     again = run_cli(["post", *recorded, "-i", str(src), "-o", str(tmp_path / "b")])
     assert again.exit_code == 0, again.stderr
-    a, b = (Image.open(tmp_path / d / src.name) for d in "ab")
+    a, b = (read_image(tmp_path / d / src.name) for d in "ab")
     assert a.tobytes() == b.tobytes()
 
 

@@ -31,7 +31,7 @@ from artkit.render.plan import Plan, Shard
 from artkit.render.sheets import draw_sheet
 from artkit.render.spec import load_spec
 from artkit.testing import run_cli
-from tests.helpers import one_error_line, train_tiny_dcgan
+from tests.helpers import one_error_line, read_image, train_tiny_dcgan
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -296,7 +296,7 @@ def test_render_writes_every_image_with_provenance_and_a_manifest(models, tmp_pa
     for row in rows:
         path = out / row["path"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"]
-        assert Image.open(path).size == (32, 32)
+        assert read_image(path).size == (32, 32)
     row = rows[7]
     assert row["params"] == {"checkpoint": f"{os.path.relpath(models, tmp_path)}/a",
                              "seed": 2, "truncation": 1.0}  # fmt: skip
@@ -347,7 +347,7 @@ def test_rerender_is_byte_identical_and_resume_skips_what_is_there(models, tmp_p
     changed = write_spec(tmp_path / "one", models, BASIC, top='post = ["greyscale"]')
     result = render(str(changed))
     assert "20 rendered" in result.stderr and "20 replaced" in result.stderr
-    assert Image.open(tmp_path / "one/renders/demo/a/0000-t0.5.png").mode in ("L", "RGB")
+    assert read_image(tmp_path / "one/renders/demo/a/0000-t0.5.png").mode in ("L", "RGB")
 
 
 def test_a_deleted_or_corrupt_image_is_rendered_again(models, tmp_path):
@@ -624,7 +624,7 @@ def test_stylize_series_with_fast_style_models(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "p0-32.png", "p0-48.png", "p1-32.png", "p1-48.png",
     ]  # fmt: skip
-    assert Image.open(out / "p0-48.png").size == (48, 36)
+    assert read_image(out / "p0-48.png").size == (48, 36)
     result = run_cli(["--device", "cpu", "reproduce", str(out / "p1-32.png")])
     assert result.exit_code == 0 and result.stdout.strip().endswith(": identical")
 
@@ -646,7 +646,7 @@ def test_reproduce_sampled_and_post_processed_images(models, tmp_path, monkeypat
     assert [r["status"] for r in rows] == ["identical", "identical"]
 
     # an image that was edited after the fact is reported with its pixel difference
-    im = Image.open("p/000001.png")
+    im = read_image("p/000001.png")
     prov = read_provenance("p/000001.png")
     edited = im.convert("RGB")
     edited.putpixel((3, 3), (255, 255, 255) if edited.getpixel((3, 3))[0] < 128 else (0, 0, 0))
@@ -703,7 +703,7 @@ def test_format_key_webp_and_reproduce_of_a_lossy_image(models, tmp_path):
     )
     assert render(str(spec)).exit_code == 0
     image = tmp_path / "renders/w/5.webp"
-    assert Image.open(image).format == "WEBP"
+    assert read_image(image).format == "WEBP"
     assert read_provenance(image)["quality"] == 80
     result = run_cli(["--device", "cpu", "reproduce", str(image)])
     assert result.exit_code == 0 and result.stdout.strip().endswith("identical"), result.output

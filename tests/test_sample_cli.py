@@ -24,7 +24,7 @@ from PIL import Image
 from artkit.checkpoint import build_model, save_tensors, sha256_file
 from artkit.images import read_provenance
 from artkit.testing import run_cli
-from tests.helpers import one_error_line, train_tiny_dcgan
+from tests.helpers import one_error_line, read_image, train_tiny_dcgan
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -290,7 +290,7 @@ def test_paths_stream_as_files_are_written_and_a_closed_pipe_is_quiet(ckpt, tmp_
         # the first path arrives while the run is far from done, and its file is complete
         written = len(list(out.iterdir()))
         assert first == str(out / "000000.png")
-        assert Image.open(first).size == (32, 32)
+        assert read_image(first).size == (32, 32)
         assert written < n, "nothing was printed until every file was written"
         proc.stdout.close()  # like `| head -1`
         err = proc.stderr.read().decode()

@@ -20,7 +20,7 @@ from PIL import Image
 from artkit.checkpoint import build_model, save_model
 from artkit.images import read_provenance
 from artkit.testing import run_cli
-from tests.helpers import one_error_line
+from tests.helpers import one_error_line, read_image
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -68,10 +68,10 @@ def test_translate_colourises_any_size_with_provenance(colouriser, pictures, tmp
     assert result.exit_code == 0, result.stderr
     paths = result.stdout.split()
     assert [Path(p).name for p in paths] == ["camera.png", "odd.png", "rgba.png"]
-    sizes = {Path(p).name: Image.open(p).size for p in paths}
+    sizes = {Path(p).name: read_image(p).size for p in paths}
     assert sizes == {"camera.png": (96, 96), "odd.png": (37, 51), "rgba.png": (20, 30)}
-    assert Image.open(out / "camera.png").mode == "RGB"  # a grey photo comes back in colour
-    rgba = Image.open(out / "rgba.png")
+    assert read_image(out / "camera.png").mode == "RGB"  # a grey photo comes back in colour
+    rgba = read_image(out / "rgba.png")
     assert rgba.mode == "RGBA" and rgba.getpixel((0, 0))[3] == 0  # transparency kept
     prov = read_provenance(out / "odd.png")
     assert prov["command"] == "translate" and prov["model"] == "pix2pix"
@@ -147,7 +147,7 @@ def test_a_paired_model_translates_grey_to_colour(tmp_path, pictures):
     weights = save_model(model, tmp_path / "paired.safetensors")
     result = translate(weights, pictures / "odd.jpg", "-o", tmp_path / "out", "--size", "64")
     assert result.exit_code == 0, result.stderr
-    out = Image.open(tmp_path / "out" / "odd.png")
+    out = read_image(tmp_path / "out" / "odd.png")
     assert out.mode == "RGB" and max(out.size) == 64
 
 
@@ -218,5 +218,5 @@ def test_bundled_sample_photos_are_inputs(colouriser, tmp_path):
     assert result.exit_code == 1
     assert "unknown sample 'nope'" in result.stderr
     assert result.stdout.split() == [str(tmp_path / "camera.png")]
-    assert Image.open(tmp_path / "camera.png").size == (64, 64)
+    assert read_image(tmp_path / "camera.png").size == (64, 64)
     assert read_provenance(tmp_path / "camera.png")["source"] == "sample:camera"
