@@ -111,10 +111,7 @@ class FastGAN(GAN):
         """D's logits for the fakes; with styles, also G's ``style_gap`` term (module docstring)."""
         if not self.num_styles:
             return super().judge_fakes(D, fake, labels, ctx)
-        if labels is None:
-            logits, pooled = D(fake, features=True)
-        else:
-            logits, pooled = D(fake, labels=labels, features=True)
+        logits, pooled = self.judge(D, fake, labels, features=True)
         read = self._style_head()(pooled.float())
         drawn = torch.softmax(read.float(), dim=1).mean(0)
         shares = ctx.style_shares

@@ -87,9 +87,11 @@ class GAN(LatentModel):
         return torch.cat([noise, self.one_hot(labels).to(noise)], dim=1)
 
     @staticmethod
-    def judge(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """D's logits for ``x``; with labels, D judges each image as a picture of its class."""
-        return D(x) if labels is None else D(x, labels=labels)
+    def judge(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None, **options: Any) -> Any:
+        """D's logits for ``x``; with labels, D judges each image as a picture of its class.
+
+        ``options`` go to D as they are (fastgan's ``features=True``)."""
+        return D(x, **options) if labels is None else D(x, labels=labels, **options)
 
     def discriminate(
         self,
