@@ -71,6 +71,11 @@ class UsageError(ArtkitError):
     exit_code = 2
 
 
+class MetricRefused(UsageError):
+    """One asked-for metric cannot be had for these sets (``fdinf`` with too few images);
+    the others can, so a caller may ask again without it."""
+
+
 _SINGULAR = {
     "models": "model",
     "losses": "loss",

@@ -238,16 +238,14 @@ def evaluate(samples: Path, data: str, n: int, features: str) -> dict | None:
     In this process (``artkit.evaluate``, what ``artkit eval --json`` prints), so a
     score costs no start of another Python with torch (about 3 s here)."""
     from artkit.api.evaluate import evaluate as score
-    from artkit.errors import UsageError
+    from artkit.errors import MetricRefused, UsageError
 
     try:
         try:
             return score(samples, data, n=n, features=features, metrics="fd,fdinf,kid,pr,dc")
-        except UsageError as error:
+        except MetricRefused as error:
             # too few images to extrapolate FD: the rest still counts (refused from the
             # counts before any features are extracted, so nothing is extracted twice)
-            if not str(error).startswith("fdinf needs"):
-                raise
             print(f"{features}: {error}; FD_inf skipped", file=sys.stderr)
             return score(samples, data, n=n, features=features, metrics="fd,kid,pr,dc")
     except UsageError as error:

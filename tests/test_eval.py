@@ -18,6 +18,8 @@ import pytest
 import torch
 from PIL import Image, ImageFilter
 
+import artkit
+from artkit.errors import MetricRefused
 from artkit.eval import weight_paths
 from artkit.eval.features import RandomConv, get_features
 from artkit.eval.inception import FIDInception, build_inception, download_fid_weights
@@ -318,6 +320,9 @@ def test_eval_fdinf_takes_the_small_sample_bias_out_of_fd(tmp_path, folders):
     spec = [str(folders / "a"), "--ref", "shapes:count=40", "--json", "--metrics"]
     assert evaluate(*spec, "fd,fdinf").exit_code == 2
     assert json.loads(evaluate(*spec, "fd").stdout)["reference_cached"] is False
+    # a typed refusal, so a caller can ask again without fdinf (benchmarks/quality.py does)
+    with pytest.raises(MetricRefused, match="fdinf needs"):
+        artkit.evaluate(folders / "a", folders / "b", metrics="fd,fdinf", features="random-conv")
 
 
 def test_eval_against_a_dataset_spec_caches_the_reference(folders):

@@ -130,6 +130,9 @@ def test_fd_extrapolated_to_unlimited_images_removes_the_small_sample_bias():
     assert all(bias == pytest.approx(gap, abs=0.2) for bias, gap in biases)
     with pytest.raises(ValueError, match="two shares"):
         frechet_distance_unbiased(a, b, shares=(1.0,))
+    # the caller's whole-set FD stands in for share 1 (compare() has it already)
+    given = frechet_distance_unbiased(a, b + shift, whole=fd_shifted[-1])
+    assert given == pytest.approx((value, bias), abs=1e-9)
 
 
 # -- KID ----------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from artkit.errors import UsageError
+from artkit.errors import MetricRefused, UsageError
 
 #: what :func:`evaluate` can measure: Fréchet distance, the same extrapolated to
 #: unlimited images, kernel inception distance, precision/recall, density/coverage,
@@ -131,7 +131,7 @@ def evaluate(
             feature_dimension(extractor, where), counts=(len(sample_set), len(ref_set))
         )
         if refused:
-            raise UsageError(refused)
+            raise MetricRefused(refused)
     sample_stats, _ = set_statistics(
         sample_set, extractor, where, batch_size, cache=False, about="samples"
     )

@@ -106,6 +106,7 @@ def frechet_distance_unbiased(
     shares: tuple[float, ...] = FD_INF_SHARES,
     draws: int = FD_INF_DRAWS,
     seed: int = 0,
+    whole: float | None = None,
 ) -> tuple[float, float]:
     """``(fd_inf, bias)``: the Fréchet distance extrapolated to unlimited images, and how
     much the FD of the whole sets overstates it.
@@ -124,6 +125,8 @@ def frechet_distance_unbiased(
     the bias's leading term only: two halves of the 1,823 emoji (911 each, true distance
     0) read FD 0.17-0.42 and ``fd_inf`` 0.05-0.25, so it removes most of the bias, not
     all. Callers check the sets are large enough (:data:`FD_INF_ROWS_PER_DIMENSION`).
+    ``whole``: the FD of the whole sets where the caller has it already (share 1 is
+    then not computed again).
     """
     if len(shares) < 2 or not all(0 < s <= 1 for s in shares) or draws < 1:
         raise ValueError("need at least two shares in (0, 1] and one draw")
@@ -133,8 +136,8 @@ def frechet_distance_unbiased(
         n, m = round(len(a) * share), round(len(b) * share)
         if min(n, m) < 2:
             raise ValueError(f"a share of {share:g} leaves fewer than 2 images in a set")
-        values = []
-        for _ in range(1 if share == 1 else draws):
+        values = [] if share < 1 or whole is None else [whole]  # the caller's whole-set FD
+        for _ in range(0 if values else 1 if share == 1 else draws):
             pick_a = torch.randperm(len(a), generator=gen)[:n]
             pick_b = torch.randperm(len(b), generator=gen)[:m]
             values.append(frechet_distance_of(a[pick_a], b[pick_b]))

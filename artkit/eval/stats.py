@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from artkit.errors import ArtkitError, UsageError
+from artkit.errors import ArtkitError, MetricRefused, UsageError
 
 #: rows of features kept for KID, precision/recall and fdinf (mean/cov use every image)
 KEEP = 10_000
@@ -241,9 +241,9 @@ def compare(
             kept=(len(samples.features), len(reference.features)),
         )
         if why:
-            raise UsageError(why)
+            raise MetricRefused(why)
         out["fd_inf"], out["fd_bias"] = frechet_distance_unbiased(
-            samples.features, reference.features
+            samples.features, reference.features, whole=out.get("fd")
         )
     if "kid" in wanted:
         if min(len(samples.features), len(reference.features)) < 4:
