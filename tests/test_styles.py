@@ -19,46 +19,14 @@ import torch
 
 import artkit
 from artkit.checkpoint import build_model, load_model
-from artkit.data import DecodedImages, classes_to_condition_on, style_labels, styles_to_learn
+from artkit.data import style_labels, styles_to_learn
 from artkit.errors import ArtkitError, UsageError
 from artkit.testing import plugin_registered
 from artkit_gan.configs import FastGANConfig
+from tests.lit_halves import INK, LitHalves
 from tests.test_datasets_more import FONT, needs_font
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-#: the ink of each style: dim and bright
-INK = (90, 240)
-
-
-class LitHalves(DecodedImages):
-    """64 grey 32 px pictures: class 0 lights the left half, class 1 the right; style 0
-    lights it dim, style 1 bright. One picture in four is bright (``bright`` shares)."""
-
-    kind = "lit-halves"
-
-    def __init__(self, resolution: int = 32, channels: int = 1, *, styles: bool = True):
-        rng = np.random.default_rng(0)
-        n = 64
-        self.resolution, self.channels = resolution, channels
-        self.classes = np.arange(n) % 2
-        self.styles = (np.arange(n) // 2 % 4 == 0).astype(np.int64)  # a quarter bright
-        images = rng.integers(0, 30, (n, resolution, resolution, channels), dtype=np.uint8)
-        half = resolution // 2
-        for image, c, s in zip(images, self.classes, self.styles, strict=True):
-            image[:, half * c : half * (c + 1)] = INK[s]
-        self.images = images
-        self._fingerprint = f"lit-halves-{resolution}-{channels}"
-        self._styles = styles
-
-    def class_labels(self):
-        return self.classes
-
-    def style_labels(self):
-        return self.styles if self._styles else None
-
-    def model_defaults(self):
-        return {**classes_to_condition_on(self), **styles_to_learn(self)}
 
 
 class LitHalvesPlugin:
@@ -217,3 +185,91 @@ def test_styles_without_style_labels_are_a_one_line_error(tmp_path, lit_halves):
     with pytest.raises(UsageError, match="the data's styles go up to 1: give styles=2"):
         _train(tmp_path, model.replace("styles=2", "styles=1"), "lit-halves", steps=2)
     assert not (tmp_path / "run" / "weights.safetensors").exists()
+
+
+# -- under DistributedDataParallel (torchrun, gloo) ----------------------------------------
+DDP_PLUGIN = """
+import hashlib, os, sys
+sys.path.insert(0, {repo!r})
+import artkit
+from artkit_gan.configs import FastGANConfig
+from tests.lit_halves import LitHalves
+
+
+def _digest(tensors):
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def build(**options):
+    from artkit_gan.torch_fastgan import build_fastgan
+
+    model = build_fastgan(**options)
+    plain_step = model.training_step
+    log = os.path.join(os.environ["PROBE_DIR"], "rank%s.txt" % os.environ["RANK"])
+
+    def training_step(batch, step, ctx):
+        out = plain_step(batch, step, ctx)
+        head = model.D.style_head.parameters()
+        with open(log, "a") as f:
+            f.write("%d %s %s %s %s\\n" % (step, _digest([ctx.styles]), _digest(head),
+                    _digest(model.D.parameters()), _digest(model.G.parameters())))
+        return out
+
+    model.training_step = training_step
+    return model
+
+
+@artkit.hookimpl
+def register_models(register):
+    register("probe-fastgan", build, params=FastGANConfig)
+
+
+@artkit.hookimpl
+def register_datasets(register):
+    register("lit-halves", lambda resolution=32, channels=1, **_: LitHalves(resolution, channels),
+             description="Left- or right-lit pictures, dim or bright.", test_channels=(1,))
+"""
+
+
+def test_styles_train_in_step_under_two_process_ddp(tmp_path):
+    """Each rank reads its own shard's styles, and the style head's gradients are averaged
+    with the rest of D's: after every step both ranks hold the same head, D and G."""
+    import os
+    import subprocess
+    import sys
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    repo = str(Path(__file__).resolve().parents[1])
+    (plugins / "ddp_styles.py").write_text(DDP_PLUGIN.format(repo=repo))
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "NO_COLOR": "1",
+        "ARTKIT_PLUGINS_DIR": str(plugins),
+        "PROBE_DIR": str(tmp_path),
+    }
+    steps = 4
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "artkit", "--device", "cpu", "--precision", "fp32", "train",
+         "probe-fastgan:resolution=32,channels=1,width=0.125,z_dim=16", "--data", "lit-halves",
+         "-b", "8", "--steps", str(steps), "--log-every", "2", "--sample-every", "0",
+         "-o", "run"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model_config"]["styles"] == 2  # the data's defaults reached the ranks
+    rows = [json.loads(line) for line in (tmp_path / "run/metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "style_loss" in r] == [2, 4]
+    logs = [(tmp_path / f"rank{r}.txt").read_text().splitlines() for r in (0, 1)]
+    rank0, rank1 = ([line.split() for line in log] for log in logs)
+    assert [int(r[0]) for r in rank0] == [int(r[0]) for r in rank1] == list(range(steps))
+    assert any(a[1] != b[1] for a, b in zip(rank0, rank1, strict=True)), "one shard on both"
+    for a, b in zip(rank0, rank1, strict=True):
+        assert a[2:] == b[2:], f"ranks diverged at step {a[0]}"
