@@ -4,8 +4,8 @@ A source may say each picture's style (``style_labels()``; glyphs: the font) bes
 class. ``fastgan:styles=S`` gives D a style classifier on its pooled features, trained on
 the reals, and pays G for fakes whose styles, as D reads them, are spread as the data's
 are. G is never told which style to draw. These tests pin the data contract, the
-discriminator's outputs, the one-line errors and, on a short real run, that D learns
-the styles and G draws both.
+discriminator's outputs, the one-line errors, on a short real run that D learns the
+styles and G draws both, and under two-process DDP that the ranks stay in step.
 """
 
 from __future__ import annotations
