@@ -189,37 +189,22 @@ def test_styles_without_style_labels_are_a_one_line_error(tmp_path, lit_halves):
 
 # -- under DistributedDataParallel (torchrun, gloo) ----------------------------------------
 DDP_PLUGIN = """
-import hashlib, os, sys
+import sys
 sys.path.insert(0, {repo!r})
 import artkit
 from artkit_gan.configs import FastGANConfig
 from tests.lit_halves import LitHalves
-
-
-def _digest(tensors):
-    h = hashlib.sha256()
-    for t in tensors:
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+from tests.rank_log import digest, log_each_step
 
 
 def build(**options):
     from artkit_gan.torch_fastgan import build_fastgan
 
     model = build_fastgan(**options)
-    plain_step = model.training_step
-    log = os.path.join(os.environ["PROBE_DIR"], "rank%s.txt" % os.environ["RANK"])
-
-    def training_step(batch, step, ctx):
-        out = plain_step(batch, step, ctx)
-        head = model.D.style_head.parameters()
-        with open(log, "a") as f:
-            f.write("%d %s %s %s %s\\n" % (step, _digest([ctx.styles]), _digest(head),
-                    _digest(model.D.parameters()), _digest(model.G.parameters())))
-        return out
-
-    model.training_step = training_step
-    return model
+    return log_each_step(model, lambda batch, ctx: [
+        digest([ctx.styles]), digest(model.D.style_head.parameters()),
+        digest(model.D.parameters()), digest(model.G.parameters()),
+    ])
 
 
 @artkit.hookimpl

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -402,48 +401,36 @@ def test_cli_exact_resume_matches_an_uninterrupted_run(tmp_path):
 
 
 # -- DDP under torchrun ---------------------------------------------------------------
-PROBE_PLUGIN = '''
-"""A GAN that logs, per rank and step, hashes of its batch and of its G and D weights."""
-import hashlib, os
+PROBE_PLUGIN = """
+\"\"\"A GAN that logs, per rank and step, hashes of its batch and of its G and D weights.\"\"\"
+import sys
+sys.path.insert(0, {repo!r})
 import artkit
 from artkit_gan.configs import MLPGANConfig
-
-
-def _digest(tensors):
-    h = hashlib.sha256()
-    for t in tensors:
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+from tests.rank_log import digest, log_each_step
 
 
 def build(**options):
     from artkit_gan.torch_model import build_mlp_gan
 
     model = build_mlp_gan(**options)
-    plain_step = model.training_step
-    log = os.path.join(os.environ["PROBE_DIR"], "rank%s.txt" % os.environ.get("RANK", "0"))
-
-    def training_step(batch, step, ctx):
-        out = plain_step(batch, step, ctx)
-        with open(log, "a") as f:
-            f.write("%d %s %s %s %d\\n" % (step, _digest([batch]), _digest(model.G.parameters()),
-                    _digest(model.D.parameters()), ctx.world.size))
-        return out
-
-    model.training_step = training_step
-    return model
+    return log_each_step(model, lambda batch, ctx: [
+        digest([batch]), digest(model.G.parameters()), digest(model.D.parameters()),
+        str(ctx.world.size),
+    ])
 
 
 @artkit.hookimpl
 def register_models(register):
     register("probe-gan", build, params=MLPGANConfig)
-'''
+"""
 
 
 def test_two_process_ddp_with_gloo(tmp_path):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
-    (plugins / "ddp_probe.py").write_text(textwrap.dedent(PROBE_PLUGIN))
+    repo = str(Path(__file__).resolve().parents[1])
+    (plugins / "ddp_probe.py").write_text(PROBE_PLUGIN.format(repo=repo))
     env = {**SUB_ENV, "ARTKIT_PLUGINS_DIR": str(plugins), "PROBE_DIR": str(tmp_path)}
     steps = 6
     args = [
