@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 import artkit.plugins
-
-# torch.compile in the tests (shapegan's painter, fast-style, --compile runs) compiles in
-# this process: inductor's worker pool leaves its result pipe for garbage collection
-# (torch/_inductor/compile_worker/subproc_pool.py: "We intentionally do not close
-# read_pipe"), which CI reported as a ResourceWarning in whichever test GC ran during.
-# In-process compiling was no slower here (cold cache: 47 s against 59 s for the two
-# shapegan compile tests). Subprocess tests inherit it.
-os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
