@@ -167,21 +167,20 @@ def test_bad_steps_fail_fast_with_one_line(args, message):
 
 
 def test_bad_step_does_not_wait_for_stdin():
-    proc = subprocess.Popen(
+    with subprocess.Popen(  # `with` closes the pipes; left open they warn when collected
         [sys.executable, "-m", "artkit", "post", "palette:colors=999"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=SUB_ENV,
-    )
-    try:
-        assert proc.wait(timeout=30) == 2  # stdin is still open and empty
-        err = proc.stderr.read()
-        assert err.strip() == "artkit: error: palette: colors=999 must be between 2 and 256"
-    finally:
-        proc.kill()
-        proc.stdin.close()
+    ) as proc:
+        try:
+            assert proc.wait(timeout=30) == 2  # stdin is still open and empty
+            err = proc.stderr.read()
+            assert err.strip() == "artkit: error: palette: colors=999 must be between 2 and 256"
+        finally:
+            proc.kill()
 
 
 def test_unreadable_images_are_reported_and_the_rest_processed(tmp_path):
@@ -228,25 +227,25 @@ def _reader(stream, sink):
 
 def test_output_streams_before_input_ends(tmp_path):
     paths = make_images(tmp_path / "in", n=3)
-    proc = subprocess.Popen(
+    with subprocess.Popen(  # `with` closes the pipes once the reader has its EOF
         [sys.executable, "-m", "artkit", "post", "sharpen", "-o", str(tmp_path / "out")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         env=SUB_ENV,
-    )
-    got: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stdout, got), daemon=True).start()
-    try:
-        for p in paths:  # one path in, one path out, while stdin stays open
-            proc.stdin.write(f"{p}\n")
-            proc.stdin.flush()
-            assert got.get(timeout=30).strip() == str(tmp_path / "out" / p.name)
-        proc.stdin.close()
-        assert proc.wait(timeout=30) == 0
-    finally:
-        proc.kill()
+    ) as proc:
+        got: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=_reader, args=(proc.stdout, got), daemon=True).start()
+        try:
+            for p in paths:  # one path in, one path out, while stdin stays open
+                proc.stdin.write(f"{p}\n")
+                proc.stdin.flush()
+                assert got.get(timeout=30).strip() == str(tmp_path / "out" / p.name)
+            proc.stdin.close()
+            assert proc.wait(timeout=30) == 0
+        finally:
+            proc.kill()
 
 
 def test_closed_stdout_is_quiet(tmp_path):

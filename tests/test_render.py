@@ -379,15 +379,15 @@ def test_kill_9_mid_render_then_resume_completes_without_duplicates(models, tmp_
         """,
     )
     out = tmp_path / "renders"
-    proc = subprocess.Popen(
+    with subprocess.Popen(  # `with`: the pipe is closed here, not left to the collector
         [sys.executable, "-m", "artkit", "--device", "cpu", "render", str(spec)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=SUB_ENV,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    for _ in range(40):  # wait until a few dozen images exist, then kill hard
-        proc.stdout.readline()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    ) as proc:  # fmt: skip
+        assert proc.stdout is not None
+        for _ in range(40):  # wait until a few dozen images exist, then kill hard
+            proc.stdout.readline()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
     done_before = len(list((out / "long").glob("*.png")))
     assert 40 <= done_before < 600
     assert not (out / "manifest.jsonl").exists()  # never half a manifest

@@ -278,27 +278,27 @@ def test_sampling_never_imports_torchvision(ckpt, tmp_path):
 def test_paths_stream_as_files_are_written_and_a_closed_pipe_is_quiet(ckpt, tmp_path):
     n = 3000
     out = tmp_path / "many"
-    proc = subprocess.Popen(
+    with subprocess.Popen(  # `with` closes stderr too; left open it warns when collected
         [sys.executable, "-m", "artkit", "--device", "cpu", "sample", str(ckpt), "-n", str(n),
          "-b", "16", "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=SUB_ENV,
-    )  # fmt: skip
-    try:
-        first = proc.stdout.readline().decode().strip()
-        # the first path arrives while the run is far from done, and its file is complete
-        written = len(list(out.iterdir()))
-        assert first == str(out / "000000.png")
-        assert read_image(first).size == (32, 32)
-        assert written < n, "nothing was printed until every file was written"
-        proc.stdout.close()  # like `| head -1`
-        err = proc.stderr.read().decode()
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    ) as proc:  # fmt: skip
+        try:
+            first = proc.stdout.readline().decode().strip()
+            # the first path arrives while the run is far from done, and its file is complete
+            written = len(list(out.iterdir()))
+            assert first == str(out / "000000.png")
+            assert read_image(first).size == (32, 32)
+            assert written < n, "nothing was printed until every file was written"
+            proc.stdout.close()  # like `| head -1`
+            err = proc.stderr.read().decode()
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "Broken pipe" not in err
     assert len(list(out.iterdir())) < n  # it stopped producing
