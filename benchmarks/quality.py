@@ -44,6 +44,15 @@ Usage::
     python benchmarks/quality.py --minutes 3,10 --data shapes --model dcgan
     python benchmarks/quality.py --minutes 10 --data glyphs --model fastgan --repeats 3
     python benchmarks/quality.py --quick
+    python benchmarks/quality.py --minutes 10 --data emoji --model fastgan --seed 4 --rows runs.jsonl
+    python benchmarks/quality.py --pool runs.jsonl benchmarks/results/quality-10min.jsonl
+
+``--rows FILE`` appends every scored run to FILE as one JSON line; ``--pool FILE...``
+trains nothing and prints the table and the medians over every run in the files (a
+saved stderr log works too: its JSON lines are the same rows), so runs of different
+days judge a cell together. ``benchmarks/results/quality-10min.jsonl`` holds every
+10-minute emoji and glyph run of the recipes as they are now (older ones transcribed
+from the gallery's tables, without the scores those did not give).
 
 Datasets: any spec (``shapes``, ``glyphs``, ``emoji``, ``samples:crops=200``,
 ``idx:path=train-images.gz``, ``folder:path=DIR``).
@@ -282,6 +291,27 @@ SCORES = ("fd", "fd_inf", "kid", "precision", "recall", "coverage", "steps")
 FD_BAR = 0.5
 
 
+def _median(values) -> float:
+    """The median of the values present (not None or NaN); NaN when there are none."""
+    present = [v for v in values if v is not None and v == v]
+    return statistics.median(present) if present else float("nan")
+
+
+def read_rows(paths: list[Path]) -> list[dict]:
+    """Scored runs from JSON-lines files: each line that is a JSON object with a
+    ``recipe`` and an ``fd`` (other lines, such as a log's progress, are skipped)."""
+    rows = []
+    for path in paths:
+        for line in path.read_text().splitlines():
+            if not line.startswith("{"):
+                continue
+            row = json.loads(line)
+            if isinstance(row, dict) and "recipe" in row and "fd" in row:
+                row.setdefault("source", str(path))  # a run's day: see print_runs
+                rows.append(row)
+    return rows
+
+
 def recipe_order(recipes: list[str], repeat: int) -> list[str]:
     """The recipes in the order repeat ``repeat`` runs them: reversed on odd repeats."""
     return list(reversed(recipes)) if repeat % 2 else list(recipes)
@@ -293,16 +323,18 @@ def summarise(rows: list[dict]) -> list[dict]:
     Each has the median of every score in :data:`SCORES`, ``fd_min``/``fd_max`` and
     ``runs``; artkit's rows also ``ratio`` (median FD over the textbook's median FD),
     ``ratio_inf`` (the same for ``fd_inf``, where the textbook's is above 0) and ``meets`` (the bar: ``ratio`` at most :data:`FD_BAR`, median precision and
-    recall at least the textbook's), where the textbook ran on the same cell.
+    recall at least the textbook's), where the textbook ran on the same cell. A score
+    no run of a group recorded has the median NaN; ``meets`` is then None where the
+    parts that are known all pass (False where one fails).
     """
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple, list[dict]] = {}  # a row may lack a score (older records): skipped
     for row in rows:
         key = (row["data"], row["minutes"], row["features"], row["recipe"])
         groups.setdefault(key, []).append(row)
     summary = []
     for (data, minutes, features, recipe), runs in groups.items():
         entry = {"data": data, "minutes": minutes, "features": features, "recipe": recipe}
-        entry.update({k: statistics.median(r[k] for r in runs) for k in SCORES})
+        entry.update({k: _median(r.get(k) for r in runs) for k in SCORES})
         fds = [r["fd"] for r in runs]
         entry.update(fd_min=min(fds), fd_max=max(fds), runs=len(runs))
         summary.append(entry)
@@ -317,31 +349,36 @@ def summarise(rows: list[dict]) -> list[dict]:
         entry["ratio"] = entry["fd"] / ref["fd"]
         if ref["fd_inf"] > 0:  # the same ratio without FD's small-sample bias
             entry["ratio_inf"] = entry["fd_inf"] / ref["fd_inf"]
-        entry["meets"] = (
-            entry["ratio"] <= FD_BAR
-            and entry["precision"] >= ref["precision"]
-            and entry["recall"] >= ref["recall"]
-        )
+        parts = [entry["ratio"] <= FD_BAR] + [
+            None if entry[k] != entry[k] or ref[k] != ref[k] else entry[k] >= ref[k]
+            for k in ("precision", "recall")
+        ]  # None: a median no run recorded (older records), so that part is unknown
+        entry["meets"] = False if False in parts else (None if None in parts else True)
     return summary
 
 
 def print_runs(rows: list[dict]) -> None:
-    """One line a run; FD/textbook against the textbook run of the same seed."""
+    """One line a run; FD/textbook against the textbook run of the same seed and
+    ``source`` (the same day's run, where pooled days hold several of one seed). A
+    score a row lacks prints as nan."""
+    nan = float("nan")
     print(
         f"{'data':24} {'min':>5} {'features':12} {'recipe':9} {'seed':>4} {'FD':>9} {'FD_inf':>7} {'KID':>8} {'prec':>5} {'rec':>5} {'cov':>5} {'steps':>6}  FD/textbook"
     )
     for row in rows:
         ref = next(
             (r for r in rows if r["recipe"] == "textbook" and r["seed"] == row["seed"]
+             and r.get("source") == row.get("source")
              and all(r[k] == row[k] for k in ("data", "minutes", "features"))),
             None,
         )  # fmt: skip
         ratio = f"{row['fd'] / ref['fd']:.2f}" if ref and ref["fd"] else "-"
         copies = f"  copy z {row['copying_z']:+.1f}" if "copying_z" in row else ""
+        got = {k: nan if row.get(k) is None else row[k] for k in SCORES}
         print(
             f"{row['data'][:24]:24} {row['minutes']:5g} {row['features'][:12]:12} {row['recipe']:9} "
-            f"{row['seed']:4d} {row['fd']:9.3f} {row['fd_inf']:7.3f} {row['kid']:8.4f} {row['precision']:5.2f} "
-            f"{row['recall']:5.2f} {row['coverage']:5.2f} {row['steps'] or 0:6d}  {ratio}{copies}"
+            f"{row['seed']:4d} {got['fd']:9.3f} {got['fd_inf']:7.3f} {got['kid']:8.4f} {got['precision']:5.2f} "
+            f"{got['recall']:5.2f} {got['coverage']:5.2f} {got['steps']:6.0f}  {ratio}{copies}"
         )
 
 
@@ -353,7 +390,8 @@ def print_summary(summary: list[dict]) -> None:
     for e in summary:
         ratio = f"{e['ratio']:.2f}" if "ratio" in e else "-"
         ratio_inf = f"{e['ratio_inf']:.2f}" if "ratio_inf" in e else "-"
-        bar = ("meets" if e["meets"] else "misses") if "meets" in e else "-"
+        verdict = {True: "meets", False: "misses", None: "unknown"}
+        bar = verdict[e["meets"]] if "meets" in e else "-"
         print(
             f"medians {e['data'][:16]:16} {e['minutes']:5g} {e['features'][:12]:12} {e['recipe']:9} "
             f"{e['runs']:4d} {e['fd']:9.3f} {e['fd_min']:8.3f}-{e['fd_max']:<8.3f} {e['fd_inf']:7.3f} "
@@ -393,7 +431,25 @@ def main() -> None:
     )
     ap.add_argument("--quick", action="store_true", help="seconds per cell: checks that it runs")
     ap.add_argument("--keep", type=Path, help="keep runs and samples under this folder")
+    ap.add_argument("--rows", type=Path, help="append every scored run to this JSON-lines file")
+    ap.add_argument(
+        "--pool",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="train nothing: the table and medians over the runs in these JSON-lines files",
+    )
     args = ap.parse_args()
+    if args.pool:
+        missing = [str(p) for p in args.pool if not p.is_file()]
+        if missing:
+            ap.error(f"--pool: no such file: {', '.join(missing)}")
+        pooled = read_rows(args.pool)
+        if not pooled:
+            ap.error("--pool: no scored runs in " + ", ".join(map(str, args.pool)))
+        print_runs(pooled)
+        print_summary(summarise(pooled))
+        return
     if args.repeats < 1:
         ap.error("--repeats must be at least 1")
     if args.quick:
@@ -461,6 +517,9 @@ def main() -> None:
                         row.update(copying(samples, data, args.held_out, spec))
                     rows.append(row)
                     print(json.dumps(row), file=sys.stderr, flush=True)
+                    if args.rows:
+                        with args.rows.open("a") as out:
+                            out.write(json.dumps(row) + "\n")
     print_runs(rows)
     print_summary(summarise(rows))
     if not args.keep:

@@ -28,12 +28,15 @@ def quality():
 def test_quality_benchmark_quick(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--quick", "--keep", str(tmp_path),
-         "--held-out", "shapes:seed=1,count=64"],
+         "--held-out", "shapes:seed=1,count=64", "--rows", str(tmp_path / "rows.jsonl")],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert {r["recipe"] for r in rows} == {"textbook", "artkit"}
+    # --rows keeps the same rows, one JSON line each, for --pool to judge with other days'
+    kept = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
+    assert kept == rows
     # shapes has labels: both feature sets score both recipes
     assert {r["features"] for r in rows} == {"random-conv", "classifier"} and len(rows) == 4
     # 64 images: enough to extrapolate FD in the classifier's 128 features (below FD, its
@@ -117,3 +120,49 @@ def test_repeats_alternate_which_recipe_goes_first(quality):
     recipes = ["textbook", "artkit"]
     orders = [quality.recipe_order(recipes, k) for k in range(4)]
     assert orders == [recipes, recipes[::-1], recipes, recipes[::-1]]
+
+
+def test_pooled_rows_may_lack_scores(quality, tmp_path):
+    # older records carry FD and recall but not every score; a saved log has other lines
+    log = tmp_path / "run.log"
+    log.write_text(
+        "torch 2.x, 2 threads\n"
+        + "".join(json.dumps(r) + "\n" for r in (
+            dict(_row("textbook", 0, 0.14, 0.5, 0.70), precision=None),
+            dict(_row("textbook", 1, 0.16, 0.5, 0.72), precision=None),
+            _row("artkit", 0, 0.06, 0.9, 0.75),
+        ))
+        + '{"not": "a run"}\n'
+    )  # fmt: skip
+    rows = quality.read_rows([log])
+    assert len(rows) == 3 and all(r["source"] == str(log) for r in rows)
+    summary = {e["recipe"]: e for e in quality.summarise(rows)}
+    assert summary["textbook"]["fd"] == pytest.approx(0.15)
+    assert math.isnan(summary["textbook"]["precision"])
+    # FD and recall pass, precision is unknown: no verdict, rather than a pass or a miss
+    assert summary["artkit"]["meets"] is None
+    worse = [dict(r, recall=0.6) if r["recipe"] == "artkit" else r for r in rows]
+    assert {e["recipe"]: e for e in quality.summarise(worse)}["artkit"]["meets"] is False
+
+
+def test_pool_prints_the_medians_of_several_files(tmp_path):
+    day1, day2 = tmp_path / "day1.jsonl", tmp_path / "day2.jsonl"
+    day1.write_text(json.dumps(_row("textbook", 0, 0.14, 0.5, 0.70)) + "\n"
+                    + json.dumps(_row("artkit", 0, 0.06, 0.9, 0.75)) + "\n")  # fmt: skip
+    day2.write_text(json.dumps(_row("textbook", 0, 0.20, 0.5, 0.70)) + "\n")
+    script = [sys.executable, str(ROOT / "benchmarks" / "quality.py")]
+    result = subprocess.run(
+        [*script, "--pool", str(day1), str(day2)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # the artkit run's ratio is against its own day's textbook run of that seed
+    (artkit_run,) = [line for line in lines if " artkit " in line and not line.startswith("med")]
+    assert artkit_run.split()[-1] == f"{0.06 / 0.14:.2f}"
+    (medians,) = [line for line in lines if line.startswith("medians") and " artkit " in line]
+    assert f"{0.06 / 0.17:.2f}" in medians.split() and medians.split()[-1] == "meets"
+    missing = subprocess.run(
+        [*script, "--pool", str(tmp_path / "nope.jsonl")], capture_output=True, text=True, cwd=ROOT
+    )
+    assert missing.returncode == 2 and "--pool: no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
