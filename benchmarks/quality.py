@@ -297,18 +297,30 @@ def _median(values) -> float:
     return statistics.median(present) if present else float("nan")
 
 
+#: what a pooled row must have to be judged (the other scores may be missing)
+ROW_KEYS = ("data", "minutes", "features", "recipe", "seed", "fd")
+
+
 def read_rows(paths: list[Path]) -> list[dict]:
     """Scored runs from JSON-lines files: each line that is a JSON object with a
-    ``recipe`` and an ``fd`` (other lines, such as a log's progress, are skipped)."""
+    ``recipe`` and an ``fd`` (other lines, such as a log's progress, are skipped).
+    A broken line or a run without :data:`ROW_KEYS` raises ValueError naming it."""
     rows = []
     for path in paths:
-        for line in path.read_text().splitlines():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
             if not line.startswith("{"):
                 continue
-            row = json.loads(line)
-            if isinstance(row, dict) and "recipe" in row and "fd" in row:
-                row.setdefault("source", str(path))  # a run's day: see print_runs
-                rows.append(row)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+            if not (isinstance(row, dict) and "recipe" in row and "fd" in row):
+                continue
+            lacking = [k for k in ROW_KEYS if not isinstance(row.get(k), (int, float, str))]
+            if lacking:
+                raise ValueError(f"{path}:{number}: a run without {', '.join(lacking)}")
+            row.setdefault("source", str(path))  # a run's day: see print_runs
+            rows.append(row)
     return rows
 
 
@@ -444,7 +456,10 @@ def main() -> None:
         missing = [str(p) for p in args.pool if not p.is_file()]
         if missing:
             ap.error(f"--pool: no such file: {', '.join(missing)}")
-        pooled = read_rows(args.pool)
+        try:
+            pooled = read_rows(args.pool)
+        except ValueError as error:
+            ap.error(f"--pool: {error}")
         if not pooled:
             ap.error("--pool: no scored runs in " + ", ".join(map(str, args.pool)))
         print_runs(pooled)

@@ -166,3 +166,13 @@ def test_pool_prints_the_medians_of_several_files(tmp_path):
     )
     assert missing.returncode == 2 and "--pool: no such file" in missing.stderr
     assert "Traceback" not in missing.stderr
+    # a truncated line or a run without its cell is named, not a traceback
+    for text, message in (
+        ('{"recipe": "artkit", "fd": 0.1', "broken.jsonl:2: not JSON"),
+        ('{"recipe": "artkit", "fd": 0.1}', "broken.jsonl:2: a run without data"),
+    ):
+        (tmp_path / "broken.jsonl").write_text(day2.read_text() + text + "\n")
+        broken = subprocess.run([*script, "--pool", str(tmp_path / "broken.jsonl")],
+                                capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+        assert broken.returncode == 2 and message in broken.stderr, broken.stderr
+        assert "Traceback" not in broken.stderr
