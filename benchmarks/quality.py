@@ -297,14 +297,22 @@ def _median(values) -> float:
     return statistics.median(present) if present else float("nan")
 
 
-#: what a pooled row must have to be judged (the other scores may be missing)
-ROW_KEYS = ("data", "minutes", "features", "recipe", "seed", "fd")
+#: what a pooled row must have to be judged, and of which type (the other scores may
+#: be missing, but where present they are numbers)
+ROW_KEYS = {"data": str, "features": str, "recipe": str, "seed": int, "minutes": float, "fd": float}
+
+
+def _is(value, kind: type) -> bool:
+    """``value`` is of ``kind``, an int counting as a float and a bool as neither."""
+    kinds = (int, float) if kind is float else kind
+    return isinstance(value, kinds) and not isinstance(value, bool)
 
 
 def read_rows(paths: list[Path]) -> list[dict]:
     """Scored runs from JSON-lines files: each line that is a JSON object with a
     ``recipe`` and an ``fd`` (other lines, such as a log's progress, are skipped).
-    A broken line or a run without :data:`ROW_KEYS` raises ValueError naming it."""
+    A broken line, a run without :data:`ROW_KEYS` or a score that is not a number
+    raises ValueError naming it."""
     rows = []
     for path in paths:
         for number, line in enumerate(path.read_text().splitlines(), 1):
@@ -316,9 +324,11 @@ def read_rows(paths: list[Path]) -> list[dict]:
                 raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
             if not (isinstance(row, dict) and "recipe" in row and "fd" in row):
                 continue
-            lacking = [k for k in ROW_KEYS if not isinstance(row.get(k), (int, float, str))]
+            lacking = [k for k, kind in ROW_KEYS.items() if not _is(row.get(k), kind)]
+            lacking += [k for k in SCORES if k not in ROW_KEYS and row.get(k) is not None
+                        and not _is(row[k], float)]  # fmt: skip
             if lacking:
-                raise ValueError(f"{path}:{number}: a run without {', '.join(lacking)}")
+                raise ValueError(f"{path}:{number}: a run without a valid {', '.join(lacking)}")
             row.setdefault("source", str(path))  # a run's day: see print_runs
             rows.append(row)
     return rows

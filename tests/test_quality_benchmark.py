@@ -169,7 +169,9 @@ def test_pool_prints_the_medians_of_several_files(tmp_path):
     # a truncated line or a run without its cell is named, not a traceback
     for text, message in (
         ('{"recipe": "artkit", "fd": 0.1', "broken.jsonl:2: not JSON"),
-        ('{"recipe": "artkit", "fd": 0.1}', "broken.jsonl:2: a run without data"),
+        ('{"recipe": "artkit", "fd": 0.1}', "broken.jsonl:2: a run without a valid data"),
+        (json.dumps(dict(_row("artkit", 0, 0.1, 0.9, 0.7), seed="0")), "without a valid seed"),
+        (json.dumps(dict(_row("artkit", 0, 0.1, 0.9, 0.7), recall="high")), "a valid recall"),
     ):
         (tmp_path / "broken.jsonl").write_text(day2.read_text() + text + "\n")
         broken = subprocess.run([*script, "--pool", str(tmp_path / "broken.jsonl")],
