@@ -95,6 +95,35 @@ def test_a_palette_generator_paints_each_image_from_its_k_colours(palette, rank)
     assert torch.cdist(colours, colours).fill_diagonal_(1).min() > 1e-3
 
 
+def test_mbstd_shows_d_each_groups_spread_and_never_mixes_real_with_fake():
+    torch.manual_seed(0)
+    plain = build_model("fastgan", {"width": 0.125, "classes": 3})
+    model = build_model("fastgan", {"width": 0.125, "classes": 3, "mbstd": 4})
+    # D's last down block reads one channel more, the group's spread; nothing else changes
+    assert model.D.head[0][0].in_channels == plain.D.head[0][0].in_channels + 1
+    assert model.D.head[1].in_channels == plain.D.head[1].in_channels
+    assert [p.shape for p in model.G.parameters()] == [p.shape for p in plain.G.parameters()]
+    model.D.eval()  # spectral norm's power iteration stays put between the calls
+    real, labels = torch.randn(8, 3, 32, 32), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    fake_a, fake_b = torch.randn(8, 3, 32, 32), torch.zeros(8, 3, 32, 32)
+    both = torch.cat([labels, labels])
+    with torch.no_grad():
+        a = model.D(torch.cat([real, fake_a]), labels=both, reconstruct=8)[0]
+        b = model.D(torch.cat([real, fake_b]), labels=both, reconstruct=8)[0]
+        alone = model.D(real, labels=labels)
+    # one call judges real and fake; the reals' logits do not depend on the fakes
+    assert torch.allclose(a[:8], b[:8], atol=1e-6) and torch.allclose(a[:8], alone, atol=1e-6)
+    # a picture's logit depends on its group's spread: judged one by one (a group of
+    # one, spread 0) varied fakes score otherwise; identical ones score the same
+    with torch.no_grad():
+
+        def one_by_one(x):
+            return torch.cat([model.D(x[i : i + 1], labels=labels[i : i + 1]) for i in range(8)])
+
+        assert not torch.allclose(a[8:], one_by_one(fake_a), atol=1e-3)
+        assert torch.allclose(b[8:], one_by_one(fake_b), atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -113,6 +142,9 @@ def test_a_palette_generator_paints_each_image_from_its_k_colours(palette, rank)
         {"d_width": 0},
         {"d_width": 5},
         {"d_width": "wide"},
+        {"mbstd": 1},
+        {"mbstd": 65},
+        {"mbstd": True},
     ],
 )
 def test_config_refuses_bad_values_in_one_line(bad):

@@ -140,6 +140,11 @@ class FastGANConfig:
     classes: int = option(0, CLASSES_HELP)
     styles: int = option(0, STYLES_HELP)
     style_weight: float = option(1.0, STYLE_WEIGHT_HELP)
+    mbstd: int = option(
+        0,
+        "0: off; G (2-64): D also sees how varied each group of G images is "
+        "(minibatch standard deviation), so drawing too few kinds of picture costs G",
+    )
     grey: bool = option(False, GREY_HELP)
 
     def __post_init__(self) -> None:
@@ -162,6 +167,8 @@ class FastGANConfig:
         require(ok, "fastgan", "styles", self.styles, f"0 (off) or an integer up to {MAX_CLASSES}")
         ok = number_in(self.style_weight, 0, 100)
         require(ok, "fastgan", "style_weight", self.style_weight, "a number from 0 to 100")
+        ok = int_in(self.mbstd, 0, 0) or int_in(self.mbstd, 2, 64)
+        require(ok, "fastgan", "mbstd", self.mbstd, "0 (off) or an integer from 2 to 64")
 
 
 @dataclass
