@@ -187,12 +187,19 @@ def test_fastgan_takes_wider_networks_and_their_rates_when_the_budget_buys_the_s
     rate = recipes.fastgan_recipe(minutes=10.0, **{**args, "given": frozenset({"lr"})})
     assert rate.model_options["d_width"] == 1.5
     assert "lr" not in rate.options and "lr_d" not in rate.options
-    # a class-conditioned fastgan keeps its networks (it drew fewer styles with a wider D)
+    # a class-conditioned fastgan never takes the wider D (it drew fewer styles with one),
+    # and wants more steps: at 10 minutes a narrower G and D (18 steps/s: 10,800 steps,
+    # the most it can buy), the usual width only where that buys 11,000
+    labelled = {**args, "model_options": {"resolution": 32, "classes": 3}}
     timed.clear()
-    labelled = recipes.fastgan_recipe(
-        minutes=10.0, **{**args, "model_options": {"resolution": 32, "classes": 3}}
-    )
-    assert labelled.model_options == {"width": 0.1875} and all(d == 1.0 for _, d in timed)
+    ten = recipes.fastgan_recipe(minutes=10.0, **labelled)
+    assert ten.model_options == {"width": 0.125} and timed == [(0.125, 1.0)]
+    assert ten.estimated_steps == 10 * 60 * 18
+    assert recipes.CONDITIONED_MIN_STEPS == 11_000
+    timed.clear()
+    thirty = recipes.fastgan_recipe(minutes=30.0, **labelled)  # 0.1875: 21,600; 0.375: 10,800
+    assert thirty.model_options == {"width": 0.1875} and all(d == 1.0 for _, d in timed)
+    assert timed == [(0.125, 1.0), (0.1875, 1.0), (0.375, 1.0), (0.375, 1.0)]
     # a width whose doubled D would pass fastgan's ceiling is not tried
     timed.clear()
     given = {"model_options": {"resolution": 32, "width": 10.0}, "given": frozenset({"width"})}

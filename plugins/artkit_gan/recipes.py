@@ -57,6 +57,18 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   against 0.95 / 0.85; the dropped faces came back a little (ExtraLight 0.37-0.55 of
   its glyphs reached, against 0.34-0.39). One run at 0.2 turned to blotches (FD 0.189):
   0.15 sits nearer that edge than 0.1 did; four of four runs at it were clean.
+- **A class-conditioned fastgan wants more steps: a narrower rung and 11,000 steps**
+  (:data:`CONDITIONED_FASTGAN_WIDTHS` from 0.125, :data:`CONDITIONED_MIN_STEPS`). On
+  10-minute glyphs width 0.1875 bought 7,600-8,900 steps (10,021 at most) and drew too
+  few of the hairline and bold serif fonts: over eight runs classifier recall 0.725
+  against the textbook's 0.740, random-conv FD 0.065 against 0.134. At width 0.125 (11,984-12,728
+  steps; G has 8 channels at 32 px) three runs (seeds 4-6, session 38) gave random-conv
+  FD 0.059 / 0.061 / 0.066 and classifier recall 0.75 / 0.76 / 0.73, against 0.061 and
+  0.72 for the wider networks on seed 4 the same day; precision fell (classifier 0.75-0.77
+  against 0.85), still far above the textbook's 0.03. More steps buy styles here, as
+  they buy FD elsewhere. 11,000 is above the most steps width 0.1875 ever bought in 10
+  minutes on this machine, so there 0.125 is taken; a faster machine or a longer budget
+  takes the wider networks again (20 minutes here buys about 16,000 steps at 0.1875).
 - **A class-conditioned fastgan takes twice the rates, 2e-3 / 4e-3**: 10-minute glyph
   runs at about 10,000 steps reached random-conv FD 0.090 at 5e-4, 0.071 at 1e-3 and
   0.067 at 2e-3 (seed 1: 0.070), precision and recall level (0.93-0.94 / 0.73-0.74).
@@ -124,6 +136,10 @@ from artkit.train.recipe import (
 
 #: the fewest steps a budget must buy at the chosen width
 MIN_STEPS = 6000
+#: ... for a class-conditioned fastgan, which also gets a narrower rung (see above)
+CONDITIONED_MIN_STEPS = 11_000
+#: the widths a class-conditioned fastgan's recipe chooses from, narrowest first
+CONDITIONED_FASTGAN_WIDTHS = (0.125, 0.1875, 0.375, 0.75)
 #: datasets smaller than this get DiffAugment (it hurt at 190 images and at 1,900; see above)
 AUGMENT_BELOW = 190
 AUGMENT_POLICY = "color,translation,cutout"
@@ -235,6 +251,7 @@ def gan_recipe(
     rates: tuple[float, float] = (2e-4, 4e-4),
     compiles: bool = False,
     wide_d: bool = False,
+    min_steps: int = MIN_STEPS,
 ) -> Recipe:
     """Width, batch, learning rates, betas, loss and augmentation for a ``minutes`` budget.
 
@@ -242,6 +259,7 @@ def gan_recipe(
     so the recipe turns it on where the machine can compile and times compiled steps.
     ``wide_d``: the model has ``d_width``; the recipe takes :data:`WIDE_D` and
     :data:`WIDE_D_RATES` where the budget buys :data:`WIDE_D_FROM_STEPS` steps with it.
+    ``min_steps``: the fewest steps the chosen width must buy (:data:`MIN_STEPS`).
     """
     options: dict[str, Any] = {}
     long_enough = minutes >= COMPILE_FROM_MINUTES
@@ -274,7 +292,7 @@ def gan_recipe(
                 model, {**model_options, "width": w}, machine, compile=compiled
             ),
             seconds,
-            MIN_STEPS,
+            min_steps,
         )
         chosen["width"] = width
         why += f", {speed:.1f} steps/s measured at width {width:g}"
@@ -346,10 +364,16 @@ def dcgan_recipe(**kwargs: Any) -> Recipe:
 
 
 def fastgan_recipe(**kwargs: Any) -> Recipe:
-    labelled = conditioned(kwargs["model_options"])
-    rates = CONDITIONED_FASTGAN_RATES if labelled else (1e-3, 2e-3)
-    # the wider D cost a class-conditioned fastgan its styles (glyphs, see above)
-    return gan_recipe(**kwargs, widths=(0.1875, 0.375, 0.75), rates=rates, wide_d=not labelled)
+    if conditioned(kwargs["model_options"]):
+        # more steps of narrower networks, and never the wider D: each cost a
+        # class-conditioned fastgan its styles (glyphs, see above)
+        return gan_recipe(
+            **kwargs,
+            widths=CONDITIONED_FASTGAN_WIDTHS,
+            rates=CONDITIONED_FASTGAN_RATES,
+            min_steps=CONDITIONED_MIN_STEPS,
+        )
+    return gan_recipe(**kwargs, widths=(0.1875, 0.375, 0.75), rates=(1e-3, 2e-3), wide_d=True)
 
 
 def shapegan_recipe(**kwargs: Any) -> Recipe:
