@@ -52,7 +52,9 @@ trains nothing and prints the table and the medians over every run in the files 
 saved stderr log works too: its JSON lines are the same rows), so runs of different
 days judge a cell together. ``benchmarks/results/quality-10min.jsonl`` holds every
 10-minute emoji and glyph run of the recipes as they are now (older ones transcribed
-from the gallery's tables, without the scores those did not give).
+from the gallery's tables, without the scores those did not give);
+``quality-10min-earlier.jsonl`` the runs of a recipe since changed (the glyph recipe
+before a conditioned fastgan took width 0.125), so they no longer count.
 
 Datasets: any spec (``shapes``, ``glyphs``, ``emoji``, ``samples:crops=200``,
 ``idx:path=train-images.gz``, ``folder:path=DIR``).
