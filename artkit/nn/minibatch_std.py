@@ -35,7 +35,8 @@ def minibatch_std(x: Tensor, group: int) -> Tensor:
     Computed in float32 (bf16 variances of near-equal features round to zero), and in
     ``x``'s own memory layout: the first version (``var``, ``repeat_interleave``, a
     channels-first ``cat``) took 10.6 ms forward and back on fastgan's 128 x 48 x 8 x 8
-    in bf16 on 2 CPU cores, a tenth of the training step; this one 3.9 ms.
+    in bf16 on 2 CPU cores (placed on D's 4x4 features it took the recipe's probe of a
+    glyph step from 13.0 to 11.2 steps/s); this one 3.9 ms.
     """
     n, _, h, w = x.shape
     size = group_size(n, group)

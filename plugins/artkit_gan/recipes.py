@@ -61,14 +61,15 @@ Measured on 2 CPU cores against ``shapes`` (``benchmarks/quality.py``, random-co
   (:data:`CONDITIONED_FASTGAN_WIDTHS` from 0.125, :data:`CONDITIONED_MIN_STEPS`). On
   10-minute glyphs width 0.1875 bought 7,600-8,900 steps (10,021 at most) and drew too
   few of the hairline and bold serif fonts: over eight runs classifier recall 0.725
-  against the textbook's 0.740, random-conv FD 0.065 against 0.134. At width 0.125 (11,984-12,728
-  steps; G has 8 channels at 32 px) three runs (seeds 4-6, session 38) gave random-conv
-  FD 0.059 / 0.061 / 0.066 and classifier recall 0.75 / 0.76 / 0.73, against 0.061 and
-  0.72 for the wider networks on seed 4 the same day; precision fell (classifier 0.75-0.77
-  against 0.85), still far above the textbook's 0.03. More steps buy styles here, as
-  they buy FD elsewhere. 11,000 is above the most steps width 0.1875 ever bought in 10
-  minutes on this machine, so there 0.125 is taken; a faster machine or a longer budget
-  takes the wider networks again (20 minutes here buys about 16,000 steps at 0.1875).
+  against the textbook's 0.740, random-conv FD 0.065 against 0.134. Width 0.125 (G
+  has 8 channels at 32 px) bought 11,984-12,728 steps; five runs (seeds 4-7 and 0,
+  session 38) gave random-conv FD 0.059-0.066 (median 0.062) and classifier recall
+  0.73-0.76 (median 0.742), against 0.061 and 0.72 for the wider networks on seed 4
+  the same day; precision fell (classifier 0.73-0.78 against 0.85), still far above
+  the textbook's 0.03. More steps buy styles here, as they buy FD elsewhere. 11,000 is
+  above the most steps width 0.1875 ever bought in 10 minutes on this machine, so
+  there 0.125 is taken; a faster machine or a longer budget takes the wider networks
+  again (20 minutes here buys about 16,000 steps at 0.1875).
 - **A class-conditioned fastgan takes twice the rates, 2e-3 / 4e-3**: 10-minute glyph
   runs at about 10,000 steps reached random-conv FD 0.090 at 5e-4, 0.071 at 1e-3 and
   0.067 at 2e-3 (seed 1: 0.070), precision and recall level (0.93-0.94 / 0.73-0.74).
